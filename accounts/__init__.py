@@ -1,0 +1,1 @@
+"""Operators: users, roles, tenant scopes and the operator audit trail."""

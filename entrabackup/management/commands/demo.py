@@ -1,0 +1,49 @@
+import sys
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from accounts.services import administrator_ensure
+from entrabackup import localdb
+from entrabackup.supervisor import Supervisor
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the whole product on this machine: the local PostgreSQL, migrations, an administrator "
+        "(its password printed once), one backup proxy (qcluster) and the web server. Ctrl-C stops all of it."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--addr", default="127.0.0.1:8000", help="web server address (default 127.0.0.1:8000)")
+        parser.add_argument("--keep-db", action="store_true", help="leave the local PostgreSQL running on exit")
+
+    def handle(self, *args, addr, keep_db, **options):
+        self._prepare()
+        supervisor = Supervisor()
+        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
+        supervisor.start("backup proxy", manage + ["qcluster"])
+        supervisor.start("web server", manage + ["runserver", addr, "--noreload"])
+        self.stdout.write(self.style.SUCCESS(f"\nentrabackup is running: http://{addr}/   (Ctrl-C stops everything)\n"))
+        status = supervisor.wait()
+        if not settings.DATABASE_URL and not keep_db:
+            localdb.stop(settings.LOCALDB_PGDATA)
+            self.stdout.write("Local PostgreSQL stopped.")
+        if status:
+            raise SystemExit(status)
+
+    def _prepare(self):
+        self.stdout.write("Preparing the configuration database and static files...")
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("createcachetable", verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        user, password = administrator_ensure(username="admin")
+        if password:
+            self.stdout.write(self.style.WARNING(f"Administrator login: {user.username} / {password}"))
+            self.stdout.write("(shown only now; stored nowhere in clear)")
+        else:
+            self.stdout.write(
+                f"Administrator '{user.username}' exists; its password is unchanged "
+                f"(reset it with: manage.py changepassword {user.username})."
+            )

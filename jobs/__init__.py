@@ -1,0 +1,1 @@
+"""Backup and log-backup jobs, schedules, sessions and backup proxies."""

@@ -1,0 +1,1 @@
+"""Entra ID backup repositories, log backup repositories and cache repositories."""

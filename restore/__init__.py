@@ -1,0 +1,1 @@
+"""Browse, compare and restore directory objects; explore and export logs."""

@@ -1,0 +1,1 @@
+"""Models of the restore app (none yet)."""

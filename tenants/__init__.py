@@ -1,0 +1,1 @@
+"""Registered Entra ID tenants, their credentials and connection checks."""

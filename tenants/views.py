@@ -1,0 +1,5 @@
+from django.shortcuts import render
+
+
+def tenant_list(request):
+    return render(request, "tenants/tenant_list.html", {"tenants": []})

@@ -1,0 +1,57 @@
+"""Start the product's own processes (a backup proxy, ...) against the test database."""
+
+import os
+import signal
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_database_url() -> str:
+    """A DATABASE_URL naming the database this test run uses (pytest-django's test database)."""
+    db = connection.settings_dict
+    auth = quote(db["USER"] or "")
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"])
+    host = db["HOST"] or ""
+    if host.startswith("/"):
+        return f"postgres://{auth}@/{db['NAME']}?host={quote(host)}"
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{auth}@{host}{port}/{db['NAME']}"
+
+
+def product_env(**extra: str) -> dict:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "entrabackup.settings", "DATABASE_URL": test_database_url()}
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def backup_proxy(*, workers: int = 1):
+    """A real `manage.py qcluster` process on the test database; stopped (all its workers too) on exit."""
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=ROOT,
+        env=product_env(ENTRABACKUP_PROXY_WORKERS=str(workers)),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(30)
+        finally:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
