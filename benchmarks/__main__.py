@@ -22,6 +22,7 @@ def main(argv: list[str]) -> int:
     for name in wanted:
         print(f"\n=== {name} ===", flush=True)
         started = time.monotonic()
+        sys.argv = [str(folder / f"{name}.py")]  # each benchmark parses its own options: use the defaults
         importlib.import_module(f"benchmarks.{name}").main()
         print(f"({name} took {time.monotonic() - started:.0f} s)", flush=True)
     return 0

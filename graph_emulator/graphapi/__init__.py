@@ -1,0 +1,1 @@
+"""Microsoft Graph v1.0 / beta request handling (router, listing, resources)."""

@@ -1,0 +1,150 @@
+"""Route a Graph request (segments after /v1.0 or /beta) to its handler."""
+
+from __future__ import annotations
+
+import re
+
+from graph_emulator import permissions
+from graph_emulator.common import GraphError, Response, bad_request, not_found
+from graph_emulator.graphapi import expand as expand_mod
+from graph_emulator.graphapi import listing, navigation
+from graph_emulator.graphapi.context import Ctx
+from graph_emulator.kinds import KINDS
+
+ALT_KEY = re.compile(r"^(applications|servicePrincipals)\(appId='([^']+)'\)$")
+TOP_KINDS = {"users": "users", "groups": "groups", "applications": "applications",
+             "servicePrincipals": "servicePrincipals", "devices": "devices", "domains": "domains",
+             "organization": "organization", "directoryRoles": "directoryRoles",
+             "oauth2PermissionGrants": "oauth2PermissionGrants", "administrativeUnits": "administrativeUnits"}
+DELTA_NAMES = {"delta", "delta()", "microsoft.graph.delta", "microsoft.graph.delta()"}
+
+
+def dispatch(ctx: Ctx) -> Response:
+    seg = ctx.segments
+    if not seg:
+        raise bad_request("Invalid request.", "BadRequest")
+    m = ALT_KEY.match(seg[0])
+    if m:
+        return _alt_key(ctx, m.group(1), m.group(2), seg[1:])
+    head = seg[0]
+    if head in TOP_KINDS:
+        return entity(ctx, TOP_KINDS[head], seg[1:])
+    handler = SPECIAL.get(head)
+    if handler is None:
+        raise GraphError(400, "BadRequest", f"Resource not found for the segment '{head}'.")
+    return handler(ctx, seg[1:])
+
+
+def _alt_key(ctx: Ctx, kind: str, app_id: str, rest: list[str]) -> Response:
+    """/applications(appId='...') alternate key (FACTS §7)."""
+    for obj in ctx.tenant.objs[kind].values():
+        if obj.get("appId") == app_id:
+            return entity(ctx, kind, [obj["id"], *rest])
+    raise not_found(app_id)
+
+
+def lookup(ctx: Ctx, kind: str, key: str) -> dict:
+    table = ctx.tenant.objs[kind]
+    obj = table.get(key)
+    if obj is None and kind == "users" and "@" in key:  # users/{userPrincipalName}
+        low = key.lower()
+        obj = next((u for u in table.values() if u.get("userPrincipalName", "").lower() == low), None)
+    if obj is None:
+        raise not_found(key)
+    return obj
+
+
+def entity(ctx: Ctx, kind: str, rest: list[str]) -> Response:
+    """Collection / single entity / navigation for a stored kind."""
+    area = permissions.KIND_AREA[kind]
+    tenant = ctx.tenant
+    if not rest or rest[0] in ("$count",) or rest[0] in DELTA_NAMES:
+        if ctx.method == "POST" and not rest:
+            ctx.require(area, "write")
+            from graph_emulator.graphapi import writes
+            return writes.create(ctx, kind)
+        ctx.require(area, "read")
+        if ctx.method != "GET":
+            raise GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+        if rest and rest[0] == "$count":
+            return listing.count_segment(ctx, tenant.objs[kind].values())
+        if rest:
+            from graph_emulator import delta
+            return delta.handle(ctx, [kind])
+        return list_kind(ctx, kind)
+    obj = lookup(ctx, kind, rest[0])
+    if len(rest) == 1:
+        if ctx.method == "GET":
+            ctx.require(area, "read")
+            return listing.get_one(ctx, kind, obj, KINDS[kind].entity_set)
+        ctx.require(area, "write")
+        from graph_emulator.graphapi import writes
+        return writes.modify(ctx, kind, obj)
+    return navigation.handle(ctx, kind, obj, rest[1:])
+
+
+def list_kind(ctx: Ctx, kind: str) -> Response:
+    tenant = ctx.tenant
+    table = tenant.objs[kind]
+    exp = expand_mod.apply if ctx.query.get("$expand") else None
+    if exp:
+        expand_mod.parse(ctx, kind)
+    paging = kind not in ("directoryRoles",)  # directoryRoles: no paging (FACTS §1.1)
+    return listing.list_ids(ctx, lambda o: kind, tenant.sorted_ids(kind), table.get, KINDS[kind].entity_set,
+                            expand=exp, paging=paging, check_kind=kind)
+
+
+def _directory(ctx: Ctx, rest: list[str]) -> Response:
+    if rest and rest[0] == "administrativeUnits":
+        return entity(ctx, "administrativeUnits", rest[1:])
+    if rest and rest[0] == "deletedItems":
+        from graph_emulator.graphapi import deleted
+        return deleted.handle(ctx, rest[1:])
+    raise GraphError(400, "BadRequest", "Resource not found for the segment 'directory'.")
+
+
+def _role_management(ctx: Ctx, rest: list[str]) -> Response:
+    if len(rest) >= 2 and rest[0] == "directory" and rest[1] in ("roleAssignments", "roleDefinitions"):
+        return entity(ctx, rest[1], rest[2:])
+    raise GraphError(400, "BadRequest", "Resource not found for the segment 'roleManagement'.")
+
+
+def _identity(ctx: Ctx, rest: list[str]) -> Response:
+    from graph_emulator.graphapi import policies
+    if rest and rest[0] == "conditionalAccess":
+        return policies.conditional_access(ctx, rest[1:])
+    raise GraphError(400, "BadRequest", "Resource not found for the segment 'identity'.")
+
+
+def _policies(ctx: Ctx, rest: list[str]) -> Response:
+    from graph_emulator.graphapi import policies
+    if rest and rest[0] == "authenticationMethodsPolicy":
+        return policies.auth_methods(ctx, rest[1:])
+    raise GraphError(400, "BadRequest", "Resource not found for the segment 'policies'.")
+
+
+def _directory_objects(ctx: Ctx, rest: list[str]) -> Response:
+    if rest and rest[0] in DELTA_NAMES:
+        ctx.require("directoryObjects", "read")
+        from graph_emulator import delta
+        return delta.handle(ctx, ["users", "groups"], mixed=True)
+    if rest and len(rest) == 1:
+        ctx.require("directoryObjects", "read")
+        hit = ctx.tenant.find(rest[0])
+        if not hit:
+            raise not_found(rest[0])
+        return listing.get_one(ctx, hit[0], hit[1], "directoryObjects", typed=True)
+    raise GraphError(400, "BadRequest", "Resource not found for the segment 'directoryObjects'.")
+
+
+def _audit(ctx: Ctx, rest: list[str]) -> Response:
+    from graph_emulator import audit
+    return audit.handle(ctx, rest)
+
+
+def _batch(ctx: Ctx, rest: list[str]) -> Response:
+    raise bad_request("Nested $batch requests are not supported.", "BadRequest")
+
+
+SPECIAL = {"directory": _directory, "roleManagement": _role_management, "identity": _identity,
+           "policies": _policies, "directoryObjects": _directory_objects, "auditLogs": _audit, "$batch": _batch}

@@ -1,0 +1,262 @@
+"""Writes a restore needs (FACTS §5): POST/PATCH/DELETE per type with Graph's validation, $ref links,
+manager, appRoleAssignments, restore/purge of deleted items. Every write leaves a directory audit record."""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+from graph_emulator import audit, views
+from graph_emulator.common import GraphError, Response, bad_request, iso, json_response, not_found
+from graph_emulator.graphapi.context import Ctx
+from graph_emulator.kinds import KINDS, is_soft_deletable, kind_of_type
+from graph_emulator.writerules import (
+    AUDIT_TYPE,
+    check_create,
+    check_patch,
+    check_synced,
+    created_defaults,
+    members_binds,
+)
+
+NO_CONTENT = Response(204, b"", {}, None)
+
+
+def _initiator(ctx: Ctx) -> dict:
+    return audit.app_initiator(ctx.tenant, ctx.claims)
+
+
+def create(ctx: Ctx, kind: str) -> Response:
+    tenant = ctx.tenant
+    data = ctx.json()
+    binds = members_binds(data)
+    check_create(tenant, kind, data)
+    obj = created_defaults(tenant, kind, data)
+    tenant.apply(["put", kind, obj])
+    for rel, ids in binds:
+        for oid in ids:
+            if tenant.find(oid) is None:
+                raise not_found(oid)
+            tenant.apply(["link", rel, obj["id"], oid])
+    t = AUDIT_TYPE[kind]
+    noun = _noun(kind)
+    props = [audit.modified(k, None, v) for k, v in data.items() if "@" not in k and k != "passwordProfile"]
+    audit.record(tenant, f"Add {noun}", audit.CATEGORY[t], "Add", _initiator(ctx), [audit.target(obj, t, props)])
+    sel = views.normalize_select(kind, None)
+    body = {"@odata.context": ctx.context_url(KINDS[kind].entity_set, entity=True), **views.project(kind, obj, sel)}
+    if kind == "users":  # POST /users answers with the default property set (docs example)
+        body = {"@odata.context": body["@odata.context"], **views.project(kind, obj, None)}
+    return json_response(201, body)
+
+
+def _noun(kind: str) -> str:
+    return {"users": "user", "groups": "group", "applications": "application", "servicePrincipals": "service principal",
+            "administrativeUnits": "administrative unit", "conditionalAccessPolicies": "conditional access policy",
+            "namedLocations": "named location", "devices": "device"}.get(kind, kind)
+
+
+def modify(ctx: Ctx, kind: str, obj: dict) -> Response:
+    if ctx.method == "PATCH":
+        return patch(ctx, kind, obj)
+    if ctx.method == "DELETE":
+        return delete(ctx, kind, obj)
+    raise GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+
+
+def patch(ctx: Ctx, kind: str, obj: dict) -> Response:
+    tenant = ctx.tenant
+    data = ctx.json()
+    binds = members_binds(data)
+    check_patch(kind, obj, data)
+    check_synced(kind, obj, data)
+    changes = {k: v for k, v in data.items() if "@" not in k}
+    if kind == "users" and "passwordProfile" in changes:
+        changes["passwordProfile"] = None  # never stored: Graph doesn't return it
+        changes["lastPasswordChangeDateTime"] = iso(tenant.now())
+    if kind in ("conditionalAccessPolicies", "namedLocations"):
+        changes["modifiedDateTime"] = iso(tenant.now())
+    old = {k: obj.get(k) for k in changes}
+    tenant.apply(["patch", kind, obj["id"], changes])
+    t = AUDIT_TYPE[kind]
+    props = [audit.modified(k, old[k], v) for k, v in changes.items() if k != "passwordProfile"]
+    audit.record(tenant, f"Update {_noun(kind)}", audit.CATEGORY[t], "Update", _initiator(ctx),
+                 [audit.target(obj, t, props)])
+    for rel, ids in binds:
+        for oid in ids:
+            if tenant.find(oid) is None:
+                raise not_found(oid)
+            if oid not in tenant.rel[rel].get(obj["id"], {}):
+                tenant.apply(["link", rel, obj["id"], oid])
+                _member_audit(ctx, kind, rel, obj, oid, "Add")
+    return NO_CONTENT
+
+
+def delete(ctx: Ctx, kind: str, obj: dict) -> Response:
+    tenant = ctx.tenant
+    if kind not in ("users", "groups", "applications", "servicePrincipals", "administrativeUnits", "devices",
+                    "conditionalAccessPolicies", "namedLocations", "oauth2PermissionGrants", "roleAssignments"):
+        raise GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+    if kind == "roleAssignments":
+        return _delete_role_assignment(ctx, obj)
+    if is_soft_deletable(kind, obj):
+        tenant.apply(["soft", kind, obj["id"], iso(tenant.now())])
+    else:
+        tenant.apply(["hard", kind, obj["id"]])
+    t = AUDIT_TYPE.get(kind, "Directory")
+    audit.record(tenant, f"Delete {_noun(kind)}", audit.CATEGORY[t], "Delete", _initiator(ctx), [audit.target(obj, t)])
+    return NO_CONTENT
+
+
+def _delete_role_assignment(ctx: Ctx, ra: dict) -> Response:
+    tenant = ctx.tenant
+    if ra["directoryScopeId"] == "/":
+        role = next((r for r in tenant.objs["directoryRoles"].values()
+                     if r["roleTemplateId"] == ra["roleDefinitionId"]), None)
+        if role:
+            tenant.apply(["unlink", "role_members", role["id"], ra["principalId"]])
+    tenant.apply(["hard", "roleAssignments", ra["id"]])
+    audit.record(tenant, "Remove member from role", "RoleManagement", "Unassign", _initiator(ctx),
+                 [audit.target({"id": ra["principalId"]}, "User"), audit.target({"id": ra["roleDefinitionId"]}, "Role")])
+    return NO_CONTENT
+
+
+def restore(ctx: Ctx, kind: str, obj: dict) -> Response:
+    """POST .../restore -> 200 + the restored object with @odata.type (FACTS §5.3)."""
+    tenant = ctx.tenant
+    data = ctx.json() if ctx.body else {}
+    tenant.apply(["restore", kind, obj["id"]])
+    if data.get("newUserPrincipalName") and kind == "users":
+        tenant.apply(["patch", kind, obj["id"], {"userPrincipalName": data["newUserPrincipalName"]}])
+    t = AUDIT_TYPE.get(kind, "Directory")
+    audit.record(tenant, f"Restore {_noun(kind)}", audit.CATEGORY[t], "Restore", _initiator(ctx),
+                 [audit.target(obj, t)])
+    restored = tenant.objs[kind][obj["id"]]
+    body = {"@odata.context": ctx.context_url("directoryObjects", entity=True),
+            **views.project(kind, restored, None, typed=True)}
+    return json_response(200, body)
+
+
+def purge(ctx: Ctx, kind: str, obj: dict) -> Response:
+    ctx.tenant.apply(["hard", kind, obj["id"]])
+    t = AUDIT_TYPE.get(kind, "Directory")
+    audit.record(ctx.tenant, f"Hard delete {_noun(kind)}", audit.CATEGORY[t], "Delete", _initiator(ctx),
+                 [audit.target(obj, t)])
+    return NO_CONTENT
+
+
+REL_OF = {("groups", "members"): "group_members", ("groups", "owners"): "group_owners",
+          ("administrativeUnits", "members"): "au_members", ("directoryRoles", "members"): "role_members"}
+
+
+def ref_change(ctx: Ctx, kind: str, obj: dict, nav: str, rest: list[str]) -> Response:
+    """POST /{nav}/$ref {"@odata.id": ".../directoryObjects/{id}"} or DELETE /{nav}/{id}/$ref."""
+    tenant = ctx.tenant
+    rel = REL_OF.get((kind, nav))
+    if rel is None:
+        raise GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+    if kind == "groups" and nav == "members":
+        check_synced(kind, obj, {"members": None})
+        if "DynamicMembership" in (obj.get("groupTypes") or []):
+            raise bad_request("Insufficient privileges to complete the operation: members of a group with dynamic "
+                              "membership are managed by its membership rule.")
+    if ctx.method == "POST" and rest == ["$ref"]:
+        ref = str(ctx.json().get("@odata.id", ""))
+        oid = ref.rstrip("/").split("/")[-1].split("('")[-1].rstrip("')")
+        if tenant.find(oid) is None:
+            raise not_found(oid)
+        if oid in tenant.rel[rel].get(obj["id"], {}):
+            raise bad_request("One or more added object references already exist for the following modified "
+                              f"properties: '{nav}'.")
+        tenant.apply(["link", rel, obj["id"], oid])
+        _member_audit(ctx, kind, rel, obj, oid, "Add")
+        return NO_CONTENT
+    if ctx.method == "DELETE" and len(rest) == 2:
+        oid = rest[0]
+        if oid not in tenant.rel[rel].get(obj["id"], {}):
+            raise not_found(oid)
+        tenant.apply(["unlink", rel, obj["id"], oid])
+        _member_audit(ctx, kind, rel, obj, oid, "Remove")
+        return NO_CONTENT
+    raise GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+
+
+def _member_audit(ctx: Ctx, kind: str, rel: str, obj: dict, oid: str, verb: str) -> None:
+    what = "owner" if rel == "group_owners" else "member"
+    where = {"groups": "group", "administrativeUnits": "administrative unit", "directoryRoles": "role"}[kind]
+    prep = "to" if verb == "Add" else "from"
+    hit = ctx.tenant.find(oid) or (None, {"id": oid})
+    t = AUDIT_TYPE.get(hit[0], "User") if hit[0] else "User"
+    audit.record(ctx.tenant, f"{verb} {what} {prep} {where}", audit.CATEGORY[AUDIT_TYPE.get(kind, "Role")], verb,
+                 _initiator(ctx), [audit.target(obj, AUDIT_TYPE.get(kind, "Role")), audit.target(hit[1], t)])
+
+
+def set_manager(ctx: Ctx, user: dict, rest: list[str]) -> Response:
+    tenant = ctx.tenant
+    old = tenant.managers.get(user["id"])
+    if ctx.method == "PUT":
+        oid = str(ctx.json().get("@odata.id", "")).rstrip("/").split("/")[-1]
+        if tenant.find(oid) is None:
+            raise not_found(oid)
+        tenant.apply(["manager", user["id"], oid])
+    else:
+        if old is None:
+            raise not_found("manager")
+        tenant.apply(["manager", user["id"], None])
+    new = tenant.managers.get(user["id"])
+    audit.record(tenant, "Update user", "UserManagement", "Update", _initiator(ctx),
+                 [audit.target(user, "User", [audit.modified("Manager", old, new)])])
+    return NO_CONTENT
+
+
+def create_app_role_assignment(ctx: Ctx, kind: str, obj: dict, nav: str) -> Response:
+    tenant = ctx.tenant
+    data = ctx.json()
+    for key in ("principalId", "resourceId", "appRoleId"):
+        if not data.get(key):
+            raise bad_request(f"Invalid value specified for property '{key}' of resource 'AppRoleAssignment'.")
+    principal, resource = tenant.find(data["principalId"]), tenant.objs["servicePrincipals"].get(data["resourceId"])
+    if principal is None or resource is None:
+        raise not_found(data["principalId"] if principal is None else data["resourceId"])
+    if data["appRoleId"] != "00000000-0000-0000-0000-000000000000" and data["appRoleId"] not in {
+            r["id"] for r in resource.get("appRoles", [])}:
+        raise bad_request("Permission being assigned was not found on application")
+    ptype = {"users": "User", "groups": "Group", "servicePrincipals": "ServicePrincipal"}[principal[0]]
+    rng = random.Random(uuid.uuid4().int)
+    from graph_emulator.generator.apps import assignment
+    a = assignment(rng, principal[1], ptype, resource, data["appRoleId"], tenant.now())
+    a["createdDateTime"] = iso(tenant.now())
+    tenant.apply(["put", "appRoleAssignments", a])
+    audit.record(tenant, f"Add app role assignment {'to service principal' if ptype == 'ServicePrincipal' else 'grant to user'}",
+                 "ApplicationManagement", "Assign", _initiator(ctx),
+                 [audit.target(resource, "ServicePrincipal"), audit.target(principal[1], ptype)])
+    body = {"@odata.context": ctx.context_url("appRoleAssignments", entity=True), **a}
+    return json_response(201, body)
+
+
+def delete_app_role_assignment(ctx: Ctx, obj: dict, aid: str) -> Response:
+    a = ctx.tenant.objs["appRoleAssignments"].get(aid)
+    if a is None or obj["id"] not in (a["principalId"], a["resourceId"]):
+        raise not_found(aid)
+    ctx.tenant.apply(["hard", "appRoleAssignments", aid])
+    audit.record(ctx.tenant, "Remove app role assignment from service principal", "ApplicationManagement", "Unassign",
+                 _initiator(ctx), [audit.target({"id": a["resourceId"], "displayName": a["resourceDisplayName"]},
+                                                "ServicePrincipal")])
+    return NO_CONTENT
+
+
+def patch_auth_policy(ctx: Ctx) -> Response:
+    data = ctx.json()
+    policy = dict(ctx.tenant.auth_policy)
+    for k, v in data.items():
+        if k in ("id", "lastModifiedDateTime", "policyVersion"):
+            raise bad_request(f"Property '{k}' is read-only and cannot be set.")
+        policy[k] = v
+    policy["lastModifiedDateTime"] = iso(ctx.tenant.now())
+    ctx.tenant.apply(["authpolicy", policy])
+    audit.record(ctx.tenant, "Update authentication methods policy", "Policy", "Update", _initiator(ctx),
+                 [audit.target({"id": "authenticationMethodsPolicy", "displayName": "Authentication Methods Policy"},
+                               "Policy", [audit.modified(k, None, v) for k, v in data.items()])])
+    return NO_CONTENT
+
+
+__all__ = ["create", "modify", "restore", "purge", "ref_change", "set_manager", "kind_of_type"]

@@ -1,0 +1,219 @@
+"""Admin / attacker scenarios driven from the control plane. Each mutation changes the directory through
+the same journaled ops as API writes and leaves the audit records Entra would (initiated by the first
+Global Administrator, or by a rogue app when "actor": "attacker")."""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+from graph_emulator import audit
+from graph_emulator.common import iso
+from graph_emulator.generator.apps import credential
+from graph_emulator.generator.people import make_user
+from graph_emulator.generator.roles import GLOBAL_ADMIN_TEMPLATE, role_assignment_id
+from graph_emulator.kinds import is_soft_deletable
+from graph_emulator.writerules import AUDIT_TYPE
+
+ATTACKER = {"user": None, "app": {"appId": "8b1f3c2e-7a6d-4e4b-9a1c-5d2f0e9b7c31", "displayName": "Sync Helper",
+                                  "servicePrincipalId": "2c9d4a71-0b5e-4f3a-8e6d-1a7b9c0d2e4f",
+                                  "servicePrincipalName": "Sync Helper"}}
+
+
+class MutationError(ValueError):
+    pass
+
+
+class Run:
+    """Collects changed ids and audit ids for one mutation call."""
+
+    def __init__(self, tenant, params: dict):
+        self.t, self.p = tenant, params
+        self.changed: list[str] = []
+        self.audit_ids: list[str] = []
+        self.actor = ATTACKER if params.get("actor") == "attacker" else audit.admin(tenant)
+
+    def log(self, activity: str, kind: str, obj: dict, op: str, props=None, extra_targets=()):
+        t = AUDIT_TYPE.get(kind, "Directory")
+        targets = [audit.target(obj, t, props), *extra_targets]
+        self.audit_ids.append(audit.record(self.t, activity, audit.CATEGORY.get(t, "Other"), op, self.actor, targets))
+        self.changed.append(obj["id"])
+
+    def get(self, kind: str, oid: str, deleted: bool = False) -> dict:
+        obj = (self.t.deleted if deleted else self.t.objs)[kind].get(oid)
+        if obj is None:
+            raise MutationError(f"{kind} {oid} not found")
+        return obj
+
+
+def _update_user(r: Run):
+    u = r.get("users", r.p["id"])
+    props = dict(r.p.get("properties") or {})
+    old = {k: u.get(k) for k in props}
+    r.t.apply(["patch", "users", u["id"], props])
+    r.log("Update user", "users", u, "Update", [audit.modified(k, old[k], v) for k, v in props.items()])
+
+
+def _delete(kind: str, noun: str):
+    def run(r: Run):
+        obj = r.get(kind, r.p["id"])
+        if is_soft_deletable(kind, obj):
+            r.t.apply(["soft", kind, obj["id"], iso(r.t.now())])
+        else:
+            r.t.apply(["hard", kind, obj["id"]])
+        r.log(f"Delete {noun}", kind, obj, "Delete")
+    return run
+
+
+def _hard_delete(r: Run):
+    oid = r.p["id"]
+    for kind in r.t.deleted:
+        obj = r.t.deleted[kind].get(oid) or r.t.objs[kind].get(oid)
+        if obj is not None:
+            r.t.apply(["hard", kind, oid])
+            r.log(f"Hard Delete {AUDIT_TYPE.get(kind, kind).lower()}", kind, obj, "Delete")
+            return
+    raise MutationError(f"{oid} not found")
+
+
+def _restore(r: Run):
+    oid = r.p["id"]
+    for kind in r.t.deleted:
+        obj = r.t.deleted[kind].get(oid)
+        if obj is not None:
+            r.t.apply(["restore", kind, oid])
+            r.log(f"Restore {AUDIT_TYPE.get(kind, kind).lower()}", kind, obj, "Restore")
+            return
+    raise MutationError(f"deleted item {oid} not found")
+
+
+def _member(verb: str):
+    def run(r: Run):
+        g = r.get("groups", r.p["group_id"])
+        mid = r.p["member_id"]
+        hit = r.t.find(mid)
+        if hit is None:
+            raise MutationError(f"member {mid} not found")
+        r.t.apply(["link" if verb == "Add" else "unlink", "group_members", g["id"], mid])
+        prep = "to" if verb == "Add" else "from"
+        r.log(f"{verb} member {prep} group", "groups", g, verb, extra_targets=[audit.target(hit[1], AUDIT_TYPE[hit[0]])])
+        r.changed.append(mid)
+    return run
+
+
+def _ca(action: str):
+    def run(r: Run):
+        p = r.get("conditionalAccessPolicies", r.p["id"])
+        if action == "delete":
+            r.t.apply(["soft", "conditionalAccessPolicies", p["id"], iso(r.t.now())])
+            return r.log("Delete conditional access policy", "conditionalAccessPolicies", p, "Delete")
+        patch = {"state": "disabled"} if action == "disable" else dict(r.p.get("patch") or {})
+        patch["modifiedDateTime"] = iso(r.t.now())
+        old = {k: p.get(k) for k in patch}
+        r.t.apply(["patch", "conditionalAccessPolicies", p["id"], patch])
+        r.log("Update conditional access policy", "conditionalAccessPolicies", p, "Update",
+              [audit.modified(k, old[k], v) for k, v in patch.items()])
+    return run
+
+
+def _add_app_credential(r: Run):
+    oid = r.p["app_id"]
+    app = r.t.objs["applications"].get(oid) or next(
+        (a for a in r.t.objs["applications"].values() if a["appId"] == oid), None)
+    if app is None:
+        raise MutationError(f"application {oid} not found")
+    cred = credential(random.Random(uuid.uuid4().int), r.t.now(), "password", r.p.get("display_name", "backdoor"))
+    cred["startDateTime"] = iso(r.t.now())
+    creds = [*app.get("passwordCredentials", []), cred]
+    r.t.apply(["patch", "applications", app["id"], {"passwordCredentials": creds}])
+    r.log("Update application – Certificates and secrets management ", "applications", app, "Update",
+          [audit.modified("KeyDescription", None, f"[KeyIdentifier={cred['keyId']},KeyType=Password,KeyUsage=Verify,"
+                          f"DisplayName={cred['displayName']}]")])
+
+
+def _make_global_admin(r: Run):
+    u = r.get("users", r.p["user_id"])
+    role = next(x for x in r.t.objs["directoryRoles"].values() if x["roleTemplateId"] == GLOBAL_ADMIN_TEMPLATE)
+    r.t.apply(["link", "role_members", role["id"], u["id"]])
+    ra = {"id": role_assignment_id(random.Random(uuid.uuid4().int)), "principalId": u["id"],
+          "roleDefinitionId": GLOBAL_ADMIN_TEMPLATE, "directoryScopeId": "/", "appScopeId": None, "condition": None}
+    r.t.apply(["put", "roleAssignments", ra])
+    r.log("Add member to role", "users", u, "Assign", [audit.modified("Role.DisplayName", None, "Global Administrator"),
+                                                       audit.modified("Role.TemplateId", None, GLOBAL_ADMIN_TEMPLATE)])
+
+
+def _mass_delete(r: Run):
+    rng = random.Random(r.p.get("seed", 0))
+    ids = sorted(r.t.objs["users"])
+    admins = set(r.t.rev["role_members"])
+    pool = [i for i in ids if i not in admins]
+    for oid in rng.sample(pool, k=min(int(r.p.get("count", 10)), len(pool))):
+        obj = r.t.objs["users"][oid]
+        r.t.apply(["soft", "users", oid, iso(r.t.now())])
+        r.log("Delete user", "users", obj, "Delete")
+
+
+def _create_user(r: Run):
+    rng = random.Random(r.p.get("seed", uuid.uuid4().int))
+    n = len(r.t.objs["users"]) + len(r.t.deleted["users"]) + 1000
+    given, surname = r.p.get("given_name", "New"), r.p.get("surname", f"Hire{n}")
+    u = make_user(rng, n, given, surname, f"{given}.{surname}".lower(), r.t.meta)
+    u.pop("signInActivity", None)
+    u["createdDateTime"] = iso(r.t.now())
+    u.update(r.p.get("properties") or {})
+    r.t.apply(["put", "users", u])
+    r.log("Add user", "users", u, "Add")
+
+
+def _churn(r: Run):
+    """Edit `fraction` of users (job/department/phone), group memberships and group descriptions."""
+    rng = random.Random(r.p.get("seed", 0))
+    frac = float(r.p.get("fraction", 0.01))
+    users = sorted(r.t.objs["users"])
+    titles = ["Senior Analyst", "Team Lead", "Principal Engineer", "Coordinator", "Director"]
+    for oid in rng.sample(users, k=max(1, int(len(users) * frac))):
+        u = r.t.objs["users"][oid]
+        props = {"jobTitle": rng.choice(titles)} if u.get("onPremisesSyncEnabled") is None else {
+            "usageLocation": rng.choice(["US", "GB", "DE"])}
+        old = {k: u.get(k) for k in props}
+        r.t.apply(["patch", "users", oid, props])
+        r.log("Update user", "users", u, "Update", [audit.modified(k, old[k], v) for k, v in props.items()])
+    groups = sorted(g for g, o in r.t.objs["groups"].items() if not o.get("membershipRule")
+                    and not o.get("onPremisesSyncEnabled"))
+    for gid in rng.sample(groups, k=min(len(groups), max(1, int(len(groups) * frac)))):
+        members = list(r.t.rel["group_members"].get(gid, {}))
+        r.p.update(group_id=gid)
+        if members and rng.random() < 0.5:
+            r.p["member_id"] = rng.choice(members)
+            _member("Remove")(r)
+        else:
+            r.p["member_id"] = rng.choice(users)
+            if r.p["member_id"] not in r.t.rel["group_members"].get(gid, {}):
+                _member("Add")(r)
+
+
+def _advance_clock(r: Run):
+    r.t.meta["clock_offset"] = r.t.meta.get("clock_offset", 0.0) + float(r.p.get("seconds", 0))
+    r.t.save_meta()
+
+
+KINDS = {
+    "update_user": _update_user, "delete_user": _delete("users", "user"), "hard_delete": _hard_delete,
+    "restore_deleted": _restore, "remove_member": _member("Remove"), "add_member": _member("Add"),
+    "disable_ca_policy": _ca("disable"), "edit_ca_policy": _ca("edit"), "delete_ca_policy": _ca("delete"),
+    "add_app_credential": _add_app_credential, "make_global_admin": _make_global_admin,
+    "mass_delete_users": _mass_delete, "churn": _churn, "create_user": _create_user,
+    "delete_group": _delete("groups", "group"), "advance_clock": _advance_clock,
+}
+
+
+def run(tenant, params: dict) -> dict:
+    fn = KINDS.get(params.get("kind"))
+    if fn is None:
+        raise MutationError(f"unknown mutation kind {params.get('kind')!r}; known: {sorted(KINDS)}")
+    r = Run(tenant, params)
+    try:
+        fn(r)
+    except KeyError as exc:
+        raise MutationError(f"missing parameter {exc}") from None
+    return {"changed": list(dict.fromkeys(r.changed)), "audit_ids": r.audit_ids, "tenant_time": iso(tenant.now())}

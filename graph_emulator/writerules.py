@@ -1,0 +1,162 @@
+"""Validation rules for writes: required / read-only properties, on-premises mastered properties of
+synced objects, members@odata.bind limits, CA policy shape (FACTS §5.1, §5.2, §5.4)."""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+from graph_emulator import views
+from graph_emulator.common import GraphError, bad_request, iso
+from graph_emulator.generator.common import guid, sid
+
+AUDIT_TYPE = {"users": "User", "groups": "Group", "applications": "Application", "servicePrincipals": "ServicePrincipal",
+              "administrativeUnits": "AdministrativeUnit", "conditionalAccessPolicies": "Policy",
+              "namedLocations": "Policy", "devices": "Device", "directoryRoles": "Role"}
+COMMON_READ_ONLY = {"id", "createdDateTime", "deletedDateTime", "modifiedDateTime"}
+READ_ONLY = {
+    "users": COMMON_READ_ONLY | {"creationType", "lastPasswordChangeDateTime", "onPremisesDistinguishedName",
+                                 "onPremisesDomainName", "onPremisesLastSyncDateTime", "onPremisesProvisioningErrors",
+                                 "onPremisesSamAccountName", "onPremisesSecurityIdentifier", "onPremisesSyncEnabled",
+                                 "onPremisesUserPrincipalName", "proxyAddresses", "securityIdentifier",
+                                 "signInSessionsValidFromDateTime", "assignedPlans", "provisionedPlans",
+                                 "licenseAssignmentStates", "signInActivity", "externalUserState",
+                                 "externalUserStateChangeDateTime", "legalAgeGroupClassification", "imAddresses",
+                                 "assignedLicenses", "identityParentId"},
+    "groups": COMMON_READ_ONLY | {"securityIdentifier", "onPremisesSyncEnabled", "onPremisesLastSyncDateTime",
+                                  "onPremisesSecurityIdentifier", "onPremisesSamAccountName", "onPremisesDomainName",
+                                  "onPremisesNetBiosName", "onPremisesProvisioningErrors", "proxyAddresses",
+                                  "renewedDateTime", "expirationDateTime", "mail", "assignedLicenses"},
+    "applications": COMMON_READ_ONLY | {"appId", "publisherDomain", "passwordCredentials"},
+    "servicePrincipals": COMMON_READ_ONLY | {"appId", "appOwnerOrganizationId", "passwordCredentials"},
+}
+# Properties mastered on-premises for synced objects (cloud updates rejected, FACTS §5.1 [issue-7301]).
+ON_PREM_MASTERED = {
+    "users": {"displayName", "givenName", "surname", "jobTitle", "department", "mail", "mailNickname",
+              "userPrincipalName", "companyName", "officeLocation", "businessPhones", "mobilePhone", "city",
+              "country", "state", "streetAddress", "postalCode", "employeeId", "onPremisesExtensionAttributes",
+              "faxNumber", "accountEnabled", "otherMails", "onPremisesImmutableId", "employeeType",
+              "employeeHireDate", "employeeOrgData"},
+    "groups": {"displayName", "description", "mailNickname", "mailEnabled", "securityEnabled", "members"},
+}
+REQUIRED = {"users": ("accountEnabled", "displayName", "mailNickname", "passwordProfile", "userPrincipalName"),
+            "groups": ("displayName", "mailEnabled", "mailNickname", "securityEnabled"),
+            "applications": ("displayName",), "servicePrincipals": ("appId",),
+            "administrativeUnits": ("displayName",), "namedLocations": ("@odata.type", "displayName"),
+            "conditionalAccessPolicies": ("displayName", "state", "conditions")}
+CREATABLE = set(REQUIRED)
+
+
+def members_binds(data: dict) -> list[tuple[str, list[str]]]:
+    """members@odata.bind / owners@odata.bind -> [(relation, ids)], max 20 per request (FACTS §5.2)."""
+    out = []
+    for key, rel in (("members@odata.bind", "group_members"), ("owners@odata.bind", "group_owners")):
+        refs = data.pop(key, None)
+        if refs is None:
+            continue
+        if len(refs) > 20:
+            raise bad_request("The maximum number of members that can be added in a single request is 20.")
+        out.append((rel, [str(r).rstrip("/").split("/")[-1] for r in refs]))
+    return out
+
+
+def _type_name(kind: str) -> str:
+    return views.KINDS[kind].type[0].upper() + views.KINDS[kind].type[1:]
+
+
+def check_create(tenant, kind: str, data: dict) -> None:
+    if kind not in CREATABLE:
+        raise GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+    for prop in REQUIRED[kind]:
+        if data.get(prop) in (None, ""):
+            raise bad_request(f"Invalid value specified for property '{prop}' of resource '{_type_name(kind)}'.")
+    for prop in data:
+        if prop in READ_ONLY.get(kind, COMMON_READ_ONLY):
+            raise bad_request(f"Property '{prop}' is read-only and cannot be set.")
+    if kind == "users":
+        _check_new_user(tenant, data)
+    if kind == "conditionalAccessPolicies":
+        check_ca_policy(data)
+
+
+def _check_new_user(tenant, data: dict) -> None:
+    if not (data.get("passwordProfile") or {}).get("password"):
+        raise bad_request("Invalid value specified for property 'passwordProfile' of resource 'User'.")
+    upn = str(data["userPrincipalName"]).lower()
+    domain = upn.rpartition("@")[2]
+    if domain not in {d.lower() for d in tenant.objs["domains"]}:
+        raise bad_request("Property userPrincipalName is invalid.")
+    if any(u.get("userPrincipalName", "").lower() == upn for u in tenant.objs["users"].values()):
+        raise bad_request("Another object with the same value for property userPrincipalName already exists.",
+                          "Request_BadRequest")
+
+
+def check_ca_policy(data: dict) -> None:
+    if data.get("state") not in ("enabled", "disabled", "enabledForReportingButNotEnforced"):
+        raise bad_request("Invalid value specified for property 'state' of resource 'ConditionalAccessPolicy'.",
+                          "BadRequest")
+    cond = data.get("conditions") or {}
+    apps = (cond.get("applications") or {})
+    users = (cond.get("users") or {})
+    if not (apps.get("includeApplications") or apps.get("includeUserActions")
+            or apps.get("includeAuthenticationContextClassReferences")):
+        raise bad_request("Conditional Access policy requires an application condition (includeApplications).",
+                          "BadRequest")
+    if not any(users.get(k) for k in ("includeUsers", "includeGroups", "includeRoles", "includeGuestsOrExternalUsers")):
+        raise bad_request("Conditional Access policy requires a user condition (includeUsers).", "BadRequest")
+    if not data.get("grantControls") and not data.get("sessionControls"):
+        raise bad_request("Conditional Access policy requires grant controls or session controls.", "BadRequest")
+
+
+def check_patch(kind: str, obj: dict, data: dict) -> None:
+    ro = READ_ONLY.get(kind, COMMON_READ_ONLY)
+    types = views.props_of(views.KINDS[kind].type)
+    for prop in data:
+        if prop in ro:
+            raise bad_request(f"Property '{prop}' is read-only and cannot be set.")
+        if prop not in types and not (kind == "users" and prop.startswith("extension_")) and "@" not in prop:
+            raise bad_request(f"Invalid property '{prop}'.", "BadRequest")
+    if kind == "conditionalAccessPolicies":
+        check_ca_policy({**obj, **data})
+
+
+def check_synced(kind: str, obj: dict, data: dict) -> None:
+    if obj.get("onPremisesSyncEnabled") and set(data) & ON_PREM_MASTERED.get(kind, set()):
+        raise bad_request("Unable to update the specified properties for on-premises mastered Directory Sync objects "
+                          "or objects currently undergoing migration.")
+
+
+def created_defaults(tenant, kind: str, data: dict) -> dict:
+    """Server-owned properties a new object gets (id, createdDateTime, securityIdentifier, appId, ...)."""
+    rng = random.Random(uuid.uuid4().int)
+    now = iso(tenant.now())
+    obj = {k: v for k, v in data.items() if k != "passwordProfile"}
+    obj["id"] = guid(rng)
+    if kind in ("users", "groups", "applications", "conditionalAccessPolicies", "namedLocations", "devices"):
+        obj["createdDateTime"] = now
+    if kind == "users":
+        obj.update(securityIdentifier=sid(rng, "S-1-12-1"), lastPasswordChangeDateTime=now, creationType=None,
+                   userType=data.get("userType", "Member"), proxyAddresses=[f"SMTP:{data['userPrincipalName']}"],
+                   identities=[{"signInType": "userPrincipalName", "issuer": tenant.meta["initial_domain"],
+                                "issuerAssignedId": data["userPrincipalName"]}])
+        obj.setdefault("mail", None)
+    elif kind == "groups":
+        obj.update(securityIdentifier=sid(rng, "S-1-12-1"), renewedDateTime=now)
+        if data.get("mailEnabled"):
+            obj["mail"] = f"{data['mailNickname']}@{tenant.meta['domain']}"
+            obj["proxyAddresses"] = [f"SMTP:{obj['mail']}"]
+    elif kind == "applications":
+        obj.setdefault("appId", guid(rng))
+        obj.setdefault("signInAudience", "AzureADMyOrg")
+        obj["publisherDomain"] = tenant.meta["domain"]
+    elif kind == "servicePrincipals":
+        app = next((a for a in tenant.objs["applications"].values() if a["appId"] == data["appId"]), None)
+        if app is None:
+            raise bad_request(f"The appId '{data['appId']}' of the service principal does not reference a valid "
+                              "application object.")
+        obj.update(displayName=app["displayName"], appDisplayName=app["displayName"], accountEnabled=True,
+                   appOwnerOrganizationId=tenant.id, servicePrincipalNames=[app["appId"]],
+                   servicePrincipalType="Application")
+    elif kind in ("conditionalAccessPolicies", "namedLocations"):
+        obj["modifiedDateTime"] = None
+    return obj
