@@ -1,0 +1,124 @@
+"""Microsoft Graph application permissions each product feature needs.
+
+Sources (application-permission rows of each API's "Permissions" table; least privileged first, then the
+higher-privileged permissions that also satisfy it):
+user-list, group-list, group-list-members, application-list, serviceprincipal-list,
+rbacapplication-list-roleassignments, directory-list-administrativeunits, device-list, domain-list,
+organization-get, oauth2permissiongrant-list, conditionalaccessroot-list-policies, namedlocation-list,
+authenticationmethodspolicy-get, directoryaudit-list, signin-list, directory-deleteditems-list/restore,
+user-post-users, group-post-groups, conditionalaccessroot-post-policies — all under
+https://learn.microsoft.com/graph/api/<name> ; names in https://learn.microsoft.com/graph/permissions-reference .
+FACTS.md §3.1 (AuditLog.Read.All + Directory.Read.All for audit logs), §5.4 (Policy.ReadWrite.ConditionalAccess).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+# permission -> the permissions that also satisfy it (higher privileged ones)
+SATISFIED_BY: dict[str, tuple[str, ...]] = {
+    "User.Read.All": ("User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"),
+    "GroupMember.Read.All": ("Group.Read.All", "GroupMember.ReadWrite.All", "Group.ReadWrite.All",
+                             "Directory.Read.All", "Directory.ReadWrite.All"),
+    "Group.Read.All": ("Group.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"),
+    "Application.Read.All": ("Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"),
+    "RoleManagement.Read.Directory": ("RoleManagement.Read.All", "RoleManagement.ReadWrite.Directory",
+                                      "Directory.Read.All", "Directory.ReadWrite.All"),
+    "AdministrativeUnit.Read.All": ("AdministrativeUnit.ReadWrite.All", "Directory.Read.All",
+                                    "Directory.ReadWrite.All"),
+    "Device.Read.All": ("Device.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"),
+    "Domain.Read.All": ("Domain.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"),
+    "Organization.Read.All": ("Organization.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"),
+    "OrgContact.Read.All": ("Directory.Read.All", "Directory.ReadWrite.All"),
+    "Directory.Read.All": ("Directory.ReadWrite.All",),
+    "Policy.Read.All": ("Policy.ReadWrite.ConditionalAccess",),
+    "AuditLog.Read.All": (),
+    "User.ReadWrite.All": ("Directory.ReadWrite.All",),
+    "Group.ReadWrite.All": ("Directory.ReadWrite.All",),
+    "Application.ReadWrite.All": ("Directory.ReadWrite.All",),
+    "AdministrativeUnit.ReadWrite.All": ("Directory.ReadWrite.All",),
+    "RoleManagement.ReadWrite.Directory": (),
+    "Policy.ReadWrite.ConditionalAccess": (),
+    "AppRoleAssignment.ReadWrite.All": (),
+    "DelegatedPermissionGrant.ReadWrite.All": (),
+}
+
+FEATURES: dict[str, tuple[str, ...]] = {
+    "directory_backup": (
+        "User.Read.All", "Group.Read.All", "Application.Read.All",
+        "RoleManagement.Read.Directory", "AdministrativeUnit.Read.All", "Device.Read.All", "Domain.Read.All",
+        "Organization.Read.All", "OrgContact.Read.All", "Policy.Read.All", "Directory.Read.All",
+    ),
+    # signIns and directoryAudits document AuditLog.Read.All *and* Directory.Read.All (FACTS §3.1).
+    "log_backup": ("AuditLog.Read.All", "Directory.Read.All"),
+    "conditional_access": ("Policy.Read.All",),
+    "restore": (
+        "User.ReadWrite.All", "Group.ReadWrite.All", "Application.ReadWrite.All",
+        "RoleManagement.ReadWrite.Directory", "Policy.ReadWrite.ConditionalAccess",
+        "AdministrativeUnit.ReadWrite.All", "AppRoleAssignment.ReadWrite.All",
+        "DelegatedPermissionGrant.ReadWrite.All",
+    ),
+}
+
+# First path segment(s) -> (read permission, write permission); used to say which permission a 403 lacks.
+_ENDPOINTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
+    (("groups", "*", "members"), "GroupMember.Read.All", "Group.ReadWrite.All"),
+    (("identity", "conditionalAccess"), "Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"),
+    (("directory", "administrativeUnits"), "AdministrativeUnit.Read.All", "AdministrativeUnit.ReadWrite.All"),
+    (("directory", "deletedItems"), "Directory.Read.All", "Directory.ReadWrite.All"),
+    (("roleManagement",), "RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory"),
+    (("directoryRoles",), "RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory"),
+    (("users",), "User.Read.All", "User.ReadWrite.All"),
+    (("groups",), "Group.Read.All", "Group.ReadWrite.All"),
+    (("applications",), "Application.Read.All", "Application.ReadWrite.All"),
+    (("servicePrincipals",), "Application.Read.All", "Application.ReadWrite.All"),
+    (("administrativeUnits",), "AdministrativeUnit.Read.All", "AdministrativeUnit.ReadWrite.All"),
+    (("devices",), "Device.Read.All", "Device.ReadWrite.All"),
+    (("domains",), "Domain.Read.All", "Domain.ReadWrite.All"),
+    (("organization",), "Organization.Read.All", "Organization.ReadWrite.All"),
+    (("contacts",), "OrgContact.Read.All", "Directory.ReadWrite.All"),
+    (("oauth2PermissionGrants",), "Directory.Read.All", "DelegatedPermissionGrant.ReadWrite.All"),
+    (("policies",), "Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"),
+    (("auditLogs",), "AuditLog.Read.All", "AuditLog.Read.All"),
+)
+
+GRANT_INSTRUCTIONS = (
+    "Entra admin center > App registrations > {app} > API permissions > Add a permission > Microsoft Graph > "
+    "Application permissions: add {permissions}; then click 'Grant admin consent for <tenant>'. "
+    "The new roles are in tokens issued afterwards (a running job picks them up within an hour)."
+)
+
+
+def is_satisfied(permission: str, granted: Iterable[str]) -> bool:
+    granted = set(granted)
+    return permission in granted or any(p in granted for p in SATISFIED_BY.get(permission, ()))
+
+
+def missing_permissions(granted_roles: Iterable[str], features: Iterable[str] | None = None) -> dict[str, list[str]]:
+    """For each feature, the permissions not covered by ``granted_roles`` (the token's ``roles`` claim)."""
+    granted = set(granted_roles)
+    result = {}
+    for feature in features or FEATURES:
+        missing = [p for p in FEATURES[feature] if not is_satisfied(p, granted)]
+        if missing:
+            result[feature] = missing
+    return result
+
+
+def grant_instructions(missing: dict[str, list[str]], app_name: str = "<app>") -> str:
+    """Human text telling an administrator how to grant what ``missing_permissions`` returned."""
+    needed = sorted({p for perms in missing.values() for p in perms})
+    if not needed:
+        return "All needed permissions are granted."
+    return GRANT_INSTRUCTIONS.format(app=app_name, permissions=", ".join(needed))
+
+
+def permission_for(method: str, segments: tuple[str, ...]) -> list[str]:
+    """The permission(s) an endpoint needs, for a 403 hint; empty when unknown."""
+    write = method not in ("GET", "HEAD")
+    for prefix, read_perm, write_perm in _ENDPOINTS:
+        if len(segments) >= len(prefix) and all(p in ("*", s) for p, s in zip(prefix, segments, strict=False)):
+            if prefix == ("auditLogs",):
+                return ["AuditLog.Read.All", "Directory.Read.All"]
+            return [write_perm if write else read_perm]
+    return []
