@@ -28,6 +28,35 @@ def admin_persona(django_user_model):
     return django_user_model.objects.create_superuser(username="alice", email="", password=ADMIN_PASSWORD)
 
 
+def _user_with(django_user_model, username, *perms):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user(username=username, password=ADMIN_PASSWORD)
+    for perm in perms:
+        app_label, codename = perm.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return user
+
+
+@pytest.fixture
+def viewer_persona(django_user_model):
+    """Sees tenants, changes nothing."""
+    return _user_with(django_user_model, "victor", "tenants.view_tenant")
+
+
+@pytest.fixture
+def operator_persona(django_user_model):
+    """Registers tenants and tests their connection."""
+    return _user_with(django_user_model, "olga", "tenants.view_tenant", "tenants.add_tenant",
+                      "tenants.change_tenant", "tenants.test_connection")
+
+
+@pytest.fixture
+def outsider_persona(django_user_model):
+    """Logged in, with no permission at all."""
+    return _user_with(django_user_model, "oscar")
+
+
 @pytest.fixture(scope="session")
 def chromium_browser():
     """Debian's chromium, headless (never a browser downloaded by Playwright)."""

@@ -211,3 +211,9 @@ LOGGING = {
         "msal": {"level": "WARNING"},
     },
 }
+
+# --- Tenants and secrets ----------------------------------------------------------------------------
+# Tenant credentials and repository passwords are sealed with a key that is never in the database:
+# ENTRABACKUP_SECRETS_KEY (read by entrabackup.vault) or this key file, generated on first use.
+SECRETS_KEY_FILE = Path(env_str("ENTRABACKUP_SECRETS_KEY_FILE", str(VAR_DIR / "secrets.key")))
+CREDENTIAL_WARN_DAYS = env_int("ENTRABACKUP_CREDENTIAL_WARN_DAYS", 30)

@@ -28,9 +28,9 @@ class Supervisor:
         self.grace_seconds = grace_seconds
         self._stopping = False
 
-    def start(self, name: str, argv: list[str], env: dict | None = None) -> Child:
+    def start(self, name: str, argv: list[str], *, cwd: str | None = None, env: dict | None = None) -> Child:
         child = Child(name=name, argv=argv)
-        child.process = subprocess.Popen(argv, env=env, start_new_session=True)
+        child.process = subprocess.Popen(argv, cwd=cwd, env=env, start_new_session=True)
         self.children.append(child)
         return child
 

@@ -7,10 +7,18 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from jobs.selectors import proxies_running
+from tenants.selectors import tenants_with_warnings
 
 
 def dashboard(request):
-    return render(request, "dashboard.html", {"proxies": proxies_running()})
+    tenants = tenants_with_warnings(request.user)
+    context = {
+        "proxies": proxies_running(),
+        "tenants": tenants,
+        "tenants_ready": sum(1 for tenant, _ in tenants if tenant.check_status == "ok"),
+        "warnings": [(tenant, warning) for tenant, warning in tenants if warning],
+    }
+    return render(request, "dashboard.html", context)
 
 
 @login_not_required

@@ -1,5 +1,73 @@
-from django.shortcuts import render
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from tenants import selectors, services
+from tenants.errors import TenantValidationError
+from tenants.forms import CredentialForm, TenantForm
 
 
+@permission_required("tenants.view_tenant", raise_exception=True)
 def tenant_list(request):
-    return render(request, "tenants/tenant_list.html", {"tenants": []})
+    return render(request, "tenants/tenant_list.html", {"rows": selectors.tenants_with_warnings(request.user)})
+
+
+@permission_required("tenants.add_tenant", raise_exception=True)
+def tenant_add(request):
+    form = TenantForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            tenant = services.tenant_create(**form.registration())
+        except TenantValidationError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _registered_message(form))
+            return redirect("tenants:tenant_detail", pk=tenant.pk)
+    return render(request, "tenants/tenant_add.html", {"form": form})
+
+
+@permission_required("tenants.view_tenant", raise_exception=True)
+def tenant_detail(request, pk):
+    tenant = selectors.tenant_for(request.user, pk)
+    warning = services.credential_expiry_warning(tenant)
+    return render(request, "tenants/tenant_detail.html", {"tenant": tenant, "warning": warning})
+
+
+@require_POST
+@permission_required("tenants.test_connection", raise_exception=True)
+def tenant_check(request, pk):
+    tenant = selectors.tenant_for(request.user, pk)
+    services.tenant_check(tenant=tenant)
+    return render(request, "tenants/_tenant_check.html", {"tenant": tenant})
+
+
+@permission_required("tenants.change_tenant", raise_exception=True)
+def tenant_credential(request, pk):
+    tenant = selectors.tenant_for(request.user, pk)
+    form = CredentialForm(request.POST or None, request.FILES or None, initial={"name": tenant.name})
+    if request.method == "POST" and form.is_valid():
+        credential, expires = form.cleaned_data["credential"], form.expires_at()
+        services.tenant_set_credential(tenant=tenant, credential=credential, secret_expires_at=expires)
+        messages.success(request, _registered_message(form, replaced=True))
+        return redirect("tenants:tenant_detail", pk=tenant.pk)
+    return render(request, "tenants/tenant_credential.html", {"tenant": tenant, "form": form})
+
+
+@permission_required("tenants.view_tenant", raise_exception=True)
+def tenant_certificate(request, pk):
+    """The public certificate, to upload under the app registration's Certificates & secrets."""
+    tenant = selectors.tenant_for(request.user, pk)
+    if not tenant.certificate_pem:
+        return HttpResponse("This tenant uses a client secret, not a certificate.", status=404, content_type="text/plain")
+    response = HttpResponse(tenant.certificate_pem, content_type="application/x-pem-file")
+    response["Content-Disposition"] = f'attachment; filename="entrabackup-{tenant.pk}.cer"'
+    return response
+
+
+def _registered_message(form, *, replaced=False) -> str:
+    done = "Credential replaced." if replaced else "Tenant registered."
+    if getattr(form, "generated", None):
+        return f"{done} Download the certificate below and add it to the app registration, then test the connection."
+    return f"{done} Test the connection to see whether every permission is granted."

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
+from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,7 +28,12 @@ def test_database_url() -> str:
 
 
 def product_env(**extra: str) -> dict:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "entrabackup.settings", "DATABASE_URL": test_database_url()}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "entrabackup.settings",
+        "DATABASE_URL": test_database_url(),
+        "ENTRABACKUP_SECRETS_KEY_FILE": str(settings.SECRETS_KEY_FILE),  # the test run's key, not var/'s
+    }
     env.update(extra)
     return env
 

@@ -5,7 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from accounts.services import administrator_ensure
-from entrabackup import localdb
+from entrabackup import demo, localdb
 from entrabackup.supervisor import Supervisor
 
 
@@ -22,6 +22,7 @@ class Command(BaseCommand):
     def handle(self, *args, addr, keep_db, **options):
         self._prepare()
         supervisor = Supervisor()
+        self._start_emulator(supervisor)
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         supervisor.start("backup proxy", manage + ["qcluster"])
         supervisor.start("web server", manage + ["runserver", addr, "--noreload"])
@@ -32,6 +33,23 @@ class Command(BaseCommand):
             self.stdout.write("Local PostgreSQL stopped.")
         if status:
             raise SystemExit(status)
+
+    def _start_emulator(self, supervisor):
+        """The Graph emulator with a generated tenant stands in for Microsoft's cloud."""
+        state = settings.VAR_DIR / "emulator"
+        ready = state / "demo-ready.json"
+        ready.unlink(missing_ok=True)
+        child = supervisor.start("graph emulator", [sys.executable, "-m", "graph_emulator", "serve",
+                                                    "--state-dir", str(state), "--ready-file", str(ready)],
+                                 cwd=str(settings.BASE_DIR))
+        try:
+            emulator = demo.wait_for_emulator(ready, child.process)
+            self.stdout.write(f"Graph emulator at {emulator.url}; generating the demo tenant ({demo.DEMO_USERS} users)...")
+            tenant, report = demo.demo_tenant_ensure(emulator)
+        except Exception:
+            supervisor.stop_all()
+            raise
+        self.stdout.write(f"Tenant '{tenant.name}' ({tenant.directory_id}): {report['summary']}")
 
     def _prepare(self):
         self.stdout.write("Preparing the configuration database and static files...")

@@ -1,0 +1,84 @@
+"""The demo's emulated tenant: a generated Contoso in the Graph emulator, registered in entrabackup.
+
+Only `manage.py demo` uses this module; the product never imports the emulator otherwise.
+"""
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from entrabackup import graph
+from tenants import services
+from tenants.models import Tenant
+
+DEMO_TENANT_NAME = "Contoso (emulated)"
+DEMO_SEED = 2026
+DEMO_USERS = 3000
+DEMO_ROLES = [
+    "Directory.Read.All", "User.Read.All", "Group.Read.All", "Application.Read.All", "Device.Read.All",
+    "RoleManagement.Read.Directory", "AdministrativeUnit.Read.All", "Domain.Read.All", "Organization.Read.All",
+    "Policy.Read.All", "AuditLog.Read.All", "User.ReadWrite.All", "Group.ReadWrite.All",
+    "Application.ReadWrite.All", "RoleManagement.ReadWrite.Directory", "Policy.ReadWrite.ConditionalAccess",
+    "AdministrativeUnit.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All",
+]
+
+
+@dataclass(frozen=True)
+class EmulatorInfo:
+    url: str
+    ca_path: str
+    admin_key: str
+
+
+def wait_for_emulator(ready_file: Path, process, *, timeout: float = 60.0) -> EmulatorInfo:
+    """The address of the emulator started by the demo, once it has written its ready file."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"The Graph emulator exited with status {process.returncode} while starting.")
+        if ready_file.exists():
+            try:
+                info = json.loads(ready_file.read_text())
+            except ValueError:  # being written
+                info = None
+            if info:
+                key = Path(info["admin_key_path"]).read_text().strip()
+                return EmulatorInfo(info["url"], info["ca_path"], key)
+        time.sleep(0.1)
+    raise RuntimeError(f"The Graph emulator did not start within {timeout:.0f} s.")
+
+
+def demo_tenant_ensure(emulator: EmulatorInfo) -> tuple[Tenant, dict]:
+    """Generate the demo tenant in the emulator (idempotent), register it here, and test the connection."""
+    from graph_emulator.control import EmulatorControl
+
+    with EmulatorControl(emulator.url, emulator.ca_path, emulator.admin_key) as control:
+        info = control.create_tenant(seed=DEMO_SEED, users=DEMO_USERS, licence="P2", name="Contoso")
+        tenant = Tenant.objects.filter(name=DEMO_TENANT_NAME).first()
+        if tenant is None:
+            tenant = _register(control, emulator, info)
+        else:
+            _follow_emulator_address(tenant, emulator)
+            if not services.tenant_check(tenant=tenant)["ok"]:  # the emulator's state was reset
+                app = control.register_app(info["tenant_id"], roles=DEMO_ROLES, display_name="entrabackup demo")
+                services.tenant_set_credential(tenant=tenant, credential=graph.ClientSecret(app["client_secret"]))
+                tenant.client_id = app["client_id"]
+                tenant.save()
+    return tenant, services.tenant_check(tenant=tenant)
+
+
+def _register(control, emulator: EmulatorInfo, info: dict) -> Tenant:
+    app = control.register_app(info["tenant_id"], roles=DEMO_ROLES, display_name="entrabackup demo")
+    return services.tenant_create(
+        name=DEMO_TENANT_NAME, directory_id=info["tenant_id"], client_id=app["client_id"],
+        credential=graph.ClientSecret(app["client_secret"]), cloud=Tenant.Cloud.CUSTOM,
+        authority_url=emulator.url, graph_url=emulator.url, ca_bundle_pem=Path(emulator.ca_path).read_text(),
+    )
+
+
+def _follow_emulator_address(tenant: Tenant, emulator: EmulatorInfo) -> None:
+    """The emulator listens on a free port chosen at each start."""
+    tenant.authority_url = tenant.graph_url = emulator.url
+    tenant.ca_bundle_pem = Path(emulator.ca_path).read_text()
+    tenant.save(update_fields=["authority_url", "graph_url", "ca_bundle_pem", "updated_at"])

@@ -1,0 +1,100 @@
+from django import forms
+
+from entrabackup import graph
+from tenants import services
+from tenants.errors import CredentialError, TenantValidationError
+from tenants.models import Tenant
+
+MAX_UPLOAD = 256 * 1024
+
+
+class CredentialForm(forms.Form):
+    """How the app registration proves who it is: a secret, a certificate we are given, or one we make."""
+
+    KINDS = [
+        ("secret", "Client secret"),
+        ("certificate", "Upload a certificate (PEM with its key, or PFX)"),
+        ("generate", "Generate a certificate here (then add its public part to the app registration)"),
+    ]
+    credential_kind = forms.ChoiceField(choices=KINDS, widget=forms.RadioSelect, initial="secret", label="Credential")
+    client_secret = forms.CharField(required=False, strip=True, widget=forms.PasswordInput(render_value=False),
+                                    help_text="The secret's value (not its ID). It is sealed and never shown again.")
+    secret_expires_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}),
+                                        help_text="As shown under Certificates & secrets; we warn before it expires.")
+    certificate_file = forms.FileField(required=False, help_text="PEM holding key and certificate, or a .pfx/.p12 file")
+    certificate_password = forms.CharField(required=False, strip=False, widget=forms.PasswordInput(render_value=False))
+
+    def clean(self):
+        data = super().clean()
+        kind = data.get("credential_kind")
+        try:
+            data["credential"] = self._credential(kind, data)
+        except (CredentialError, ValueError) as exc:
+            self.add_error("certificate_file" if kind == "certificate" else "client_secret", str(exc))
+        return data
+
+    def _credential(self, kind, data):
+        if kind == "secret":
+            if not data.get("client_secret"):
+                raise ValueError("Enter the client secret's value.")
+            return graph.ClientSecret(data["client_secret"])
+        if kind == "certificate":
+            upload = data.get("certificate_file")
+            if upload is None:
+                raise ValueError("Choose the certificate file.")
+            if upload.size > MAX_UPLOAD:
+                raise ValueError("That file is too large to be a certificate.")
+            return services.certificate_from_upload(upload.read(), data.get("certificate_password") or None)
+        generated = services.tenant_generate_certificate(tenant_name=self.data.get("name", "tenant"))
+        self.generated = generated
+        return generated.credential()
+
+    def expires_at(self):
+        from datetime import datetime, time
+
+        from django.utils import timezone
+
+        day = self.cleaned_data.get("secret_expires_on")
+        return timezone.make_aware(datetime.combine(day, time.max)) if day else None
+
+
+class TenantForm(CredentialForm):
+    name = forms.CharField(max_length=100)
+    directory_id = forms.CharField(label="Tenant ID", max_length=255,
+                                   help_text="Directory (tenant) ID, or a verified domain such as contoso.onmicrosoft.com")
+    client_id = forms.UUIDField(label="Application (client) ID")
+    cloud = forms.ChoiceField(choices=Tenant.Cloud.choices, initial=Tenant.Cloud.GLOBAL)
+    authority_url = forms.URLField(required=False, label="Authority URL", assume_scheme="https",
+                                   help_text="Custom cloud only: https://login.example.org (without the tenant)")
+    graph_url = forms.URLField(required=False, label="Graph URL", assume_scheme="https",
+                               help_text="Custom cloud only: https://graph.example.org (without /v1.0)")
+    ca_bundle = forms.FileField(required=False, label="CA bundle", help_text="Custom cloud only: PEM certificates to trust")
+    features = forms.MultipleChoiceField(choices=Tenant.Feature.choices, widget=forms.CheckboxSelectMultiple,
+                                         initial=services.ALL_FEATURES, required=False)
+
+    field_order = ["name", "directory_id", "client_id", "cloud", "authority_url", "graph_url", "ca_bundle", "features"]
+
+    def clean_directory_id(self):
+        try:
+            return services.directory_id_normalise(self.cleaned_data["directory_id"])
+        except TenantValidationError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_ca_bundle(self):
+        upload = self.cleaned_data.get("ca_bundle")
+        if upload is None:
+            return ""
+        if upload.size > MAX_UPLOAD:
+            raise forms.ValidationError("That file is too large to be a CA bundle.")
+        return upload.read().decode("ascii", errors="replace")
+
+    def registration(self) -> dict:
+        """Keyword arguments for services.tenant_create."""
+        data = self.cleaned_data
+        return {
+            "name": data["name"], "directory_id": data["directory_id"], "client_id": str(data["client_id"]),
+            "cloud": data["cloud"], "authority_url": data.get("authority_url") or "",
+            "graph_url": data.get("graph_url") or "", "ca_bundle_pem": data.get("ca_bundle") or "",
+            "features": data.get("features") or None, "credential": data["credential"],
+            "secret_expires_at": self.expires_at(),
+        }

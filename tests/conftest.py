@@ -1,0 +1,27 @@
+"""Fixtures for end-to-end tests: one Graph emulator process per test session, with small tenants."""
+
+import pytest
+
+from graph_emulator.testing import running_emulator
+
+# Everything the product's features need (directory backup, logs, Conditional Access, restore).
+FULL_ROLES = [
+    "Directory.Read.All", "User.Read.All", "Group.Read.All", "Application.Read.All", "Device.Read.All",
+    "RoleManagement.Read.Directory", "AdministrativeUnit.Read.All", "Domain.Read.All", "Organization.Read.All",
+    "Policy.Read.All", "AuditLog.Read.All", "User.ReadWrite.All", "Group.ReadWrite.All",
+    "Application.ReadWrite.All", "RoleManagement.ReadWrite.Directory", "Policy.ReadWrite.ConditionalAccess",
+    "AdministrativeUnit.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All",
+]
+
+
+@pytest.fixture(scope="session")
+def emulator(tmp_path_factory):
+    """A real `python -m graph_emulator serve` process (HTTPS with its own CA) for the whole session."""
+    with running_emulator(tmp_path_factory.mktemp("graph-emulator")) as emu:
+        yield emu
+
+
+@pytest.fixture(scope="session")
+def emulated_tenant(emulator):
+    """A small generated tenant with a P2 licence."""
+    return emulator.control.create_tenant(seed=11, users=40, licence="P2")
