@@ -1,0 +1,265 @@
+"""RepositoryStore: the public face of the Entra ID backup repository (plain psycopg 3, no Django)."""
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+import psycopg
+
+from repositories.store import maintenance, reader, schema
+from repositories.store.errors import StoreError, connect, explain
+from repositories.store.rows import ObjectRow, RelationRow, RestorePoint, TypeCounts, VersionRow
+from repositories.store.writer import SessionWriter
+
+logger = logging.getLogger(__name__)
+
+KINDS = ("full", "incremental")
+
+
+class RepositoryStore:
+    """One repository database. Connections open lazily; reads share one autocommit connection (psycopg
+    serialises its use across threads); each write session and each streaming read has its own."""
+
+    def __init__(self, conninfo: str, *, lock_timeout: float = 10.0, connect_timeout: int = 10):
+        self._conninfo = conninfo
+        self.lock_timeout = lock_timeout
+        self._connect_timeout = connect_timeout
+        self._conn: psycopg.Connection | None = None
+        self._mutex = threading.Lock()
+        self._schema_ok = False
+
+    def __repr__(self) -> str:  # never the conninfo: it may hold a password
+        return "<RepositoryStore>"
+
+    # -- connections -------------------------------------------------------------------------------------
+    def _new_connection(self) -> psycopg.Connection:
+        return connect(self._conninfo, connect_timeout=self._connect_timeout)
+
+    def _connection(self) -> psycopg.Connection:
+        with self._mutex:
+            if self._conn is None or self._conn.closed or self._conn.broken:
+                self._conn = self._new_connection()
+            return self._conn
+
+    def _ready(self) -> psycopg.Connection:
+        """The shared connection, once the schema is known to match this code."""
+        conn = self._connection()
+        if not self._schema_ok:
+            schema.require_current(conn)
+            self._schema_ok = True
+        return conn
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> "RepositoryStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- schema and health -------------------------------------------------------------------------------
+    def migrate(self) -> list[int]:
+        applied = schema.migrate(self._connection())
+        self._schema_ok = False
+        return applied
+
+    def schema_version(self) -> int:
+        return schema.current_version(self._connection())
+
+    def check(self) -> dict:
+        """Reachability, versions, write permission and size; StoreError explains a failure."""
+        try:
+            conn = self._connection()
+            version = schema.current_version(conn)
+            row = conn.execute(
+                "SELECT current_setting('server_version'), pg_database_size(current_database()),"
+                " CASE WHEN to_regclass('object_version') IS NULL"
+                "  THEN has_schema_privilege(current_schema(), 'CREATE')"
+                "  ELSE has_table_privilege('object_version', 'INSERT, UPDATE, DELETE') END").fetchone()
+        except psycopg.Error as exc:
+            self.close()
+            raise explain(exc, self._conninfo) from None
+        return {"server_version": row[0], "schema_version": version, "latest_schema": schema.LATEST,
+                "can_write": bool(row[2]), "database_size_bytes": row[1]}
+
+    # -- tenants -------------------------------------------------------------------------------------------
+    def tenant_ensure(self, key: str, directory_id: str, name: str) -> int:
+        """Create the tenant or update its directory id and name; returns its id."""
+        return self._ready().execute(
+            "INSERT INTO tenant (key, directory_id, name) VALUES (%s, %s, %s) ON CONFLICT (key)"
+            " DO UPDATE SET directory_id = EXCLUDED.directory_id, name = EXCLUDED.name RETURNING id",
+            [key, directory_id, name]).fetchone()[0]
+
+    def _tenant_id(self, conn: psycopg.Connection, key: str) -> int:
+        row = conn.execute("SELECT id FROM tenant WHERE key = %s", [key]).fetchone()
+        if row is None:
+            raise StoreError(f"Unknown tenant {key!r} in the repository.")
+        return row[0]
+
+    @contextmanager
+    def _locked(self, tenant_key: str, timeout: float):
+        """A dedicated connection holding the tenant lock; StoreError if a session keeps it past `timeout`."""
+        conn = self._new_connection()
+        try:
+            schema.require_current(conn)
+            tenant_id = self._tenant_id(conn, tenant_key)
+            if not maintenance.lock_tenant(conn, tenant_id, timeout):
+                raise StoreError(f"Another session of tenant {tenant_key!r} is running (lock not available "
+                                 f"within {timeout:g} s).")
+            yield conn, tenant_id
+        finally:
+            conn.close()  # also releases the lock
+
+    def tenant_purge(self, key: str) -> dict:
+        """Remove every row of the tenant; returns the rows deleted per table."""
+        with self._locked(key, self.lock_timeout) as (conn, tenant_id):
+            return maintenance.purge(conn, tenant_id)
+
+    # -- writing -----------------------------------------------------------------------------------------
+    @contextmanager
+    def session(self, tenant_key: str, session_key: str, kind: str) -> Iterator[SessionWriter]:
+        """Write one restore point. Leaving the block without commit() (or with an exception) removes it."""
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+        with self._locked(tenant_key, self.lock_timeout) as (conn, tenant_id):
+            maintenance.delete_staging(conn, tenant_id)
+            try:
+                r = conn.execute("INSERT INTO restore_point (tenant_id, session_key, kind) VALUES (%s, %s, %s)"
+                                 " RETURNING id", [tenant_id, session_key, kind]).fetchone()[0]
+            except psycopg.errors.UniqueViolation:
+                raise StoreError(f"Session {session_key!r} already has a committed restore point.") from None
+            writer = SessionWriter(conn, tenant_id, r, kind)
+            try:
+                yield writer
+            finally:
+                if not writer.committed:
+                    self._abort(conn, tenant_id, r)
+
+    def _abort(self, conn: psycopg.Connection, tenant_id: int, r: int) -> None:
+        try:
+            if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                conn.rollback()
+            maintenance.delete_staging(conn, tenant_id, only=r)
+        except psycopg.Error as exc:  # the next session of the tenant removes them
+            logger.warning("Could not remove staging restore point %s: %s", r, type(exc).__name__)
+
+    def cleanup(self, tenant_key: str, *, timeout: float = 0) -> int:
+        """Remove what dead sessions left; returns the staging restore points removed.
+
+        0 when a live session holds the tenant (after waiting up to `timeout` s for it): it is not dead.
+        """
+        try:
+            with self._locked(tenant_key, timeout) as (conn, tenant_id):
+                return maintenance.delete_staging(conn, tenant_id)
+        except StoreError as exc:
+            if "Another session" in str(exc):
+                return 0
+            raise
+
+    # -- restore points ------------------------------------------------------------------------------------
+    def restore_points(self, tenant_key: str) -> list[RestorePoint]:
+        """Committed restore points, newest first."""
+        conn = self._ready()
+        cur = conn.execute(
+            "SELECT id, session_key, kind, started_at, committed_at, types, stats FROM restore_point"
+            " WHERE tenant_id = %s AND state = 'committed' ORDER BY id DESC", [self._tenant_id(conn, tenant_key)])
+        return [RestorePoint(*row) for row in cur]
+
+    def latest_restore_point(self, tenant_key: str) -> RestorePoint | None:
+        points = self.restore_points(tenant_key)
+        return points[0] if points else None
+
+    def _resolve(self, tenant_key: str, restore_point_id: int) -> tuple[psycopg.Connection, int]:
+        conn = self._ready()
+        tenant_id = self._tenant_id(conn, tenant_key)
+        row = conn.execute("SELECT 1 FROM restore_point WHERE id = %s AND tenant_id = %s AND state = 'committed'",
+                           [restore_point_id, tenant_id]).fetchone()
+        if row is None:
+            raise StoreError(f"Tenant {tenant_key!r} has no committed restore point {restore_point_id}.")
+        return conn, tenant_id
+
+    def sync_state(self, tenant_key: str, name: str) -> str | None:
+        conn = self._ready()
+        row = conn.execute("SELECT value FROM sync_state WHERE tenant_id = %s AND name = %s",
+                           [self._tenant_id(conn, tenant_key), name]).fetchone()
+        return row[0] if row else None
+
+    # -- as-of reads ---------------------------------------------------------------------------------------
+    def objects(self, tenant_key: str, restore_point_id: int, *, object_type: str | None = None,
+                search: str | None = None, include_deleted: bool = False, limit: int = 100,
+                offset: int = 0) -> list[ObjectRow]:
+        conn, tenant_id = self._resolve(tenant_key, restore_point_id)
+        return reader.objects(conn, tenant_id, restore_point_id, object_type=object_type, search=search,
+                              include_deleted=include_deleted, limit=limit, offset=offset)
+
+    def count_objects(self, tenant_key: str, restore_point_id: int, object_type: str | None = None,
+                      search: str | None = None) -> int:
+        conn, tenant_id = self._resolve(tenant_key, restore_point_id)
+        return reader.count_objects(conn, tenant_id, restore_point_id, object_type, search)
+
+    def type_counts(self, tenant_key: str, restore_point_id: int) -> dict[str, int]:
+        conn, tenant_id = self._resolve(tenant_key, restore_point_id)
+        return reader.type_counts(conn, tenant_id, restore_point_id)
+
+    def get_object(self, tenant_key: str, restore_point_id: int, object_type: str, object_id: str) -> ObjectRow | None:
+        conn, tenant_id = self._resolve(tenant_key, restore_point_id)
+        return reader.get_object(conn, tenant_id, restore_point_id, object_type, object_id)
+
+    def iter_objects(self, tenant_key: str, restore_point_id: int, object_type: str) -> Iterator[dict]:
+        """Stream every live object of a type as of R, on a connection of its own."""
+        _, tenant_id = self._resolve(tenant_key, restore_point_id)
+        with self._new_connection() as conn:
+            yield from reader.iter_objects(conn, tenant_id, restore_point_id, object_type)
+
+    def relations(self, tenant_key: str, restore_point_id: int, *, kind: str | None = None,
+                  source_id: str | None = None, target_id: str | None = None) -> list[RelationRow]:
+        conn, tenant_id = self._resolve(tenant_key, restore_point_id)
+        return reader.relations(conn, tenant_id, restore_point_id, kind=kind, source_id=source_id,
+                                target_id=target_id)
+
+    def iter_relations(self, tenant_key: str, restore_point_id: int, kind: str) -> Iterator[RelationRow]:
+        _, tenant_id = self._resolve(tenant_key, restore_point_id)
+        with self._new_connection() as conn:
+            yield from reader.iter_relations(conn, tenant_id, restore_point_id, kind)
+
+    def object_history(self, tenant_key: str, object_type: str, object_id: str) -> list[VersionRow]:
+        latest = self.latest_restore_point(tenant_key)
+        if latest is None:
+            return []
+        conn = self._ready()
+        return reader.object_history(conn, self._tenant_id(conn, tenant_key), latest.id, object_type, object_id)
+
+    def changes(self, tenant_key: str, restore_point_id: int) -> dict[str, TypeCounts]:
+        """What restore point R changed per object type: its recorded counts, else computed from its rows."""
+        conn, tenant_id = self._resolve(tenant_key, restore_point_id)
+        stats = conn.execute("SELECT stats FROM restore_point WHERE id = %s", [restore_point_id]).fetchone()[0]
+        recorded = (stats or {}).get("objects")
+        if recorded is None:
+            recorded = reader.computed_changes(conn, tenant_id, restore_point_id)
+        return {t: TypeCounts(**{k: v for k, v in c.items() if k in TypeCounts.__dataclass_fields__})
+                for t, c in sorted(recorded.items())}
+
+    # -- retention and size --------------------------------------------------------------------------------
+    def prune(self, tenant_key: str, *, keep_restore_points: int | None = None, keep_days: int | None = None,
+              now: datetime | None = None) -> dict:
+        """Expire restore points outside the policy (never the newest) and the versions only they saw."""
+        with self._locked(tenant_key, self.lock_timeout) as (conn, tenant_id):
+            maintenance.delete_staging(conn, tenant_id)
+            expired = maintenance.expired_restore_points(conn, tenant_id, keep_restore_points, keep_days, now)
+            counts = maintenance.prune(conn, tenant_id, expired)
+            return {**counts, "expired": expired}
+
+    def size_bytes(self) -> int:
+        return maintenance.size_bytes(self._connection())
+
+    def tenant_size_bytes(self, tenant_key: str) -> int:
+        conn = self._ready()
+        return maintenance.tenant_size_bytes(conn, self._tenant_id(conn, tenant_key))
+
+
