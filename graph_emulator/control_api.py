@@ -129,6 +129,8 @@ def export(emu, tenant, data: dict) -> Response:
         out["organization"] = [views.full("organization", o) for o in tenant.objs["organization"].values()]
         out["group_members"] = {g: list(m) for g, m in tenant.rel["group_members"].items() if m}
         out["group_owners"] = {g: list(m) for g, m in tenant.rel["group_owners"].items() if m}
+        out["application_owners"] = {a: list(m) for a, m in tenant.rel["app_owners"].items() if m}
+        out["servicePrincipal_owners"] = {s: list(m) for s, m in tenant.rel["sp_owners"].items() if m}
         out["administrativeUnitMembers"] = {a: list(m) for a, m in tenant.rel["au_members"].items() if m}
         out["directoryRoleMembers"] = {r: list(m) for r, m in tenant.rel["role_members"].items() if m}
         out["managers"] = dict(tenant.managers)

@@ -1,7 +1,9 @@
 """Delta query (FACTS §2.2, §2.3). Every journaled op appends to tenant.changes; a delta token seals the
 change sequence number it covers, so a later round scans only the changes after it. Pages carry
 @odata.nextLink until a last page with @odata.deltaLink; large groups are split across pages with
-different members@delta slices; removals carry @removed changed (soft) / deleted (hard)."""
+different members@delta slices; removals carry @removed changed (soft) / deleted (hard). Users selected with
+`manager` carry manager@delta (FACTS §2.2, user-delta example). Tokens issued before a `require_resync`
+mutation answer 410 Gone with a Location header (tenant maintenance, FACTS §2.2)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,14 @@ MEMBER_REL = {"groups": "group_members", "administrativeUnits": "au_members"}
 def sync_state_not_found() -> GraphError:
     return GraphError(400, "syncStateNotFound", "The sync state generation is not found. The delta token is expired "
                       "and data must be synchronized again.")
+
+
+def resync_required(ctx: Ctx) -> GraphError:
+    """410 Gone: the client must restart with an initial round; Location holds the delta URL with an empty
+    $deltatoken [DC-delta]. The message text is not documented (ours)."""
+    location = f"{ctx.base}/{ctx.version}{ctx.path}?$deltatoken="
+    return GraphError(410, "resyncRequired", "Resync required. Replace any local cached copy with the results "
+                      "of a new delta query.", headers={"Location": location})
 
 
 def _scope(ctx: Ctx, kinds: list[str], mixed: bool) -> tuple[list[str], list[str] | None]:
@@ -58,6 +68,8 @@ def handle(ctx: Ctx, kinds: list[str], mixed: bool = False) -> Response:
             raise sync_state_not_found()
         if tenant.now() - state["ts"] > float(tenant.config.get("delta_token_ttl_seconds", 7 * 86400)):
             raise sync_state_not_found()
+        if state["ts"] < float(tenant.meta.get("resync_before", 0.0)):
+            raise resync_required(ctx)
     else:
         kinds_sel, ids = _scope(ctx, kinds, mixed)
         views_sel = q.select
@@ -89,6 +101,8 @@ def _entries(tenant, state: dict) -> list[tuple]:
             e["members"][data] = what
         elif what in ("soft", "hard"):
             e["removed"] = True
+        elif what == "mgr":
+            e.setdefault("mgr_old", data)  # manager before the first change of the range
     return [(k, oid, e) for (k, oid), e in agg.items()]
 
 
@@ -151,20 +165,37 @@ def _render(ctx: Ctx, entry: tuple, state: dict, mixed: bool):
         return {**typed, "id": oid, "@removed": {"reason": reason}}, None, True
     obj = tenant.objs[kind][oid]
     track_members = kind in MEMBER_REL and (sel is None or "members" in sel)
+    track_manager = kind == "users" and sel is not None and "manager" in sel
     if e is None or e["new"] or e.get("removed"):
         item = {**typed, **views.project(kind, obj, views.normalize_select(kind, own_sel))}
+        if track_manager:
+            _manager_delta(tenant, item, oid, None)
         members = [_ref(tenant, m) for m in tenant.members(MEMBER_REL[kind], oid)] if track_members else None
         return item, members or None, True
     changed = e["props"] if own_sel is None else e["props"] & set(own_sel)
+    manager_changed = track_manager and "manager" in e["props"]
     member_changes = e["members"] if track_members else {}
-    if not changed and not member_changes:
+    if not changed and not member_changes and not manager_changed:
         return None, None, True
     if "return=minimal" in (ctx.headers.get("Prefer") or ""):
         item = {**typed, "id": oid, **{p: obj.get(p) for p in sorted(changed) if p != "manager"}}
     else:
         item = {**typed, **views.project(kind, obj, views.normalize_select(kind, own_sel))}
+    if manager_changed:
+        _manager_delta(tenant, item, oid, e.get("mgr_old"), changed=True)
     members = [_ref(tenant, m, removed=(w == "m-")) for m, w in member_changes.items()]
     return item, members or None, True
+
+
+def _manager_delta(tenant, item: dict, uid: str, old: str | None, changed: bool = False) -> None:
+    """manager@delta (FACTS §2.2, user-delta example): a one-entry list with the current manager; when the
+    manager was removed, the previous one with @removed. Like members@delta, soft-deleted managers are not
+    listed in a full round."""
+    mid = tenant.managers.get(uid)
+    if mid and tenant.find(mid):
+        item["manager@delta"] = [_ref(tenant, mid)]
+    elif changed and old:
+        item["manager@delta"] = [_ref(tenant, old, removed=True)]
 
 
 def _ref(tenant, mid: str, removed: bool = False) -> dict:

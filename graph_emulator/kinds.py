@@ -51,7 +51,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
 ]}
 
 # Relationship tables: name -> (source kind, description)
-RELATIONS = ("group_members", "group_owners", "au_members", "role_members")
+RELATIONS = ("group_members", "group_owners", "au_members", "role_members", "app_owners", "sp_owners")
 
 # directoryObject types that deletedItems accepts in its mandatory type cast (FACTS §5.3)
 DELETED_CASTS = {"user": "users", "group": "groups", "application": "applications",

@@ -192,6 +192,43 @@ def _churn(r: Run):
                 _member("Add")(r)
 
 
+OWNER_RELS = {"groups": "group_owners", "applications": "app_owners", "servicePrincipals": "sp_owners"}
+
+
+def _owner(verb: str):
+    """add_owner / remove_owner {object_id (group, application or service principal), owner_id}."""
+    def run(r: Run):
+        oid = r.p["object_id"]
+        kind = next((k for k in OWNER_RELS if oid in r.t.objs[k]), None)
+        if kind is None:
+            raise MutationError(f"group, application or service principal {oid} not found")
+        hit = r.t.find(r.p["owner_id"])
+        if hit is None:
+            raise MutationError(f"owner {r.p['owner_id']} not found")
+        r.t.apply(["link" if verb == "Add" else "unlink", OWNER_RELS[kind], oid, hit[1]["id"]])
+        noun = {"groups": "group", "applications": "application", "servicePrincipals": "service principal"}[kind]
+        r.log(f"{verb} owner {'to' if verb == 'Add' else 'from'} {noun}", kind, r.t.objs[kind][oid], verb,
+              extra_targets=[audit.target(hit[1], AUDIT_TYPE[hit[0]])])
+    return run
+
+
+def _set_manager(r: Run):
+    """set_manager {user_id, manager_id (None removes the manager)}."""
+    u = r.get("users", r.p["user_id"])
+    mid = r.p.get("manager_id")
+    if mid is not None and r.t.find(mid) is None:
+        raise MutationError(f"manager {mid} not found")
+    old = r.t.managers.get(u["id"])
+    r.t.apply(["manager", u["id"], mid])
+    r.log("Update user", "users", u, "Update", [audit.modified("Manager", old, mid)])
+
+
+def _require_resync(r: Run):
+    """Tenant maintenance: every delta token issued until now answers 410 Gone (FACTS §2.2)."""
+    r.t.meta["resync_before"] = r.t.now()
+    r.t.save_meta()
+
+
 def _advance_clock(r: Run):
     r.t.meta["clock_offset"] = r.t.meta.get("clock_offset", 0.0) + float(r.p.get("seconds", 0))
     r.t.save_meta()
@@ -204,6 +241,8 @@ KINDS = {
     "add_app_credential": _add_app_credential, "make_global_admin": _make_global_admin,
     "mass_delete_users": _mass_delete, "churn": _churn, "create_user": _create_user,
     "delete_group": _delete("groups", "group"), "advance_clock": _advance_clock,
+    "add_owner": _owner("Add"), "remove_owner": _owner("Remove"), "set_manager": _set_manager,
+    "require_resync": _require_resync,
 }
 
 

@@ -178,7 +178,7 @@ class Tenant:
                 self._op_unlink(rel, oid, dst)
         self.managers.pop(oid, None)
         for uid in [u for u, m in self.managers.items() if m == oid]:
-            del self.managers[uid]
+            self._op_manager(uid, None)  # the reports lose their manager; users/delta reports it (manager@delta)
         for aid in [a for a, o in self.objs["appRoleAssignments"].items() if oid in (o["principalId"], o["resourceId"])]:
             self._op_hard("appRoleAssignments", aid)
         self._change(kind, oid, "hard")
@@ -199,6 +199,7 @@ class Tenant:
             self._change(kind, src, what, dst)
 
     def _op_manager(self, uid: str, mid: str | None) -> None:
+        self._change("users", uid, "mgr", self.managers.get(uid))  # previous manager, for manager@delta removals
         if mid is None:
             self.managers.pop(uid, None)
         else:

@@ -102,3 +102,19 @@ def generate_apps(tenant, users: list[dict], groups: list[dict]) -> None:
                  "principalId": None if i % 3 else users[i % len(users)]["id"], "resourceId": graph["id"],
                  "scope": "User.Read openid profile offline_access"}
         put["oauth2PermissionGrants"][grant["id"]] = grant
+    _link_owners(tenant, users)
+
+
+def _link_owners(tenant, users: list[dict]) -> None:
+    """Owners of the tenant's own applications (1-2 users) and their service principals (0-1 user); Microsoft
+    Graph's SP has none. Own random stream, so adding owners changed nothing else the generator makes."""
+    rng = sub_rng(tenant.meta["seed"], "app-owners")
+    apps_by_app_id = {a["appId"]: a for a in tenant.objs["applications"].values()}
+    for rel, table in (("app_owners", "applications"), ("sp_owners", "servicePrincipals")):
+        for oid in sorted(tenant.objs[table]):
+            if table == "servicePrincipals" and tenant.objs[table][oid]["appId"] not in apps_by_app_id:
+                continue
+            count = rng.randint(1, 2) if rel == "app_owners" else rng.randint(0, 1)
+            for u in rng.sample(users, k=min(len(users), count)):
+                tenant.rel[rel].setdefault(oid, {})[u["id"]] = None
+                tenant.rev[rel].setdefault(u["id"], set()).add(oid)

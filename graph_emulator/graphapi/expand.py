@@ -12,7 +12,8 @@ EXPANDABLE = {
     "administrativeUnits": {"members"},
     "directoryRoles": {"members"},
     "roleAssignments": {"principal", "roleDefinition"},
-    "servicePrincipals": {"appRoleAssignedTo", "appRoleAssignments"},
+    "servicePrincipals": {"appRoleAssignedTo", "appRoleAssignments", "owners"},
+    "applications": {"owners"},
 }
 
 
@@ -53,7 +54,8 @@ def related(tenant, kind: str, obj: dict, nav: str):
     if nav == "memberOf":
         return list(_objs(tenant, sorted(tenant.rev["group_members"].get(oid, ()))))
     rel = {"groups": {"members": "group_members", "owners": "group_owners"}, "administrativeUnits": {
-        "members": "au_members"}, "directoryRoles": {"members": "role_members"}}.get(kind, {}).get(nav)
+        "members": "au_members"}, "directoryRoles": {"members": "role_members"},
+        "applications": {"owners": "app_owners"}, "servicePrincipals": {"owners": "sp_owners"}}.get(kind, {}).get(nav)
     if rel:
         return list(_objs(tenant, tenant.members(rel, oid)))
     if nav == "principal":

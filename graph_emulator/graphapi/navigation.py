@@ -9,9 +9,10 @@ from graph_emulator.graphapi.context import Ctx
 from graph_emulator.kinds import KINDS, kind_of_type
 
 REL = {("groups", "members"): "group_members", ("groups", "owners"): "group_owners",
-       ("administrativeUnits", "members"): "au_members", ("directoryRoles", "members"): "role_members"}
+       ("administrativeUnits", "members"): "au_members", ("directoryRoles", "members"): "role_members",
+       ("applications", "owners"): "app_owners", ("servicePrincipals", "owners"): "sp_owners"}
 AREA = {"groups": "group_members", "administrativeUnits": "administrativeUnits", "directoryRoles": "roles",
-        "users": "users", "servicePrincipals": "applications"}
+        "users": "users", "servicePrincipals": "applications", "applications": "applications"}
 
 
 def handle(ctx: Ctx, kind: str, obj: dict, rest: list[str]) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from graph_emulator import permissions
 from graph_emulator.common import GraphError, Response, bad_request, not_found
@@ -123,7 +124,30 @@ def _policies(ctx: Ctx, rest: list[str]) -> Response:
     raise GraphError(400, "BadRequest", "Resource not found for the segment 'policies'.")
 
 
+EXTENSION_ACTIONS = {"getAvailableExtensionProperties", "microsoft.graph.getAvailableExtensionProperties"}
+
+
+def _extension_properties(ctx: Ctx) -> Response:
+    """POST /directoryObjects/getAvailableExtensionProperties: the directory extension properties registered
+    in the tenant (https://learn.microsoft.com/graph/api/directoryobject-getavailableextensionproperties).
+    The generator registers one (users' cost centre, from an HR app that is not otherwise modelled)."""
+    from graph_emulator.common import json_response
+    if ctx.method != "POST":
+        raise GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+    synced = ctx.json().get("isSyncedFromOnPremises")
+    name = ctx.tenant.meta["extension_prop"]
+    prop = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, name)), "deletedDateTime": None, "appDisplayName": "HR Sync",
+            "dataType": "String", "isMultiValued": False, "isSyncedFromOnPremises": False, "name": name,
+            "targetObjects": ["User"]}
+    value = [] if synced is True else [prop]
+    return json_response(200, {"@odata.context": ctx.context_url("directoryObjects/microsoft.graph.extensionProperty"),
+                               "value": value})
+
+
 def _directory_objects(ctx: Ctx, rest: list[str]) -> Response:
+    if rest and rest[0] in EXTENSION_ACTIONS:
+        ctx.require("directoryObjects", "read")
+        return _extension_properties(ctx)
     if rest and rest[0] in DELTA_NAMES:
         ctx.require("directoryObjects", "read")
         from graph_emulator import delta

@@ -145,7 +145,8 @@ def purge(ctx: Ctx, kind: str, obj: dict) -> Response:
 
 
 REL_OF = {("groups", "members"): "group_members", ("groups", "owners"): "group_owners",
-          ("administrativeUnits", "members"): "au_members", ("directoryRoles", "members"): "role_members"}
+          ("administrativeUnits", "members"): "au_members", ("directoryRoles", "members"): "role_members",
+          ("applications", "owners"): "app_owners", ("servicePrincipals", "owners"): "sp_owners"}
 
 
 def ref_change(ctx: Ctx, kind: str, obj: dict, nav: str, rest: list[str]) -> Response:
@@ -181,8 +182,9 @@ def ref_change(ctx: Ctx, kind: str, obj: dict, nav: str, rest: list[str]) -> Res
 
 
 def _member_audit(ctx: Ctx, kind: str, rel: str, obj: dict, oid: str, verb: str) -> None:
-    what = "owner" if rel == "group_owners" else "member"
-    where = {"groups": "group", "administrativeUnits": "administrative unit", "directoryRoles": "role"}[kind]
+    what = "owner" if rel.endswith("_owners") else "member"
+    where = {"groups": "group", "administrativeUnits": "administrative unit", "directoryRoles": "role",
+             "applications": "application", "servicePrincipals": "service principal"}[kind]
     prep = "to" if verb == "Add" else "from"
     hit = ctx.tenant.find(oid) or (None, {"id": oid})
     t = AUDIT_TYPE.get(hit[0], "User") if hit[0] else "User"

@@ -1,0 +1,119 @@
+"""Shared pieces of the collectors: type names, results, cancellation and progress, annotation handling.
+
+Plain Python (no Django): the collectors run inside a job worker but only talk to a GraphClient and a
+repository session writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+# Reading order: principals first, then what references them (assignments, roles, policies); the
+# orchestration may run them in this order so a restore point's references resolve within it.
+OBJECT_TYPES: list[str] = [
+    "user", "group", "application", "servicePrincipal", "appRoleAssignment", "oauth2PermissionGrant",
+    "directoryRole", "roleDefinition", "roleAssignment", "administrativeUnit", "conditionalAccessPolicy",
+    "namedLocation", "authenticationMethodsPolicy", "device", "domain", "organization",
+]
+
+TYPE_LABELS: dict[str, str] = {
+    "user": "Users", "group": "Groups", "application": "App registrations",
+    "servicePrincipal": "Enterprise applications", "appRoleAssignment": "App role assignments",
+    "oauth2PermissionGrant": "Delegated permission grants", "directoryRole": "Directory roles",
+    "roleDefinition": "Role definitions", "roleAssignment": "Role assignments",
+    "administrativeUnit": "Administrative units", "conditionalAccessPolicy": "Conditional Access policies",
+    "namedLocation": "Named locations", "authenticationMethodsPolicy": "Authentication methods policy",
+    "device": "Devices", "domain": "Domains", "organization": "Organization",
+}
+
+ProgressFn = Callable[[str, int], None]
+CancelledFn = Callable[[], bool]
+
+
+class BackupCancelled(Exception):  # noqa: N818 - the API name is fixed
+    """The job was cancelled between two pages; the session writer must not be committed."""
+
+
+@dataclass
+class TypeResult:
+    """What one collector did for one object type in one session."""
+
+    object_type: str
+    mode: str  # "full" | "delta" | "resync" (the saved delta link expired, so a full read was done)
+    counts: dict[str, int] = field(default_factory=dict)
+    relations: dict[str, dict[str, int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"object_type": self.object_type, "mode": self.mode, "counts": dict(self.counts),
+                "relations": {k: dict(v) for k, v in self.relations.items()}, "warnings": list(self.warnings)}
+
+
+class Pager:
+    """Counts objects read for one type, reports progress and honours cancellation once per page."""
+
+    def __init__(self, object_type: str, progress: ProgressFn | None, cancelled: CancelledFn):
+        self.object_type = object_type
+        self._progress = progress
+        self._cancelled = cancelled
+        self.read = 0
+
+    def check(self) -> None:
+        if self._cancelled():
+            raise BackupCancelled(f"Backup of {self.object_type} cancelled after {self.read} objects.")
+
+    def page(self, items: int) -> None:
+        """Call after each page: count it, report it, then stop if the job was cancelled."""
+        self.read += items
+        if self._progress is not None:
+            self._progress(self.object_type, self.read)
+        self.check()
+
+    def pages(self, pages: Iterable[dict], count: bool = True) -> Iterator[dict]:
+        """Pass Graph pages through, checking cancellation before the first request and after each page.
+        ``count=False`` for auxiliary reads (owners, deleted items) that are not objects of the type."""
+        self.check()
+        for page in pages:
+            yield page
+            self.page(len(page.get("value", ())) if count else 0)
+
+    def batches(self, items: list, size: int = 20) -> Iterator[list]:
+        """``items`` in chunks of one $batch (20 sub-requests), with a cancellation check between them."""
+        for start in range(0, len(items), size):
+            self.check()
+            yield items[start:start + size]
+
+    def values(self, pages: Iterable[dict]) -> Iterator[dict]:
+        for page in self.pages(pages):
+            yield from page.get("value", ())
+
+
+def counts_dict(counts: Any) -> dict[str, int]:
+    """The writer's TypeCounts (a dataclass with as_dict) as a plain dict."""
+    if counts is None:
+        return {}
+    if hasattr(counts, "as_dict"):
+        return dict(counts.as_dict())
+    if isinstance(counts, dict):
+        return dict(counts)
+    return dict(vars(counts))
+
+
+def merge_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    return {k: a.get(k, 0) + b.get(k, 0) for k in dict.fromkeys([*a, *b])}
+
+
+def target_type(ref: dict, default: str = "user") -> str:
+    """'#microsoft.graph.group' -> 'group' (directoryObject references carry @odata.type, FACTS §1.4)."""
+    odata_type = ref.get("@odata.type") or ""
+    return odata_type.removeprefix("#").removeprefix("microsoft.graph.") or default
+
+
+def strip_delta_annotations(item: dict) -> dict:
+    """The object without its relationship annotations ('members@delta', 'manager@delta'): those become
+    relations, not object properties (FACTS §2.3)."""
+    if not any(key.endswith("@delta") for key in item):
+        return item
+    return {k: v for k, v in item.items() if not k.endswith("@delta")}
