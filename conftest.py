@@ -38,17 +38,20 @@ def _user_with(django_user_model, username, *perms):
     return user
 
 
+VIEW = ["tenants.view_tenant", "jobs.view_backupjob", "jobs.view_backupsession", "repositories.view_repository"]
+
+
 @pytest.fixture
 def viewer_persona(django_user_model):
-    """Sees tenants, changes nothing."""
-    return _user_with(django_user_model, "victor", "tenants.view_tenant")
+    """Sees tenants, jobs, sessions, repositories and restore points; changes nothing."""
+    return _user_with(django_user_model, "victor", *VIEW)
 
 
 @pytest.fixture
 def operator_persona(django_user_model):
-    """Registers tenants and tests their connection."""
-    return _user_with(django_user_model, "olga", "tenants.view_tenant", "tenants.add_tenant",
-                      "tenants.change_tenant", "tenants.test_connection")
+    """Registers tenants, tests their connection, manages and runs backup jobs."""
+    return _user_with(django_user_model, "olga", *VIEW, "tenants.add_tenant", "tenants.change_tenant",
+                      "tenants.test_connection", "jobs.add_backupjob", "jobs.run_backup")
 
 
 @pytest.fixture
@@ -77,3 +80,16 @@ def page(chromium_browser):
     page.set_default_timeout(10_000)  # a broken page fails fast instead of after Playwright's 30 s
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def clean_repository_database(django_db_setup, django_db_blocker):
+    """The test run's local repository database starts empty (never the installation's repository)."""
+    import psycopg
+    from django.conf import settings
+
+    from entrabackup import localdb
+
+    server = localdb.ensure_running(settings.LOCALDB_PGDATA)
+    with psycopg.connect(server.conninfo(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{settings.REPOSITORY_DEFAULT_DATABASE}" WITH (FORCE)')

@@ -82,3 +82,18 @@ def _follow_emulator_address(tenant: Tenant, emulator: EmulatorInfo) -> None:
     tenant.authority_url = tenant.graph_url = emulator.url
     tenant.ca_bundle_pem = Path(emulator.ca_path).read_text()
     tenant.save(update_fields=["authority_url", "graph_url", "ca_bundle_pem", "updated_at"])
+
+
+def demo_first_backup(tenant: Tenant):
+    """A job for the demo tenant (hourly, 30 days) and its first session, queued for the proxy."""
+    from jobs.errors import SessionConflictError
+    from jobs.models import BackupJob
+    from jobs.services import job_create, session_create
+
+    job = BackupJob.objects.filter(tenant=tenant).first()
+    if job is None:
+        job = job_create(tenant=tenant, schedule_kind="hours", schedule_value="1", retention_days=30)
+    try:
+        return session_create(job=job, trigger="demo")
+    except SessionConflictError:
+        return None

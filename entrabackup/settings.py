@@ -149,6 +149,8 @@ CACHES = {
 # timeout < retry, or the broker hands a still-running task to a second worker. A finite max_attempts:
 # sessions are retried by our own session logic, not by re-delivering a task forever.
 PROXY_TASK_TIMEOUT = env_int("ENTRABACKUP_PROXY_TASK_TIMEOUT", 6 * 3600)
+# A proxy is known by its host name (a job can be pinned to it). Proxies on other hosts share the broker:
+# the same configuration database (ORM broker) or Redis (see docs/operations.md).
 Q_CLUSTER = {
     "name": "entrabackup",
     "label": "Backup proxies",
@@ -217,3 +219,12 @@ LOGGING = {
 # ENTRABACKUP_SECRETS_KEY (read by entrabackup.vault) or this key file, generated on first use.
 SECRETS_KEY_FILE = Path(env_str("ENTRABACKUP_SECRETS_KEY_FILE", str(VAR_DIR / "secrets.key")))
 CREDENTIAL_WARN_DAYS = env_int("ENTRABACKUP_CREDENTIAL_WARN_DAYS", 30)
+
+# --- Entra ID backup repositories -------------------------------------------------------------------
+# The database of the default local repository, on the project's own PostgreSQL.
+REPOSITORY_DEFAULT_DATABASE = env_str("ENTRABACKUP_REPOSITORY_DATABASE", "entrabackup_repository")
+
+# --- Backup sessions -----------------------------------------------------------------------------------
+# A running session whose proxy has not reported for this many seconds is marked interrupted and retried.
+SESSION_HEARTBEAT_TIMEOUT = env_int("ENTRABACKUP_SESSION_HEARTBEAT_TIMEOUT", 60)
+SESSION_HEARTBEAT_INTERVAL = 5

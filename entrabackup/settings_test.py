@@ -12,3 +12,7 @@ STORAGES = {
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SECRETS_KEY_FILE = VAR_DIR / "test-secrets.key"  # noqa: F405 - never the key of a local installation
+# Serve static files from the app folders (no collectstatic before tests); nothing is collected into var/.
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True
+REPOSITORY_DEFAULT_DATABASE = "test_entrabackup_repository"  # never the local installation's repository

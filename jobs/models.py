@@ -1,1 +1,115 @@
-"""Models of the jobs app (backup jobs and sessions arrive with the directory backup)."""
+from django.conf import settings
+from django.db import models
+
+
+class Proxy(models.Model):
+    """A backup proxy: one django-q2 cluster (`manage.py qcluster`) as it last reported itself."""
+
+    name = models.CharField(max_length=200, unique=True, help_text="host/cluster name")
+    host = models.CharField(max_length=200)
+    cluster_id = models.CharField(max_length=64, blank=True)
+    version = models.CharField(max_length=20, blank=True)
+    workers = models.PositiveIntegerField(default=0, help_text="sessions it can run at once")
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "proxies"
+
+    def __str__(self):
+        return self.name
+
+
+class BackupJob(models.Model):
+    """What to back up from one tenant, where to, when, and for how long to keep it."""
+
+    class ScheduleKind(models.TextChoices):
+        MANUAL = "manual", "Only when started by hand"
+        MINUTES = "minutes", "Every N minutes"
+        HOURS = "hours", "Every N hours"
+        DAILY = "daily", "Daily at a time (HH:MM)"
+        CRON = "cron", "Cron expression"
+
+    name = models.CharField(max_length=100, unique=True)
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="backup_jobs")
+    repository = models.ForeignKey("repositories.Repository", on_delete=models.PROTECT, related_name="backup_jobs")
+    object_types = models.JSONField(default=list, help_text="Object types to back up (empty: all)")
+    schedule_kind = models.CharField(max_length=10, choices=ScheduleKind.choices, default=ScheduleKind.MANUAL)
+    schedule_value = models.CharField(max_length=100, blank=True, help_text="N, HH:MM or a cron expression")
+    retention_days = models.PositiveIntegerField(null=True, blank=True, help_text="Keep restore points this many days")
+    retention_points = models.PositiveIntegerField(null=True, blank=True, help_text="Keep at most this many restore points")
+    full_every_days = models.PositiveIntegerField(default=7, help_text="Full reconciliation read every N days (0: never)")
+    proxy = models.ForeignKey(Proxy, null=True, blank=True, on_delete=models.SET_NULL, help_text="Pin to this proxy")
+    retries = models.PositiveIntegerField(default=1, help_text="Retries of an interrupted or failed session")
+    enabled = models.BooleanField(default=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("run_backup", "Can start a backup")]
+
+    def __str__(self):
+        return self.name
+
+
+class BackupSession(models.Model):
+    """One run of a backup job: at most one restore point, with what it read, wrote and met on the way."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCESS = "success", "Success"
+        WARNING = "warning", "Success with warnings"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        INTERRUPTED = "interrupted", "Interrupted"
+
+    class Kind(models.TextChoices):
+        AUTO = "auto", "Incremental, full when due"
+        FULL = "full", "Full"
+        INCREMENTAL = "incremental", "Incremental"
+
+    FINISHED = (Status.SUCCESS, Status.WARNING, Status.FAILED, Status.CANCELLED, Status.INTERRUPTED)
+
+    job = models.ForeignKey(BackupJob, on_delete=models.CASCADE, related_name="sessions")
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="backup_sessions")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.AUTO)
+    ran_full = models.BooleanField(null=True, help_text="Whether the session read everything")
+    object_types = models.JSONField(default=list)
+    trigger = models.CharField(max_length=20, default="manual")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    attempt = models.PositiveIntegerField(default=1)
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    proxy_name = models.CharField(max_length=200, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    restore_point_id = models.BigIntegerField(null=True, blank=True)
+    progress = models.JSONField(default=dict, blank=True)
+    stats = models.JSONField(default=dict, blank=True, help_text="Per object type: read/new/changed/deleted/unchanged")
+    graph_stats = models.JSONField(default=dict, blank=True, help_text="Requests, retries, 429s, bytes")
+    warnings = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    log = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-queued_at"]
+        indexes = [models.Index(fields=["tenant", "status"]), models.Index(fields=["status", "heartbeat_at"])]
+
+    def __str__(self):
+        return f"Session {self.pk} of {self.job}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED
+
+    @property
+    def duration(self):
+        if self.started_at and self.ended_at:
+            return self.ended_at - self.started_at
+        return None

@@ -1,8 +1,13 @@
-"""Reads shared by the jobs pages."""
+"""Reads shared by the jobs pages and commands, scoped to what a user may see."""
 
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from django_q.status import Stat
+
+from jobs.models import BackupJob, BackupSession
+from tenants.selectors import tenants_visible_to
 
 
 @dataclass(frozen=True)
@@ -19,12 +24,23 @@ class ProxyStatus:
 def proxies_running() -> list[ProxyStatus]:
     """The clusters that reported within the last few seconds (django-q2 keeps these in the cache)."""
     return [
-        ProxyStatus(
-            host=stat.host,
-            cluster_id=str(stat.cluster_id),
-            status=stat.status,
-            workers=len(stat.workers),
-            uptime_seconds=stat.uptime(),
-        )
+        ProxyStatus(host=stat.host, cluster_id=str(stat.cluster_id), status=stat.status,
+                    workers=len(stat.workers), uptime_seconds=stat.uptime())
         for stat in Stat.get_all()
     ]
+
+
+def jobs_visible_to(user) -> QuerySet[BackupJob]:
+    return BackupJob.objects.filter(tenant__in=tenants_visible_to(user)).select_related("tenant", "repository", "proxy")
+
+
+def sessions_visible_to(user) -> QuerySet[BackupSession]:
+    return BackupSession.objects.filter(tenant__in=tenants_visible_to(user)).select_related("job", "tenant")
+
+
+def session_for(user, pk: int) -> BackupSession:
+    return get_object_or_404(sessions_visible_to(user), pk=pk)
+
+
+def job_for(user, pk: int) -> BackupJob:
+    return get_object_or_404(jobs_visible_to(user), pk=pk)

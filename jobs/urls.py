@@ -5,5 +5,9 @@ from jobs import views
 app_name = "jobs"
 urlpatterns = [
     path("", views.job_list, name="job_list"),
+    path("add/", views.job_add, name="job_add"),
+    path("<int:pk>/run/", views.job_run, name="job_run"),
     path("sessions/", views.session_list, name="session_list"),
+    path("sessions/<int:pk>/", views.session_detail, name="session_detail"),
+    path("sessions/<int:pk>/cancel/", views.session_cancel, name="session_cancel"),
 ]

@@ -3,4 +3,8 @@ from django.urls import path
 from repositories import views
 
 app_name = "repositories"
-urlpatterns = [path("", views.repository_list, name="repository_list")]
+urlpatterns = [
+    path("", views.repository_list, name="repository_list"),
+    path("add/", views.repository_add, name="repository_add"),
+    path("<int:pk>/check/", views.repository_check, name="repository_check"),
+]

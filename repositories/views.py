@@ -1,5 +1,44 @@
-from django.shortcuts import render
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from repositories import services
+from repositories.errors import RepositoryError
+from repositories.forms import RepositoryForm
+from repositories.selectors import repositories_visible_to
 
 
+@permission_required("repositories.view_repository", raise_exception=True)
 def repository_list(request):
-    return render(request, "repositories/repository_list.html", {"repositories": []})
+    return render(request, "repositories/repository_list.html", {"repositories": repositories_visible_to(request.user)})
+
+
+@permission_required("repositories.add_repository", raise_exception=True)
+def repository_add(request):
+    form = RepositoryForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            repository = services.repository_add(
+                name=data["name"], kind=data["kind"], database=data["database"], host=data["host"], port=data["port"],
+                user=data["user"], password=data["password"], sslmode=data["sslmode"],
+                ssl_root_cert_pem=data["ssl_root_cert"])
+        except RepositoryError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Repository '{repository.name}' added and prepared (schema {repository.schema_version}).")
+            return redirect("repositories:repository_list")
+    return render(request, "repositories/repository_add.html", {"form": form})
+
+
+@require_POST
+@permission_required("repositories.change_repository", raise_exception=True)
+def repository_check(request, pk):
+    repository = get_object_or_404(repositories_visible_to(request.user), pk=pk)
+    result = services.repository_check(repository)
+    if result["ok"]:
+        messages.success(request, f"Repository '{repository.name}' is reachable (schema {result['schema_version']}).")
+    else:
+        messages.error(request, result["error"])
+    return redirect("repositories:repository_list")

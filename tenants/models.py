@@ -1,3 +1,5 @@
+import uuid
+
 from django.db import models
 
 from entrabackup.vault import SealedField
@@ -29,6 +31,8 @@ class Tenant(models.Model):
         INCOMPLETE = "incomplete", "Permissions or licence missing"
         FAILED = "failed", "Cannot connect"
 
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
+                           help_text="Stable identity of this tenant inside backup repositories")
     name = models.CharField(max_length=100, unique=True)
     directory_id = models.CharField("tenant ID", max_length=255, help_text="Directory (tenant) ID or a verified domain")
     cloud = models.CharField(max_length=20, choices=Cloud.choices, default=Cloud.GLOBAL)

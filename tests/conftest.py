@@ -25,3 +25,25 @@ def emulator(tmp_path_factory):
 def emulated_tenant(emulator):
     """A small generated tenant with a P2 licence."""
     return emulator.control.create_tenant(seed=11, users=40, licence="P2")
+
+
+_seeds = iter(range(500, 10_000))
+
+
+@pytest.fixture
+def backed_tenant(emulator, clean_repository_database, db):
+    """A fresh emulated tenant registered in entrabackup with every permission, and a backup job for it."""
+    from pathlib import Path
+
+    from jobs.services import job_create
+    from tenants import services
+
+    info = emulator.control.create_tenant(seed=next(_seeds), users=60, licence="P2")
+    app = emulator.control.register_app(info["tenant_id"], roles=FULL_ROLES, display_name="entrabackup e2e")
+    tenant = services.tenant_create(
+        name=f"E2E {info['tenant_id'][:8]}", directory_id=info["tenant_id"], client_id=app["client_id"],
+        credential=services.graph.ClientSecret(app["client_secret"]), cloud="custom", authority_url=emulator.url,
+        graph_url=emulator.url, ca_bundle_pem=Path(emulator.ca_path).read_text(),
+    )
+    job = job_create(tenant=tenant, retries=1)
+    return tenant, job, info

@@ -45,6 +45,7 @@ def test_demo_runs_the_product_and_ctrl_c_stops_every_process(tmp_path):
         output = _read_until(demo, "entrabackup is running", timeout=180)
         password = re.search(r"Administrator login: admin / (\S+)", output).group(1)
         assert "Ready:" in output  # the emulated tenant was registered and its connection tested
+        assert "First backup queued as session 1" in output
         children = psutil.Process(demo.pid).children(recursive=True)
         postmaster = next(p for p in psutil.process_iter(["cmdline"])
                           if str(tmp_path / "var" / "pg") in (p.info["cmdline"] or []))
@@ -69,3 +70,9 @@ def _log_in_and_see_the_dashboard(base: str, password: str) -> None:
                                                      "csrfmiddlewaretoken": token, "next": "/"})
         assert page.status_code == 200 and "<h1>Dashboard</h1>" in page.text
         assert "Contoso (emulated)" in client.get("/tenants/").text
+        for _ in range(300):  # the first backup, run by the demo's proxy
+            session = client.get("/jobs/sessions/1/").text
+            if "status-success" in session or "status-failed" in session:
+                break
+            time.sleep(0.3)
+        assert "status-success" in session and "restore point <strong>" in session

@@ -25,6 +25,8 @@ APP_PAGES = [
     "restore:restore_index",
     "restore:log_index",
     "repositories:repository_list",
+    "jobs:job_add",
+    "tenants:tenant_add",
 ]
 
 

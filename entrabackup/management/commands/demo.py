@@ -50,6 +50,9 @@ class Command(BaseCommand):
             supervisor.stop_all()
             raise
         self.stdout.write(f"Tenant '{tenant.name}' ({tenant.directory_id}): {report['summary']}")
+        session = demo.demo_first_backup(tenant)
+        if session is not None:
+            self.stdout.write(f"First backup queued as session {session.pk}: /jobs/sessions/{session.pk}/")
 
     def _prepare(self):
         self.stdout.write("Preparing the configuration database and static files...")

@@ -1,0 +1,13 @@
+"""Errors of the jobs app; messages are safe to show to an operator."""
+
+
+class JobError(Exception):
+    """Base class."""
+
+
+class ScheduleError(JobError):
+    """A schedule cannot be parsed; the message says what was expected."""
+
+
+class SessionConflictError(JobError):
+    """Another session of the same tenant is queued or running."""

@@ -1,0 +1,78 @@
+"""Compare an exported restore point with the Graph emulator's ground truth of the tenant."""
+
+import json
+from pathlib import Path
+
+from entrabackup.graph.properties import excluded_for
+
+TYPES = {
+    "user": "users", "group": "groups", "application": "applications", "servicePrincipal": "servicePrincipals",
+    "appRoleAssignment": "appRoleAssignments", "oauth2PermissionGrant": "oauth2PermissionGrants",
+    "directoryRole": "directoryRoles", "roleDefinition": "roleDefinitions", "roleAssignment": "roleAssignments",
+    "administrativeUnit": "administrativeUnits", "conditionalAccessPolicy": "conditionalAccessPolicies",
+    "namedLocation": "namedLocations", "authenticationMethodsPolicy": "authenticationMethodsPolicy",
+    "device": "devices", "domain": "domains", "organization": "organization",
+}
+RELATIONS = {
+    ("group", "members"): "group_members", ("group", "owners"): "group_owners",
+    ("application", "owners"): "application_owners", ("servicePrincipal", "owners"): "servicePrincipal_owners",
+    ("administrativeUnit", "members"): "administrativeUnitMembers", ("directoryRole", "members"): "directoryRoleMembers",
+}
+NAVIGATION = {"members", "owners", "manager"}
+SCHEMA_NAMES = {"oauth2PermissionGrant": "oAuth2PermissionGrant", "roleAssignment": "unifiedRoleAssignment",
+                "roleDefinition": "unifiedRoleDefinition"}
+
+
+def _clean(obj: dict, drop: set) -> dict:
+    """Null and missing are the same; annotations and navigation properties are compared apart."""
+    return {k: v for k, v in obj.items() if v is not None and not k.startswith("@") and k not in drop | NAVIGATION}
+
+
+def _truth_objects(truth: dict, object_type: str) -> dict:
+    value = truth[TYPES[object_type]]
+    objects = [value] if isinstance(value, dict) else value
+    return {obj["id"]: obj for obj in objects}
+
+
+def differences(export_dir: Path, truth: dict, *, limit: int = 20) -> list[str]:
+    """Everything in which the export and the ground truth disagree (empty when they agree)."""
+    diffs = []
+    backed_up = {}
+    for object_type in TYPES:
+        path = export_dir / f"{object_type}.json"
+        objects = {obj["id"]: obj for obj in json.loads(path.read_text())} if path.exists() else {}
+        backed_up[object_type] = objects
+        expected = _truth_objects(truth, object_type)
+        if set(objects) != set(expected):
+            diffs.append(f"{object_type}: missing {sorted(set(expected) - set(objects))[:5]}, "
+                         f"extra {sorted(set(objects) - set(expected))[:5]}")
+            continue
+        drop = set(excluded_for(SCHEMA_NAMES.get(object_type, object_type)))
+        for object_id, obj in expected.items():
+            mine, theirs = _clean(objects[object_id], drop), _clean(obj, drop)
+            if mine != theirs:
+                keys = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
+                diffs.append(f"{object_type} {object_id}: {keys[:8]}")
+    diffs += _relation_differences(backed_up, truth)
+    return diffs[:limit]
+
+
+def _relation_differences(backed_up: dict, truth: dict) -> list[str]:
+    diffs = []
+    # Only live objects are in an export; a soft-deleted object keeps its relationships in both, unseen.
+    for (object_type, prop), key in RELATIONS.items():
+        live = set(_truth_objects(truth, object_type))
+        expected = {src: sorted(ids) for src, ids in truth[key].items() if ids and src in live}
+        mine = {oid: sorted(ref["id"] for ref in obj.get(prop, [])) for oid, obj in backed_up[object_type].items()
+                if obj.get(prop)}
+        if mine != expected:
+            wrong = sorted(k for k in set(mine) | set(expected) if mine.get(k) != expected.get(k))
+            diffs.append(f"{object_type}.{prop}: {len(wrong)} sources differ, e.g. {wrong[:3]}")
+    managers = {oid: obj["manager"]["id"] for oid, obj in backed_up["user"].items() if obj.get("manager")}
+    live_users = set(_truth_objects(truth, "user"))
+    expected = {uid: mid for uid, mid in truth["managers"].items() if uid in live_users}
+    if managers != expected:
+        wrong = sorted(k for k in set(managers) | set(expected) if managers.get(k) != expected.get(k))
+        diffs.append(f"user.manager: {len(wrong)} users differ, e.g. "
+                     + ", ".join(f"{k} backed up {managers.get(k)} expected {expected.get(k)}" for k in wrong[:3]))
+    return diffs
