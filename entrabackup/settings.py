@@ -13,7 +13,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from entrabackup import localdb
-from entrabackup.env import env_bool, env_int, env_list, env_str, parse_database_url
+from entrabackup.env import env_bool, env_float, env_int, env_list, env_str, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ENTRABACKUP_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -227,4 +227,4 @@ REPOSITORY_DEFAULT_DATABASE = env_str("ENTRABACKUP_REPOSITORY_DATABASE", "entrab
 # --- Backup sessions -----------------------------------------------------------------------------------
 # A running session whose proxy has not reported for this many seconds is marked interrupted and retried.
 SESSION_HEARTBEAT_TIMEOUT = env_int("ENTRABACKUP_SESSION_HEARTBEAT_TIMEOUT", 60)
-SESSION_HEARTBEAT_INTERVAL = 5
+SESSION_HEARTBEAT_INTERVAL = env_float("ENTRABACKUP_SESSION_HEARTBEAT_INTERVAL", 5.0)

@@ -10,6 +10,7 @@ import signal
 import time
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -18,7 +19,7 @@ from django.utils import timezone
 from jobs.models import BackupSession
 from jobs.runner import session_run
 from jobs.services import session_create, sessions_fail_over
-from repositories.services import repository_store
+from repositories.services import repository_conninfo, repository_store
 from tests.support.groundtruth import differences
 from tests.support.processes import backup_proxy
 
@@ -162,3 +163,40 @@ def test_explorer_finds_objects_as_of_a_restore_point_and_shows_their_history(ba
     assert "jobTitle" in now  # the history names the changed property
     points = client.get(reverse("restore:restore_point_list", args=[tenant.pk])).content.decode()
     assert f"<td>{second.restore_point_id}</td>" in points and f"<td>{first.restore_point_id}</td>" in points
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cancelled_session_stops_and_keeps_nothing(backed_tenant, emulator):
+    from jobs.services import session_cancel
+
+    tenant, job, info = backed_tenant
+    emulator.control.configure(info["tenant_id"], faults={"slow_rate": 1.0, "slow_seconds": 0.1, "seed": 5})
+    try:
+        with backup_proxy(workers=1):
+            session = session_create(job=job, kind="full")
+            _wait_for(lambda: BackupSession.objects.get(pk=session.pk).status == "running")
+            assert session_cancel(session=session)
+            done = _wait_for(lambda: BackupSession.objects.filter(pk=session.pk, status__in=BackupSession.FINISHED).first(), 60)
+    finally:
+        emulator.control.configure(info["tenant_id"], faults={"slow_rate": 0.0})
+    assert done.status == "cancelled" and done.restore_point_id is None
+    with repository_store(job.repository) as store:
+        assert store.restore_points(str(tenant.key)) == []
+
+
+@pytest.mark.django_db
+def test_removing_a_tenant_from_a_repository_is_clean(backed_tenant):
+    tenant, job, _ = backed_tenant
+    session = session_create(job=job)
+    session_run(session_id=session.pk)
+    with pytest.raises(CommandError, match="add --yes"):
+        call_command("repository_tenant_purge", "--repository", job.repository.name, "--tenant", tenant.name)
+    call_command("repository_tenant_purge", "--repository", job.repository.name, "--tenant", tenant.name, "--yes",
+                 stdout=io.StringIO())
+    with repository_store(job.repository) as store:
+        assert store.restore_points(str(tenant.key)) == []
+    with psycopg.connect(repository_conninfo(job.repository)) as conn:
+        assert conn.execute("SELECT count(*) FROM tenant WHERE key = %s", [str(tenant.key)]).fetchone()[0] == 0
+        for table in ("object_version", "relation_version", "restore_point", "sync_state"):
+            orphans = f"SELECT count(*) FROM {table} WHERE tenant_id NOT IN (SELECT id FROM tenant)"  # noqa: S608
+            assert conn.execute(orphans).fetchone()[0] == 0

@@ -164,11 +164,12 @@ class RepositoryStore:
 
     # -- restore points ------------------------------------------------------------------------------------
     def restore_points(self, tenant_key: str) -> list[RestorePoint]:
-        """Committed restore points, newest first."""
+        """Committed restore points, newest first (none for a tenant the repository does not know yet)."""
         conn = self._ready()
         cur = conn.execute(
-            "SELECT id, session_key, kind, started_at, committed_at, types, stats FROM restore_point"
-            " WHERE tenant_id = %s AND state = 'committed' ORDER BY id DESC", [self._tenant_id(conn, tenant_key)])
+            "SELECT r.id, r.session_key, r.kind, r.started_at, r.committed_at, r.types, r.stats FROM restore_point r"
+            " JOIN tenant t ON t.id = r.tenant_id WHERE t.key = %s AND r.state = 'committed' ORDER BY r.id DESC",
+            [tenant_key])
         return [RestorePoint(*row) for row in cur]
 
     def latest_restore_point(self, tenant_key: str) -> RestorePoint | None:

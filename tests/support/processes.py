@@ -44,7 +44,7 @@ def backup_proxy(*, workers: int = 1):
     process = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=ROOT,
-        env=product_env(ENTRABACKUP_PROXY_WORKERS=str(workers)),
+        env=product_env(ENTRABACKUP_PROXY_WORKERS=str(workers), ENTRABACKUP_SESSION_HEARTBEAT_INTERVAL="0.5"),
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
