@@ -2,16 +2,11 @@
 
 import pytest
 
+from entrabackup.demo import DEMO_ROLES
 from graph_emulator.testing import running_emulator
 
 # Everything the product's features need (directory backup, logs, Conditional Access, restore).
-FULL_ROLES = [
-    "Directory.Read.All", "User.Read.All", "Group.Read.All", "Application.Read.All", "Device.Read.All",
-    "RoleManagement.Read.Directory", "AdministrativeUnit.Read.All", "Domain.Read.All", "Organization.Read.All",
-    "Policy.Read.All", "AuditLog.Read.All", "User.ReadWrite.All", "Group.ReadWrite.All",
-    "Application.ReadWrite.All", "RoleManagement.ReadWrite.Directory", "Policy.ReadWrite.ConditionalAccess",
-    "AdministrativeUnit.ReadWrite.All", "AppRoleAssignment.ReadWrite.All", "DelegatedPermissionGrant.ReadWrite.All",
-]
+FULL_ROLES = DEMO_ROLES
 
 
 @pytest.fixture(scope="session")

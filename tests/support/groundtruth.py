@@ -1,31 +1,24 @@
-"""Compare an exported restore point with the Graph emulator's ground truth of the tenant."""
+"""Compare an exported restore point (the files restore_point_export writes) with the emulator's ground truth.
+
+Object normalisation is shared with the collectors' tests (jobs/backup/tests/truth.py)."""
 
 import json
 from pathlib import Path
 
-from entrabackup.graph.properties import excluded_for
+from jobs.backup.tests.truth import EXPORT_KEYS, normalise
 
-TYPES = {
-    "user": "users", "group": "groups", "application": "applications", "servicePrincipal": "servicePrincipals",
-    "appRoleAssignment": "appRoleAssignments", "oauth2PermissionGrant": "oauth2PermissionGrants",
-    "directoryRole": "directoryRoles", "roleDefinition": "roleDefinitions", "roleAssignment": "roleAssignments",
-    "administrativeUnit": "administrativeUnits", "conditionalAccessPolicy": "conditionalAccessPolicies",
-    "namedLocation": "namedLocations", "authenticationMethodsPolicy": "authenticationMethodsPolicy",
-    "device": "devices", "domain": "domains", "organization": "organization",
-}
+TYPES = EXPORT_KEYS  # our object type -> the key of the emulator export holding it
 RELATIONS = {
     ("group", "members"): "group_members", ("group", "owners"): "group_owners",
     ("application", "owners"): "application_owners", ("servicePrincipal", "owners"): "servicePrincipal_owners",
     ("administrativeUnit", "members"): "administrativeUnitMembers", ("directoryRole", "members"): "directoryRoleMembers",
 }
 NAVIGATION = {"members", "owners", "manager"}
-SCHEMA_NAMES = {"oauth2PermissionGrant": "oAuth2PermissionGrant", "roleAssignment": "unifiedRoleAssignment",
-                "roleDefinition": "unifiedRoleDefinition"}
 
 
-def _clean(obj: dict, drop: set) -> dict:
+def _clean(object_type: str, obj: dict) -> dict:
     """Null and missing are the same; annotations and navigation properties are compared apart."""
-    return {k: v for k, v in obj.items() if v is not None and not k.startswith("@") and k not in drop | NAVIGATION}
+    return {k: v for k, v in normalise(object_type, obj).items() if k not in NAVIGATION}
 
 
 def _truth_objects(truth: dict, object_type: str) -> dict:
@@ -47,9 +40,8 @@ def differences(export_dir: Path, truth: dict, *, limit: int = 20) -> list[str]:
             diffs.append(f"{object_type}: missing {sorted(set(expected) - set(objects))[:5]}, "
                          f"extra {sorted(set(objects) - set(expected))[:5]}")
             continue
-        drop = set(excluded_for(SCHEMA_NAMES.get(object_type, object_type)))
         for object_id, obj in expected.items():
-            mine, theirs = _clean(objects[object_id], drop), _clean(obj, drop)
+            mine, theirs = _clean(object_type, objects[object_id]), _clean(object_type, obj)
             if mine != theirs:
                 keys = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
                 diffs.append(f"{object_type} {object_id}: {keys[:8]}")
