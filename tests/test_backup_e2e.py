@@ -200,3 +200,23 @@ def test_removing_a_tenant_from_a_repository_is_clean(backed_tenant):
         for table in ("object_version", "relation_version", "restore_point", "sync_state"):
             orphans = f"SELECT count(*) FROM {table} WHERE tenant_id NOT IN (SELECT id FROM tenant)"  # noqa: S608
             assert conn.execute(orphans).fetchone()[0] == 0
+
+
+@pytest.mark.django_db
+def test_retention_by_restore_points_keeps_the_newest_and_what_it_needs(backed_tenant, emulator, tmp_path):
+    tenant, job, info = backed_tenant
+    job.retention_points = 2
+    job.save()
+    users = [u for u in emulator.control.export(info["tenant_id"])["users"] if not u.get("onPremisesSyncEnabled")]
+    points = []
+    for n in range(3):
+        emulator.control.mutate(info["tenant_id"], "update_user", id=users[n]["id"], properties={"officeLocation": f"Room {n}"})
+        session = session_create(job=job)
+        session_run(session_id=session.pk)
+        session.refresh_from_db()
+        points.append(session.restore_point_id)
+    with repository_store(job.repository) as store:
+        kept = [rp.id for rp in store.restore_points(str(tenant.key))]
+    assert kept == points[:0:-1]  # the two newest, newest first
+    assert "Retention:" in session.log
+    assert _differences(tenant, "latest", tmp_path / "x", emulator.control.export(info["tenant_id"])) == []
