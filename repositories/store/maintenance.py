@@ -3,7 +3,7 @@
 # ruff: noqa: S608 - SQL here is composed only of constant fragments; values always go as parameters.
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 from psycopg import errors as pgerrors
@@ -63,6 +63,8 @@ def expired_restore_points(conn, tenant_id: int, keep_restore_points: int | None
     if keep_restore_points is None and keep_days is None:
         return []
     now = now or conn.execute("SELECT now()").fetchone()[0]
+    if now.tzinfo is None:  # committed_at is timestamptz; a naive `now` is taken as UTC
+        now = now.replace(tzinfo=UTC)
     expired = []
     for index, (r, committed_at) in enumerate(points):
         by_count = keep_restore_points is not None and index < keep_restore_points

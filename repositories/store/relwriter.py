@@ -77,8 +77,8 @@ class RelationWriter:
         self._conn.execute("TRUNCATE rel_in")
         prefix = copytext.text(kind) + b"\t"
         self._copy("COPY rel_in (kind, source_id, target_id, target_type) FROM STDIN",
-                   (prefix + b"\t".join((copytext.text(s), copytext.text(t), copytext.text(tt))) + b"\n"
-                    for s, t, tt in pairs))
+                   (prefix + b"\t".join((copytext.text(p[0]), copytext.text(p[1]),
+                                         copytext.text(p[2] if len(p) > 2 else None))) + b"\n" for p in pairs))
         self._conn.execute("ANALYZE rel_in")  # temp tables get no autovacuum statistics: plan the joins right
 
     def _insert_new(self, kind: str) -> int:

@@ -1,6 +1,6 @@
 """Retention, purge, sizes and health checks."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 
@@ -62,7 +62,8 @@ def test_prune_by_days_never_expires_the_newest(store):
     assert result["restore_points"] == 5
     assert [p.id for p in store.restore_points(T)] == [points[-1]]
     assert snapshot(store, points[-1]) == before
-    assert store.prune(T, keep_days=30, now=latest.committed_at)["restore_points"] == 0
+    naive_utc_now = latest.committed_at.astimezone(UTC).replace(tzinfo=None)
+    assert store.prune(T, keep_days=30, now=naive_utc_now)["restore_points"] == 0
 
 
 def test_prune_keeps_the_last_state_of_an_object_deleted_in_a_kept_point(store):
@@ -83,8 +84,9 @@ def test_tenant_purge_leaves_no_row(store, conninfo):
     for table in ("object_version", "relation_version", "restore_point", "sync_state"):
         assert row_count(conninfo, table) == 0
     assert row_count(conninfo, "tenant") == 1
+    assert store.restore_points(T) == []
     with pytest.raises(StoreError, match="Unknown tenant"):
-        store.restore_points(T)
+        store.objects(T, 1)
 
 
 def test_sizes_and_check_report_the_repository(store):

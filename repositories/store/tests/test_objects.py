@@ -1,8 +1,9 @@
 """Write path and as-of reads of objects."""
 
+import psycopg
 import pytest
 
-from repositories.store import RepositoryStore, StoreError
+from repositories.store import RepositoryStore, SchemaError, StoreError
 from repositories.store.canonical import content_hash
 from repositories.store.schema import LATEST
 
@@ -25,6 +26,18 @@ def test_migrate_is_idempotent_and_records_versions(conninfo):
         assert repo.migrate() == []
         assert repo.schema_version() == LATEST
         assert row_count(conninfo, "schema_migrations") == LATEST
+
+
+def test_an_older_repository_is_refused_until_migrated(conninfo):
+    with RepositoryStore(conninfo) as repo:
+        repo.migrate()
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("DELETE FROM schema_migrations WHERE version = %s", [LATEST])
+    with RepositoryStore(conninfo) as repo:
+        with pytest.raises(SchemaError, match=f"version {LATEST - 1}, this code needs {LATEST}"):
+            repo.tenant_ensure("x", "d", "X")
+        assert repo.migrate() == [LATEST]
+        assert repo.tenant_ensure("x", "d", "X") > 0
 
 
 def test_reads_refuse_an_unmigrated_repository(conninfo):

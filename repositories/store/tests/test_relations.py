@@ -57,3 +57,10 @@ def test_delta_changes_add_and_remove_pairs(store):
 def test_unknown_relation_kind_is_refused(store):
     with store.session(T, "s1", "full") as w, pytest.raises(ValueError, match="unknown relation kind"):
         w.put_relations_full("friends", [], None)
+
+
+def test_pairs_without_target_type_are_accepted(store):
+    with store.session(T, "s1", "full") as w:
+        w.put_relation_changes("au_member", added=[("au1", "u1")])
+        r = w.commit()
+    assert [(x.source_id, x.target_id, x.target_type) for x in store.relations(T, r)] == [("au1", "u1", None)]
