@@ -317,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
         print(markdown)
         print(f"(total {time.perf_counter() - started:.0f} s)")
         if not args.no_docs:
-            command = "cd /work/main && .venv/bin/python benchmarks/bench_repository.py" + (
+            command = ".venv/bin/python benchmarks/bench_repository.py" + (
                 f" --users {args.users} --days {args.days}" if (args.users, args.days) != (100_000, 30) else "")
             write_docs(markdown, command, machine(conninfo))
     finally:
