@@ -6,6 +6,8 @@ repository session writer.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +92,54 @@ class Pager:
             yield from page.get("value", ())
 
 
+PREFETCH_PAGES = 2  # pages read ahead: enough to keep Graph busy while a page is stored, little memory
+_END = object()
+
+
+def prefetched(pages: Iterable, depth: int = PREFETCH_PAGES) -> Iterator:
+    """``pages`` iterated on a reader thread, up to ``depth`` items ahead of the consumer.
+
+    Graph (the network, the service) prepares page N+1 while we parse, hash and COPY page N, instead of
+    each waiting for the other. Errors of the reader are raised to the consumer at the point they occurred;
+    when the consumer stops early (cancellation, an error) the reader stops after its current request.
+    The source must be iterated by one thread only: the reader is the only one that touches it.
+    """
+    ahead: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item) -> bool:
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for page in pages:
+                if not offer((page, None)):
+                    return
+            offer((_END, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            offer((_END, exc))
+
+    reader = threading.Thread(target=read, name="graph-prefetch", daemon=True)
+    reader.start()
+    try:
+        while True:
+            page, error = ahead.get()
+            if page is _END:
+                if error is not None:
+                    raise error
+                return
+            yield page
+    finally:
+        stop.set()
+        reader.join()
+
+
 def counts_dict(counts: Any) -> dict[str, int]:
     """The writer's TypeCounts (a dataclass with as_dict) as a plain dict."""
     if counts is None:
@@ -109,11 +159,3 @@ def target_type(ref: dict, default: str = "user") -> str:
     """'#microsoft.graph.group' -> 'group' (directoryObject references carry @odata.type, FACTS §1.4)."""
     odata_type = ref.get("@odata.type") or ""
     return odata_type.removeprefix("#").removeprefix("microsoft.graph.") or default
-
-
-def strip_delta_annotations(item: dict) -> dict:
-    """The object without its relationship annotations ('members@delta', 'manager@delta'): those become
-    relations, not object properties (FACTS §2.3)."""
-    if not any(key.endswith("@delta") for key in item):
-        return item
-    return {k: v for k, v in item.items() if not k.endswith("@delta")}

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from entrabackup.graph import GraphError, select_for
 
-from .common import Pager, TypeResult, counts_dict, strip_delta_annotations, target_type
+from .common import Pager, TypeResult, counts_dict, prefetched, target_type
 from .owners import read_all_owners, read_owners_of
 
 
@@ -83,7 +83,7 @@ def backup_delta_type(client, writer, object_type: str, full: bool, pager: Pager
     link = _saved_link(writer, object_type, select, full)
     round_ = client.delta_or_full(spec.path, delta_link=link, select=select)
     pager.check()
-    pages = iter(round_)
+    pages = prefetched(round_)  # the next page is read while this one is stored
     first = next(pages)  # an expired link falls back here, so the mode is known before anything is stored
     mode = "full" if link is None else ("resync" if round_.resynced else "delta")
     result = TypeResult(object_type, mode, warnings=warnings)
@@ -145,7 +145,8 @@ def _fingerprint(select: list[str]) -> str:
 def _merged_items(items, spec: DeltaSpec, log: RoundLog, keep_removed: bool) -> Iterator[dict]:
     """Each object once per round: a large group comes on consecutive pages, each with a slice of
     members@delta and the same properties (FACTS §2.3) — its slices are merged. Relationship annotations
-    go to ``log``; objects are yielded without them."""
+    go to ``log``; objects are yielded without them (other @-annotations are left to the store, which keeps
+    none but @odata.type)."""
     pending: dict | None = None
     for item in items:
         oid = item["id"]
@@ -159,22 +160,25 @@ def _merged_items(items, spec: DeltaSpec, log: RoundLog, keep_removed: bool) -> 
                 yield item
             continue
         log.removals.pop(oid, None)  # removed then restored within the round
-        obj = strip_delta_annotations(item)
+        # The item is ours (freshly parsed), so it becomes the pending object without a copy; its tracked
+        # relationship annotations were popped above and the store drops any other instance annotation.
         if pending is not None and pending["id"] == oid:
-            pending.update(obj)
+            pending.update(item)
             continue
         if pending is not None:
             yield pending
-        pending = dict(obj)
+        pending = item
         log.present.append(oid)
     if pending is not None:
         yield pending
 
 
 def _take_relations(item: dict, spec: DeltaSpec, log: RoundLog) -> None:
+    """Move the item's relationship annotations (members@delta, manager@delta) into ``log``: popped, so the
+    object goes on without them and without a per-key scan of every object."""
     oid = item["id"]
     for annotation, kind in spec.relations:
-        refs = item.get(annotation)
+        refs = item.pop(annotation, None)
         if refs is None:
             continue
         if kind in spec.single_valued:

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 from entrabackup.graph import collection_for, list_params, select_for
 
-from .common import Pager, TypeResult, counts_dict, target_type
+from .common import Pager, TypeResult, counts_dict, prefetched, target_type
+from .owners import EXPAND_LIMIT
 
 # Our object type -> the Graph client's property/collection name (entrabackup/graph/properties.py).
 GRAPH_TYPE = {
@@ -66,17 +67,36 @@ def _directory_roles(client, writer, pager: Pager, pages) -> TypeResult:
 
 
 def _app_role_assignments(client, writer, pager: Pager) -> TypeResult:
-    """Every app role granted to a user, group or service principal, read from the resource side:
-    https://learn.microsoft.com/graph/api/serviceprincipal-list-approleassignedto , 20 service principals
-    per $batch. Keyed by the assignment id."""
-    sp_pages = client.iter_pages("/servicePrincipals", {"$select": "id", "$top": "999"})
-    sp_ids = [sp["id"] for page in pager.pages(sp_pages, count=False) for sp in page.get("value", ())]
+    """Every app role granted to a user, group or service principal, read from the resource side and keyed
+    by the assignment id. The service principal listing expands them
+    (https://learn.microsoft.com/graph/api/serviceprincipal-list-approleassignedto as a navigation property):
+    one request per 100 service principals (the parent page size with $expand, FACTS §1.3) instead of one
+    $batch per 20 — a fixed cost every session, since assignments have no delta query. $expand returns at
+    most 20 items, so a service principal that comes back with 20 has its assignments read in full."""
     warnings: list[str] = []
-    counts = writer.put_full("appRoleAssignment", _assignments(client, sp_ids, pager, warnings))
+    counts = writer.put_full("appRoleAssignment", _assignments(client, pager, warnings))
     return TypeResult("appRoleAssignment", "full", counts_dict(counts), warnings=warnings)
 
 
-def _assignments(client, sp_ids: list[str], pager: Pager, warnings: list[str]) -> Iterator[dict]:
+def _assignments(client, pager: Pager, warnings: list[str]) -> Iterator[dict]:
+    select = ",".join(select_for("appRoleAssignment"))
+    params = {"$select": "id", "$expand": f"appRoleAssignedTo($select={select})"}
+    truncated: list[str] = []
+    for page in pager.pages(prefetched(client.iter_pages("/servicePrincipals", params)), count=False):
+        read = 0
+        for sp in page.get("value", ()):
+            items = sp.get("appRoleAssignedTo") or []
+            if len(items) >= EXPAND_LIMIT:  # maybe cut off at 20: read in full below
+                truncated.append(sp["id"])
+                continue
+            read += len(items)
+            yield from map(_assignment, items)
+        pager.page(read)
+    yield from _assignments_of(client, truncated, pager, warnings)
+
+
+def _assignments_of(client, sp_ids: list[str], pager: Pager, warnings: list[str]) -> Iterator[dict]:
+    """/servicePrincipals/{id}/appRoleAssignedTo of the given service principals, 20 per $batch."""
     params = {"$select": ",".join(select_for("appRoleAssignment")), "$top": "999"}
     missing = 0
     for chunk in pager.batches(sp_ids):
@@ -87,10 +107,19 @@ def _assignments(client, sp_ids: list[str], pager: Pager, warnings: list[str]) -
                 missing += 1
                 continue
             read += len(items)
-            yield from items
+            yield from map(_assignment, items)
         pager.page(read)
     if missing:
         warnings.append(f"{missing} service principal(s) disappeared before their assignments could be read.")
+
+
+def _assignment(item: dict) -> dict:
+    """The same content whichever way it was read: an expanded item may carry @odata.type, which the
+    repository would hash (it keeps that annotation), while a direct read does not. The collection holds
+    one entity type, so the annotation says nothing."""
+    if "@odata.type" in item:
+        return {k: v for k, v in item.items() if k != "@odata.type"}
+    return item
 
 
 def _auth_methods_policy(client, writer, pager: Pager) -> TypeResult:

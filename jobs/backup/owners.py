@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .common import Pager, target_type
+from .common import Pager, prefetched, target_type
 
 EXPAND_LIMIT = 20  # $expand returns at most 20 items (FACTS §1.3)
 ID_ONLY = {"$select": "id"}
@@ -24,7 +24,7 @@ def read_all_owners(client, collection: str, pager: Pager) -> tuple[list[tuple],
     pairs: list[tuple] = []
     truncated: list[str] = []
     params = {"$select": "id", "$expand": "owners($select=id)"}
-    for page in pager.pages(client.iter_pages(collection, params), count=False):
+    for page in pager.pages(prefetched(client.iter_pages(collection, params)), count=False):
         for obj in page.get("value", ()):
             owners = obj.get("owners") or []
             if len(owners) >= EXPAND_LIMIT:  # maybe cut off at 20: read this object's owners in full below
