@@ -15,9 +15,6 @@ Targets (issue): full / read-only time <= 1.3; incremental time and requests <= 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import re
 import shutil
 import sys
 import tempfile
@@ -28,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import report  # noqa: E402
 from entrabackup import localdb  # noqa: E402
 from entrabackup.graph import ClientSecret, GraphClient, custom_cloud  # noqa: E402
 from jobs.backup import OBJECT_TYPES, backup_type  # noqa: E402
@@ -156,13 +154,7 @@ def fresh_store(server, name: str) -> RepositoryStore:
 
 
 def machine() -> str:
-    model = "unknown CPU"
-    try:
-        found = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-        model = found.group(1).strip() if found else model
-    except OSError:
-        pass
-    return f"`nproc` = {os.cpu_count()} ({model}), Python {platform.python_version()}"
+    return report.machine()
 
 
 def mb(n: int) -> str:
@@ -213,19 +205,7 @@ def per_type_table(read: dict, full: dict, incr: dict) -> str:
 
 
 def write_docs(body: str) -> None:
-    """Add or replace our section; re-read right before writing, since others write their own sections."""
-    path = ROOT / "docs" / "benchmarks.md"
-    current = path.read_text() if path.exists() else "# Benchmarks\n"
-    start = current.find(SECTION)
-    section = f"{SECTION}\n\n{body.rstrip()}\n"
-    if start >= 0:
-        following = re.search(r"^## ", current[start + len(SECTION):], flags=re.MULTILINE)
-        rest = current[start + len(SECTION) + following.start():] if following else ""
-        current = current[:start] + section + ("\n" + rest if rest else "")
-    else:
-        current = current.rstrip("\n") + "\n\n" + section
-    path.write_text(current)
-    print(f"updated {path}")
+    report.write_section(SECTION, body)
 
 
 def setup_emulator(emu, args) -> dict:

@@ -10,9 +10,6 @@ same listing with a bare httpx loop (same token, same query, orjson parsing), so
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import re
 import ssl
 import sys
 import tempfile
@@ -26,6 +23,7 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import report  # noqa: E402
 from entrabackup.graph import ClientSecret, GraphClient, custom_cloud, list_params  # noqa: E402
 from entrabackup.graph import requester as requester_module  # noqa: E402
 
@@ -100,14 +98,7 @@ def read_with_plain_httpx(cloud, tenant_id, token: str) -> dict:
 
 
 def machine() -> str:
-    model = "unknown CPU"
-    try:
-        found = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-        model = found.group(1).strip() if found else model
-    except OSError:
-        pass
-    return (f"{os.cpu_count()} CPUs ({model}), Python {platform.python_version()}, httpx {httpx.__version__}, "
-            f"msal {msal.__version__}, {platform.system()} {platform.release()}")
+    return report.machine(f"httpx {httpx.__version__}", f"msal {msal.__version__}")
 
 
 def table(client: dict, plain: dict, setup_seconds: float, users: int) -> str:
@@ -139,19 +130,9 @@ def _share(part: float, whole: float) -> str:
 
 
 def write_docs(markdown: str, command: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    path.parent.mkdir(exist_ok=True)
-    section = (f"{SECTION}\n\nMeasured {time.strftime('%Y-%m-%d')} on {machine()}.\n\n"
-               f"Command: `{command}`\n\n{markdown}\n\n{NOTES}\n")
-    current = path.read_text() if path.exists() else "# Benchmarks\n"  # re-read: others add sections too
-    if SECTION in current:
-        head, _, rest = current.partition(SECTION)
-        following = re.search(r"^## ", rest, flags=re.M)
-        current = head + section + ("\n" + rest[following.start():] if following else "")
-    else:
-        current = current.rstrip("\n") + "\n\n" + section
-    path.write_text(current)
-    print(f"updated {path}")
+    body = (f"Measured {time.strftime('%Y-%m-%d')} on {machine()}.\n\n"
+            f"Command: `{command}`\n\n{markdown}\n\n{NOTES}")
+    report.write_section(SECTION, body)
 
 
 def main() -> None:

@@ -15,10 +15,7 @@ It starts its own PostgreSQL (entrabackup.localdb) in a temporary folder and sto
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
-import re
 import shutil
 import statistics
 import sys
@@ -32,6 +29,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import report  # noqa: E402
 from entrabackup import localdb  # noqa: E402
 from repositories.store import RepositoryStore, copytext  # noqa: E402
 from repositories.store.writer import ChunkedCopy  # noqa: E402
@@ -202,17 +200,9 @@ def daily_history(store: RepositoryStore, conninfo: str, tenant: Tenant, days: i
 
 # -- report ---------------------------------------------------------------------------------------------------
 def machine(conninfo: str) -> str:
-    model = "unknown CPU"
-    try:
-        found = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-        model = found.group(1).strip() if found else model
-    except OSError:
-        pass
     with psycopg.connect(conninfo) as conn:
         server = conn.execute("SHOW server_version").fetchone()[0]
-    return (f"`nproc` = {os.cpu_count()} ({model}), Python {platform.python_version()}, PostgreSQL {server} "
-            f"(entrabackup.localdb, default settings), psycopg {psycopg.__version__}, "
-            f"{platform.system()} {platform.release()}")
+    return report.machine(f"PostgreSQL {server} (entrabackup.localdb, default settings)", f"psycopg {psycopg.__version__}")
 
 
 def render(r: dict) -> str:
@@ -266,18 +256,9 @@ instead of GUID text), delta-encoded old versions. The machine is shared: repeat
 
 
 def write_docs(markdown: str, command: str, machine_line: str) -> None:
-    path = ROOT / "docs" / "benchmarks.md"
-    section = (f"{SECTION}\n\nMeasured {time.strftime('%Y-%m-%d')} on {machine_line}.\n\n"
-               f"Command: `{command}`\n\n{markdown}\n\n{NOTES}\n")
-    current = path.read_text() if path.exists() else "# Benchmarks\n"  # re-read: others add sections too
-    if SECTION in current:
-        head, _, rest = current.partition(SECTION)
-        following = re.search(r"^## ", rest, flags=re.M)
-        current = head + section + ("\n" + rest[following.start():] if following else "")
-    else:
-        current = current.rstrip("\n") + "\n\n" + section
-    path.write_text(current)
-    print(f"updated {path}")
+    body = (f"Measured {time.strftime('%Y-%m-%d')} on {machine_line}.\n\n"
+            f"Command: `{command}`\n\n{markdown}\n\n{NOTES}")
+    report.write_section(SECTION, body)
 
 
 def run(conninfo: str, users_count: int, days: int) -> dict:
