@@ -79,6 +79,5 @@ def parse_database_url(url: str, *, variable: str = "DATABASE_URL") -> dict:
         "HOST": host,
         "PORT": str(parts.port or ""),
         "OPTIONS": options,
-        "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
     }

@@ -130,12 +130,14 @@ def _local_database() -> dict:
         "USER": localdb.SUPERUSER,
         "HOST": str(socket_dir),
         "PORT": "5432",
-        "CONN_MAX_AGE": 60,
         "CONN_HEALTH_CHECKS": True,
     }
 
 
 DATABASES = {"default": parse_database_url(DATABASE_URL) if DATABASE_URL else _local_database()}
+# 0: one connection per request. Servers that create a thread per request (runserver, the tests' live
+# server) would otherwise leave a connection open per finished thread. A pooled WSGI server can raise it.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("ENTRABACKUP_DB_CONN_MAX_AGE", 0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
