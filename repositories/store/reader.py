@@ -13,17 +13,26 @@ import orjson
 import psycopg
 
 from repositories.store.canonical import changed_properties
+from repositories.store.compress import decompress
 from repositories.store.rows import ObjectRow, RelationRow, VersionRow
 
 AS_OF = "v.tenant_id = %(t)s AND v.valid_from <= %(r)s AND (v.valid_to IS NULL OR v.valid_to > %(r)s)"
 OBJECT_COLUMNS = ("v.object_type, v.object_id, v.display_name, v.upn, v.mail, v.app_id, v.data::text, v.deleted,"
-                  " v.valid_from, v.valid_to")
+                  " v.valid_from, v.valid_to, v.data_z")
 RELATION_COLUMNS = "v.kind, v.source_id, v.target_id, v.target_type, v.valid_from, v.valid_to"
+
+
+def load_data(text: str | None, stored: bytes | None) -> dict | None:
+    """A version's data: plain jsonb for current versions, compressed for superseded ones, None for tombstones."""
+    if text is not None:
+        return orjson.loads(text)
+    return orjson.loads(decompress(stored)) if stored is not None else None
 
 
 def _object_row(row: tuple) -> ObjectRow:
     values = list(row)
-    values[6] = orjson.loads(values[6]) if values[6] is not None else None
+    stored = values.pop()
+    values[6] = load_data(values[6], stored)
     return ObjectRow(*values)
 
 
@@ -80,20 +89,20 @@ def get_object(conn, tenant_id: int, r: int, object_type: str, object_id: str) -
     if found.deleted is None:
         return found
     last = conn.execute(
-        "SELECT data::text FROM object_version WHERE tenant_id = %(t)s AND object_type = %(type)s"
-        " AND object_id = %(id)s AND valid_from < %(from)s AND data IS NOT NULL ORDER BY valid_from DESC LIMIT 1",
+        "SELECT data::text, data_z FROM object_version WHERE tenant_id = %(t)s AND object_type = %(type)s"
+        " AND object_id = %(id)s AND valid_from < %(from)s AND deleted IS NULL ORDER BY valid_from DESC LIMIT 1",
         {**params, "from": found.valid_from}).fetchone()
-    return ObjectRow(**{**found.__dict__, "data": orjson.loads(last[0]) if last else None})
+    return ObjectRow(**{**found.__dict__, "data": load_data(*last) if last else None})
 
 
 def iter_objects(conn: psycopg.Connection, tenant_id: int, r: int, object_type: str) -> Iterator[dict]:
     """Stream the data of every live object of a type with a server-side cursor (caller owns `conn`)."""
     with conn.transaction(), conn.cursor(name="iter_objects") as cur:
         cur.itersize = 2000
-        cur.execute(f"SELECT v.data::text FROM object_version v WHERE {AS_OF} AND v.deleted IS NULL"
+        cur.execute(f"SELECT v.data::text, v.data_z FROM object_version v WHERE {AS_OF} AND v.deleted IS NULL"
                     " AND v.object_type = %(type)s ORDER BY v.object_id", {"t": tenant_id, "r": r, "type": object_type})
-        for (text,) in cur:
-            yield orjson.loads(text)
+        for text, stored in cur:
+            yield load_data(text, stored)
 
 
 def relations(conn, tenant_id: int, r: int, *, kind=None, source_id=None, target_id=None) -> list[RelationRow]:
@@ -119,12 +128,12 @@ def iter_relations(conn: psycopg.Connection, tenant_id: int, r: int, kind: str) 
 def object_history(conn, tenant_id: int, last_committed: int, object_type: str, object_id: str) -> list[VersionRow]:
     """Every kept version up to the last committed restore point, oldest first."""
     cur = conn.execute(
-        "SELECT valid_from, valid_to, deleted, data::text FROM object_version WHERE tenant_id = %s"
+        "SELECT valid_from, valid_to, deleted, data::text, data_z FROM object_version WHERE tenant_id = %s"
         " AND object_type = %s AND object_id = %s AND valid_from <= %s ORDER BY valid_from",
         [tenant_id, object_type, object_id, last_committed])
     history, previous = [], None
-    for valid_from, valid_to, deleted, text in cur:
-        data = orjson.loads(text) if text is not None else None
+    for valid_from, valid_to, deleted, text, stored in cur:
+        data = load_data(text, stored)
         history.append(VersionRow(valid_from, valid_to, deleted, changed_properties(previous, data, object_type), data))
         previous = data if data is not None else previous
     return history

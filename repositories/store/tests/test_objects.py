@@ -71,6 +71,21 @@ def test_changed_property_writes_one_version_and_history_names_it(store, conninf
     assert store.changes(T, r2)["user"].changed == 1
 
 
+def test_superseded_versions_are_kept_compressed_and_read_back_exactly(store, conninfo):
+    r1, _ = full_backup(store, "s1", users(3))
+    r2, _ = full_backup(store, "s2", users(2) + [user(2, jobTitle="Architect")])
+    r3, _ = full_backup(store, "s3", users(2))  # u-0002 deleted: its last version is closed too
+    closed = "object_id = 'u-0002' AND valid_to IS NOT NULL"
+    assert row_count(conninfo, "object_version", f"{closed} AND data IS NULL AND data_z IS NOT NULL") == 2
+    assert row_count(conninfo, "object_version", "valid_to IS NULL AND deleted IS NULL AND data_z IS NOT NULL") == 0
+    assert store.get_object(T, r1, "user", "u-0002").data == user(2)
+    assert store.get_object(T, r2, "user", "u-0002").data == user(2, jobTitle="Architect")
+    history = store.object_history(T, "user", "u-0002")
+    assert [v.data["jobTitle"] if v.data else None for v in history] == ["Engineer", "Architect", None]
+    gone = store.get_object(T, r3, "user", "u-0002")  # a tombstone shows the last state before the deletion
+    assert gone.deleted == "missing" and gone.data == user(2, jobTitle="Architect")
+
+
 def test_volatile_only_change_writes_no_version(store, conninfo):
     full_backup(store, "s1", users(3))
     moved = [user(n, signInActivity={"lastSignInDateTime": "2026-02-02T00:00:00Z"},
