@@ -110,13 +110,11 @@ def _run(session: BackupSession, heartbeat: Heartbeat) -> None:
 
 
 def _backup_types(session, heartbeat, client, writer, types, full):
-    from jobs.backup import backup_type
+    from jobs.backup import BackupCancelled, backup_type
 
     stats, warnings, progress = {}, [], _Progress(session.pk)
     for object_type in types:
         if heartbeat.cancel_requested:
-            from jobs.backup import BackupCancelled
-
             raise BackupCancelled()
         try:
             result = backup_type(client, writer, object_type, full=full, progress=progress.report,
