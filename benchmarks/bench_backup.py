@@ -292,7 +292,7 @@ def psycopg_version(server) -> str:
 
 NOTES = """How to read it: the emulator (one Python process), PostgreSQL and the backup share the same 2 CPUs, so
 "waiting on Graph" includes the emulator's own work and shrinks or grows with what else competes for the CPUs;
-runs vary by ±10 % (read-only walls of 81-106 s were seen for the same code). Reading dominates: delta rounds
+runs vary by ±10-20 % (read-only walls of 69-106 s and full/read ratios of 1.10-1.25 were seen for the same code). Reading dominates: delta rounds
 come in pages of 100 objects (Graph does not take `$top` on delta, FACTS §2.2) and at most 1,000 `members@delta`
 per page, so users alone are 1,002 requests and groups 683. namedLocation's ~1 s is the client's Conditional
 Access pacing (1 request/s per tenant, FACTS §4.2), right after conditionalAccessPolicy: a fixed cost of every
