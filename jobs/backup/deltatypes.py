@@ -200,20 +200,17 @@ def _full_relations(writer, spec: DeltaSpec, log: RoundLog, result: TypeResult) 
 
 def _delta_relations(writer, spec: DeltaSpec, log: RoundLog, result: TypeResult) -> None:
     """Changes only. A single-valued relationship (manager) states the whole value for the objects that
-    carry it; a permanently deleted object loses every relation it is the source of (Graph reports no
-    member removals for a deleted group)."""
-    hard = [oid for oid, reason in log.removals.items() if reason == "deleted"]
+    carry it. A permanently deleted object's relations (Graph reports no member removals for a deleted
+    group) are closed by the repository itself when it writes the 'hard' tombstone."""
     for _, kind in spec.relations:
         added, removed = log.added.get(kind, []), log.removed.get(kind, [])
         if kind in spec.single_valued:
-            sources = log.stated.get(kind, set()) | set(hard)
+            sources = log.stated.get(kind, set())
             writer.put_relations_full(kind, added, sorted(sources))
             result.relations[kind] = {"added": len(added), "removed": len(removed), "sources": len(sources)}
             continue
         writer.put_relation_changes(kind, added, removed)
-        if hard:
-            writer.put_relations_full(kind, [], hard)
-        result.relations[kind] = {"added": len(added), "removed": len(removed), "cleared_sources": len(hard)}
+        result.relations[kind] = {"added": len(added), "removed": len(removed)}
 
 
 def _mark_soft_deleted(client, writer, object_type: str, spec: DeltaSpec, pager: Pager) -> None:
@@ -233,13 +230,12 @@ def _owners(client, writer, spec: DeltaSpec, log: RoundLog, mode: str, pager: Pa
         added = writer.put_relations_full(spec.owners, pairs, None)
         result.relations[spec.owners] = {"pairs": len(pairs), "added": _int(added)}
     else:
-        # Owners of objects the round did not report are assumed unchanged (delta does not track owners).
+        # Owners of objects the round did not report are assumed unchanged (delta does not track owners);
+        # those of permanently deleted objects are closed by the repository with their tombstone.
         pairs, warnings = read_owners_of(client, spec.path, log.present, pager)
-        hard = [oid for oid, reason in log.removals.items() if reason == "deleted"]
-        sources = [*log.present, *hard]
-        if sources:
-            writer.put_relations_full(spec.owners, pairs, sources)
-        result.relations[spec.owners] = {"pairs": len(pairs), "sources": len(sources)}
+        if log.present:
+            writer.put_relations_full(spec.owners, pairs, log.present)
+        result.relations[spec.owners] = {"pairs": len(pairs), "sources": len(log.present)}
     result.warnings.extend(warnings)
 
 

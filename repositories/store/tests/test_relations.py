@@ -64,3 +64,19 @@ def test_pairs_without_target_type_are_accepted(store):
         w.put_relation_changes("au_member", added=[("au1", "u1")])
         r = w.commit()
     assert [(x.source_id, x.target_id, x.target_type) for x in store.relations(T, r)] == [("au1", "u1", None)]
+
+
+def test_a_hard_deleted_object_leaves_every_relation_and_a_soft_deleted_one_keeps_them(store):
+    with store.session(T, "s1", "full") as w:
+        w.put_full("user", [{"id": "u1", "displayName": "One"}, {"id": "u2", "displayName": "Two"}])
+        w.put_full("group", [{"id": "g1", "displayName": "G"}])
+        w.put_relations_full("group_member", [("g1", "u1", "user"), ("g1", "u2", "user")], None)
+        w.put_relations_full("group_owner", [("g1", "u1", "user")], None)
+        w.put_relations_full("manager", [("u2", "u1", "user")], None)
+        r1 = w.commit()
+    with store.session(T, "s2", "incremental") as w:  # u1 purged from the recycle bin, u2 sent to it
+        w.put_delta("user", [{"id": "u1", "@removed": {"reason": "deleted"}},
+                             {"id": "u2", "@removed": {"reason": "changed"}}])
+        r2 = w.commit()
+    assert len(store.relations(T, r1)) == 4
+    assert members(store.relations(T, r2)) == [("g1", "u2")]
