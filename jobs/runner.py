@@ -17,6 +17,7 @@ from django.db import connection
 from django.utils import timezone
 
 from entrabackup import graph
+from entrabackup.vault import VaultError
 from jobs.models import BackupSession
 from jobs.services import proxy_identity, session_log, session_retry
 from repositories.errors import RepositoryUnavailableError
@@ -78,7 +79,7 @@ def _run_guarded(session: BackupSession, heartbeat: Heartbeat) -> None:
         _run(session, heartbeat)
     except BackupCancelled:
         _finish(session, Status.CANCELLED, error="Cancelled by an operator; no restore point was kept.")
-    except (TenantNotReadyError, RepositoryUnavailableError, graph.GraphError) as exc:
+    except (TenantNotReadyError, RepositoryUnavailableError, graph.GraphError, VaultError) as exc:
         _finish(session, Status.FAILED, error=str(exc))
     except Exception as exc:  # an unexpected bug must still end the session with its cause
         logger.exception("Session %s failed", session.pk, extra={"session_id": session.pk})
@@ -93,20 +94,27 @@ def _run(session: BackupSession, heartbeat: Heartbeat) -> None:
     tenant, job = session.tenant, session.job
     types = session.object_types or OBJECT_TYPES
     features = ["directory_backup"] + (["conditional_access"] if CA_TYPES & set(types) else [])
-    tenant_preflight(tenant=tenant, features=features)
-    with repository_store(job.repository) as store, tenant_graph_client(tenant) as client:
-        store.tenant_ensure(str(tenant.key), tenant.directory_id, tenant.name)
-        full = _reads_everything(session, store)
-        BackupSession.objects.filter(pk=session.pk).update(ran_full=full)
-        session_log(session.pk, f"{'Full' if full else 'Incremental'} backup of {len(types)} object types.")
-        kind = "full" if full else "incremental"
-        with store.session(str(tenant.key), f"session-{session.pk}", kind=kind) as writer:
-            stats, warnings = _backup_types(session, heartbeat, client, writer, types, full)
-            rp = writer.commit({"session": session.pk, "types": stats, "graph": client.stats.as_dict()})
-        session_log(session.pk, f"Restore point {rp} committed.")
-        _prune(session, store)
-        _finish(session, Status.WARNING if warnings else Status.SUCCESS, restore_point_id=rp, stats=stats,
-                warnings=warnings, graph_stats=client.stats.as_dict())
+    with tenant_graph_client(tenant) as client:
+        tenant_preflight(tenant=tenant, features=features, client=client)
+        with repository_store(job.repository) as store:
+            _backup(session, heartbeat, client, store, types)
+
+
+def _backup(session: BackupSession, heartbeat: Heartbeat, client, store, types: list[str]) -> None:
+    """One restore point of the session's types, then retention."""
+    tenant = session.tenant
+    store.tenant_ensure(str(tenant.key), tenant.directory_id, tenant.name)
+    full = _reads_everything(session, store)
+    BackupSession.objects.filter(pk=session.pk).update(ran_full=full)
+    session_log(session.pk, f"{'Full' if full else 'Incremental'} backup of {len(types)} object types.")
+    kind = "full" if full else "incremental"
+    with store.session(str(tenant.key), f"session-{session.pk}", kind=kind) as writer:
+        stats, warnings = _backup_types(session, heartbeat, client, writer, types, full)
+        rp = writer.commit({"session": session.pk, "types": stats, "graph": client.stats.as_dict()})
+    session_log(session.pk, f"Restore point {rp} committed.")
+    _prune(session, store)
+    _finish(session, Status.WARNING if warnings else Status.SUCCESS, restore_point_id=rp, stats=stats,
+            warnings=warnings, graph_stats=client.stats.as_dict())
 
 
 def _backup_types(session, heartbeat, client, writer, types, full):

@@ -4,6 +4,7 @@ import hashlib
 import logging
 import re
 import uuid
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -191,19 +192,22 @@ def _ca_bundle_file(pem: str) -> str | None:
     return str(path)
 
 
-def tenant_preflight(*, tenant: Tenant, features: list[str]) -> None:
+def tenant_preflight(*, tenant: Tenant, features: list[str], client: graph.GraphClient | None = None) -> None:
     """Fail early, with the reason and what to do, when the tenant cannot be used for `features`."""
-    report = tenant_check(tenant=tenant, features=features)
+    report = tenant_check(tenant=tenant, features=features, client=client)
     if not report["ok"]:
         raise TenantNotReadyError(report["summary"])
 
 
-def tenant_check(*, tenant: Tenant, features: list[str] | None = None) -> dict:
-    """Test the connection: token, granted permissions per feature, licence; store and return the report."""
+def tenant_check(*, tenant: Tenant, features: list[str] | None = None, client: graph.GraphClient | None = None) -> dict:
+    """Test the connection: token, granted permissions per feature, licence; store and return the report.
+
+    With `client` (a session's own), its token and connections serve the check too; it is left open.
+    """
     features = _features(features or tenant.features)
     report = {"features": features, "granted": [], "missing": {}, "licence": "not checked", "organization": None}
     try:
-        with tenant_graph_client(tenant, max_retries=2) as client:
+        with nullcontext(client) if client else tenant_graph_client(tenant, max_retries=2) as client:
             report["granted"] = sorted(client.token_claims().roles)
             report["missing"] = permissions.missing_permissions(report["granted"], features)
             report["organization"] = _organization(client, report["granted"])
