@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from entrabackup import graph
@@ -66,7 +67,8 @@ def _cancel_asked(session_id: int) -> bool:
 def session_run(*, session_id: int) -> BackupSession | None:
     """Claim the queued session and run it; returns None when another worker got it first."""
     now = timezone.now()
-    claimed = BackupSession.objects.filter(pk=session_id, status=Status.QUEUED).update(
+    due = Q(not_before__isnull=True) | Q(not_before__lte=now)  # a retry waits out its pause
+    claimed = BackupSession.objects.filter(due, pk=session_id, status=Status.QUEUED).update(
         status=Status.RUNNING, started_at=now, heartbeat_at=now, proxy_name=proxy_identity())
     if not claimed:
         return None

@@ -18,17 +18,15 @@ from repositories.store.writer import SessionWriter
 logger = logging.getLogger(__name__)
 
 KINDS = ("full", "incremental")
-_BROKEN = (psycopg.OperationalError, psycopg.InterfaceError)  # the connection failed or broke mid-way
-
-
 def _translated(method):
-    """Raise a broken connection met inside `method` as the StoreError subclass that explains it."""
+    """Raise a driver error met inside `method` (a broken connection, a refusal) as the StoreError subclass
+    that explains it: no psycopg exception leaves the store."""
     if inspect.isgeneratorfunction(method):
         @functools.wraps(method)
         def generator(self, *args, **kwargs):
             try:
                 yield from method(self, *args, **kwargs)
-            except _BROKEN as exc:
+            except psycopg.Error as exc:
                 self._broken(exc)
         return generator
 
@@ -36,7 +34,7 @@ def _translated(method):
     def wrapper(self, *args, **kwargs):
         try:
             return method(self, *args, **kwargs)
-        except _BROKEN as exc:
+        except psycopg.Error as exc:
             self._broken(exc)
     return wrapper
 
@@ -160,7 +158,7 @@ class RepositoryStore:
         try:
             with self._locked(tenant_key, self.lock_timeout) as (conn, tenant_id):
                 yield from self._staged(conn, tenant_id, session_key, kind)
-        except _BROKEN as exc:  # psycopg speaks only for the store inside the block (Django wraps its own)
+        except psycopg.Error as exc:  # psycopg speaks only for the store inside the block (Django wraps its own)
             raise explain(exc, self._conninfo) from None
 
     def _staged(self, conn: psycopg.Connection, tenant_id: int, session_key: str, kind: str) -> Iterator[SessionWriter]:
