@@ -53,6 +53,7 @@ _REASONS = [
     ("28P01", "authentication failed (wrong user name or password)", StoreAccessError),
     ("28000", "authentication failed (the server refused this user)", StoreAccessError),
     ("42501", "permission denied", StoreAccessError),
+    ('role "', "authentication failed (the server does not know this user)", StoreAccessError),
     ("does not exist", "the database does not exist", StoreAccessError),
     ("password authentication failed", "authentication failed (wrong user name or password)", StoreAccessError),
     ("no password supplied", "authentication failed (no password given)", StoreAccessError),
