@@ -58,6 +58,8 @@ def repository_store(repository: Repository) -> Iterator[RepositoryStore]:
         conninfo = repository_conninfo(repository)
     except localdb.LocalDatabaseError as exc:
         raise RepositoryUnavailableError(f"Repository {repository.name} is unreachable: {exc}") from exc
+    except vault.VaultError as exc:
+        raise RepositoryMisconfiguredError(f"Repository {repository.name}: its password cannot be opened: {exc}") from exc
     try:
         with RepositoryStore(conninfo) as store:
             yield store
