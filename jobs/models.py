@@ -116,7 +116,8 @@ class BackupSession(models.Model):
             # Two sessions of a tenant would fight over its lock in the repository, and their restore points
             # could commit out of order: the database, not only the code, keeps it to one at a time.
             models.UniqueConstraint(fields=["tenant"], condition=Q(status__in=["queued", "running"]),
-                                    name="one_active_session_per_tenant"),
+                                    name="one_active_session_per_tenant",
+                                    violation_error_message="The tenant has a session queued or running already."),
         ]
 
     def __str__(self):

@@ -48,6 +48,6 @@ class Migration(migrations.Migration):
         migrations.RunPython(end_parallel_sessions, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='backupsession',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['queued', 'running'])), fields=('tenant',), name='one_active_session_per_tenant'),
+            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['queued', 'running'])), fields=('tenant',), name='one_active_session_per_tenant', violation_error_message='The tenant has a session queued or running already.'),
         ),
     ]
