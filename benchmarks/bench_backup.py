@@ -29,7 +29,7 @@ from benchmarks import report  # noqa: E402
 from entrabackup import localdb  # noqa: E402
 from entrabackup.graph import ClientSecret, GraphClient, custom_cloud  # noqa: E402
 from jobs.backup import OBJECT_TYPES, backup_type  # noqa: E402
-from repositories.store import RepositoryStore  # noqa: E402
+from repositories.store import RepositoryStore, TypeCounts  # noqa: E402
 
 SECTION = "## Directory backup: full, read-only and incremental"
 READ_ROLES = ["Directory.Read.All", "Policy.Read.All", "AuditLog.Read.All", "RoleManagement.Read.Directory",
@@ -52,10 +52,10 @@ class DiscardingWriter:
     def put_delta(self, object_type, items):
         return self._consume_objects(items)
 
-    def _consume_objects(self, objects) -> dict:
+    def _consume_objects(self, objects) -> TypeCounts:
         read = sum(1 for _ in objects)
         self.objects += read
-        return {"read": read}
+        return TypeCounts(read=read)
 
     def put_relations_full(self, kind, pairs, sources=None) -> int:
         self.relations += sum(1 for _ in pairs)
@@ -98,7 +98,7 @@ def pass_summary(kind: str, wall: float, client: GraphClient, results: dict, **e
     stats = client.stats.as_dict()
     counts: Counter = Counter()
     for result in results.values():
-        counts.update({k: v for k, v in result.counts.items() if isinstance(v, int)})
+        counts.update(result.counts)
     return {"kind": kind, "wall": wall, "requests": stats["requests"], "graph": stats, "counts": dict(counts),
             "modes": Counter(r.mode for r in results.values()), **extra}
 

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 
 class Proxy(models.Model):
@@ -71,7 +72,12 @@ class BackupSession(models.Model):
         FULL = "full", "Full"
         INCREMENTAL = "incremental", "Incremental"
 
+    class Failure(models.TextChoices):
+        PERMANENT = "permanent", "Needs a fix: not retried"
+        TRANSIENT = "transient", "May pass: retried after a pause"
+
     FINISHED = (Status.SUCCESS, Status.WARNING, Status.FAILED, Status.CANCELLED, Status.INTERRUPTED)
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
 
     job = models.ForeignKey(BackupJob, on_delete=models.CASCADE, related_name="sessions")
     tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="backup_sessions")
@@ -84,22 +90,35 @@ class BackupSession(models.Model):
     attempt = models.PositiveIntegerField(default=1)
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
     queued_at = models.DateTimeField(auto_now_add=True)
+    not_before = models.DateTimeField(null=True, blank=True, help_text="A retry waits in the queue until then")
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     proxy_name = models.CharField(max_length=200, blank=True)
     cancel_requested = models.BooleanField(default=False)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
     restore_point_id = models.BigIntegerField(null=True, blank=True)
     progress = models.JSONField(default=dict, blank=True)
     stats = models.JSONField(default=dict, blank=True, help_text="Per object type: read/new/changed/deleted/unchanged")
     graph_stats = models.JSONField(default=dict, blank=True, help_text="Requests, retries, 429s, bytes")
     warnings = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
+    failure = models.CharField(max_length=10, choices=Failure.choices, blank=True,
+                               help_text="Whether the failure may pass by itself (retried) or needs a fix")
     log = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-queued_at"]
         indexes = [models.Index(fields=["tenant", "status"]), models.Index(fields=["status", "heartbeat_at"])]
+        constraints = [
+            # Two sessions of a tenant would fight over its lock in the repository, and their restore points
+            # could commit out of order: the database, not only the code, keeps it to one at a time.
+            models.UniqueConstraint(fields=["tenant"], condition=Q(status__in=["queued", "running"]),
+                                    name="one_active_session_per_tenant",
+                                    violation_error_message="The tenant has a session queued or running already."),
+        ]
 
     def __str__(self):
         return f"Session {self.pk} of {self.job}"

@@ -1,10 +1,11 @@
 """Running one backup session on a proxy: Graph -> the Entra ID backup repository -> one restore point.
 
 The session row is the source of truth for the pages and the commands. A heartbeat thread keeps it
-fresh (a proxy that dies stops beating and the scheduler fails the session over) and carries
-cancellation requests to the collectors, which check them every page. Everything a session writes is
-invisible until its final commit, so any failure - an exception, a cancel, a SIGKILL - leaves no restore
-point behind.
+fresh (a proxy that dies stops beating and the scheduler fails the session over) and reads cancellation
+requests every half second for the collectors, which check them every page. Everything a session writes
+is invisible until its final commit, so any failure - an exception, a cancel, a SIGKILL - leaves no
+restore point behind. A failure is classified (jobs.errors.failure_of): one that needs a fix is not
+retried, one that may pass is retried after a pause.
 """
 
 import logging
@@ -14,14 +15,16 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 
 from entrabackup import graph
-from entrabackup.vault import VaultError
+from jobs.backup import OBJECT_TYPES, BackupCancelled, backup_type
+from jobs.errors import failure_of
 from jobs.models import BackupSession
 from jobs.services import proxy_identity, session_log, session_retry
-from repositories.errors import RepositoryUnavailableError
-from tenants.errors import TenantNotReadyError
+from repositories.services import repository_store
+from tenants.services import tenant_graph_client, tenant_preflight
 
 logger = logging.getLogger(__name__)
 Status = BackupSession.Status
@@ -29,8 +32,11 @@ SKIPPABLE = (graph.PermissionDeniedError, graph.LicenceRequiredError)
 CA_TYPES = {"conditionalAccessPolicy", "namedLocation"}
 
 
+CANCEL_POLL = 0.5  # seconds between two reads of a cancellation request
+
+
 class Heartbeat(threading.Thread):
-    """Beats for the session every few seconds and notices cancellation requests."""
+    """Beats for the session every few seconds and reads cancellation requests every half second."""
 
     def __init__(self, session_id: int):
         super().__init__(daemon=True, name=f"heartbeat-{session_id}")
@@ -38,11 +44,14 @@ class Heartbeat(threading.Thread):
         self._stopping = threading.Event()
 
     def run(self):
+        interval = settings.SESSION_HEARTBEAT_INTERVAL
+        last_beat = time.monotonic()
         try:
-            while not self._stopping.wait(settings.SESSION_HEARTBEAT_INTERVAL):
-                BackupSession.objects.filter(pk=self.session_id).update(heartbeat_at=timezone.now())
-                row = BackupSession.objects.filter(pk=self.session_id).values("cancel_requested").first()
-                self.cancel_requested = bool(row and row["cancel_requested"])
+            while not self._stopping.wait(min(CANCEL_POLL, interval)):
+                if time.monotonic() - last_beat >= interval:
+                    last_beat = time.monotonic()
+                    BackupSession.objects.filter(pk=self.session_id).update(heartbeat_at=timezone.now())
+                self.cancel_requested = self.cancel_requested or _cancel_asked(self.session_id)
         finally:
             connection.close()  # this thread's own connection
 
@@ -51,10 +60,15 @@ class Heartbeat(threading.Thread):
         self.join(10)
 
 
+def _cancel_asked(session_id: int) -> bool:
+    return BackupSession.objects.filter(pk=session_id, cancel_requested=True).exists()
+
+
 def session_run(*, session_id: int) -> BackupSession | None:
     """Claim the queued session and run it; returns None when another worker got it first."""
     now = timezone.now()
-    claimed = BackupSession.objects.filter(pk=session_id, status=Status.QUEUED).update(
+    due = Q(not_before__isnull=True) | Q(not_before__lte=now)  # a retry waits out its pause
+    claimed = BackupSession.objects.filter(due, pk=session_id, status=Status.QUEUED).update(
         status=Status.RUNNING, started_at=now, heartbeat_at=now, proxy_name=proxy_identity())
     if not claimed:
         return None
@@ -73,24 +87,19 @@ def session_run(*, session_id: int) -> BackupSession | None:
 
 
 def _run_guarded(session: BackupSession, heartbeat: Heartbeat) -> None:
-    from jobs.backup import BackupCancelled
-
     try:
         _run(session, heartbeat)
     except BackupCancelled:
-        _finish(session, Status.CANCELLED, error="Cancelled by an operator; no restore point was kept.")
-    except (TenantNotReadyError, RepositoryUnavailableError, graph.GraphError, VaultError) as exc:
-        _finish(session, Status.FAILED, error=str(exc))
-    except Exception as exc:  # an unexpected bug must still end the session with its cause
-        logger.exception("Session %s failed", session.pk, extra={"session_id": session.pk})
-        _finish(session, Status.FAILED, error=f"Unexpected error: {type(exc).__name__}: {exc}")
+        _finish(session, Status.CANCELLED, error=f"{_cancelled_by(session.pk)}; no restore point was kept.")
+    except Exception as exc:  # every failure ends the session with its cause and its class
+        failure = failure_of(exc)
+        if failure.unexpected:
+            logger.exception("Session %s failed", session.pk, extra={"session_id": session.pk})
+        _finish(session, Status.FAILED, error=failure.message,
+                failure=BackupSession.Failure.TRANSIENT if failure.transient else BackupSession.Failure.PERMANENT)
 
 
 def _run(session: BackupSession, heartbeat: Heartbeat) -> None:
-    from jobs.backup import OBJECT_TYPES
-    from repositories.services import repository_store
-    from tenants.services import tenant_graph_client, tenant_preflight
-
     tenant, job = session.tenant, session.job
     types = session.object_types or OBJECT_TYPES
     features = ["directory_backup"] + (["conditional_access"] if CA_TYPES & set(types) else [])
@@ -110,16 +119,25 @@ def _backup(session: BackupSession, heartbeat: Heartbeat, client, store, types: 
     kind = "full" if full else "incremental"
     with store.session(str(tenant.key), f"session-{session.pk}", kind=kind) as writer:
         stats, warnings = _backup_types(session, heartbeat, client, writer, types, full)
+        if _cancel_asked(session.pk):  # the last look before the restore point becomes visible
+            raise BackupCancelled()
         rp = writer.commit({"session": session.pk, "types": stats, "graph": client.stats.as_dict()})
     session_log(session.pk, f"Restore point {rp} committed.")
+    if _cancel_asked(session.pk):
+        session_log(session.pk, f"{_cancelled_by(session.pk)}, after restore point {rp} was committed: "
+                                "the restore point is complete and kept.")
     _prune(session, store)
     _finish(session, Status.WARNING if warnings else Status.SUCCESS, restore_point_id=rp, stats=stats,
             warnings=warnings, graph_stats=client.stats.as_dict())
 
 
-def _backup_types(session, heartbeat, client, writer, types, full):
-    from jobs.backup import BackupCancelled, backup_type
+def _cancelled_by(session_id: int) -> str:
+    row = BackupSession.objects.select_related("cancelled_by").get(pk=session_id)
+    who = row.cancelled_by.get_username() if row.cancelled_by else "an operator"
+    return f"Cancelled by {who} at {row.cancelled_at or timezone.now():%Y-%m-%d %H:%M:%S %Z}"
 
+
+def _backup_types(session, heartbeat, client, writer, types, full):
     stats, warnings, progress = {}, [], _Progress(session.pk)
     for object_type in types:
         if heartbeat.cancel_requested:

@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
@@ -19,7 +19,8 @@ from jobs.schedules import next_run, schedule_validate
 
 logger = logging.getLogger(__name__)
 
-ACTIVE = (BackupSession.Status.QUEUED, BackupSession.Status.RUNNING)
+ACTIVE = BackupSession.ACTIVE
+ONE_ACTIVE = "one_active_session_per_tenant"  # the constraint that keeps a tenant to one session at a time
 
 
 def object_types_validate(types: list[str] | None) -> list[str]:
@@ -69,18 +70,37 @@ def job_for_tenant(tenant) -> BackupJob:
 
 @transaction.atomic
 def session_create(*, job: BackupJob, kind: str = "auto", object_types: list[str] | None = None,
-                   trigger: str = "manual", requested_by=None, attempt: int = 1, retry_of=None) -> BackupSession:
-    """Queue a session; the task is enqueued once the transaction commits."""
-    # One session per tenant at a time: they would fight over the tenant's lock in the repository.
-    busy = BackupSession.objects.select_for_update().filter(tenant=job.tenant, status__in=ACTIVE).first()
-    if busy is not None:
-        raise SessionConflictError(f"Session {busy.pk} of tenant {job.tenant.name} is {busy.status}; wait for it or cancel it.")
-    session = BackupSession.objects.create(
-        job=job, tenant=job.tenant, kind=kind, object_types=object_types_validate(object_types or job.object_types),
-        trigger=trigger, requested_by=requested_by, attempt=attempt, retry_of=retry_of,
-    )
-    transaction.on_commit(lambda: session_enqueue(session))
+                   trigger: str = "manual", requested_by=None, attempt: int = 1, retry_of=None,
+                   not_before=None) -> BackupSession:
+    """Queue a session; the task is enqueued once the transaction commits (or, with `not_before`, by the
+    scheduler once that time has come). SessionConflictError when the tenant has a session queued or running."""
+    types = object_types_validate(object_types or job.object_types)
+    try:
+        with transaction.atomic():
+            session = BackupSession.objects.create(
+                job=job, tenant=job.tenant, kind=kind, object_types=types, trigger=trigger, requested_by=requested_by,
+                attempt=attempt, retry_of=retry_of, not_before=not_before)
+    except IntegrityError as exc:
+        if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != ONE_ACTIVE:
+            raise
+        raise SessionConflictError(_conflict(job.tenant)) from None
+    if not_before is None:
+        transaction.on_commit(lambda: session_enqueue(session))
+    else:
+        session_log(session.pk, f"Queued: waits until {_at(not_before)} before a proxy takes it.")
     return session
+
+
+def _conflict(tenant) -> str:
+    busy = BackupSession.objects.filter(tenant=tenant, status__in=ACTIVE).first()
+    if busy is None:  # it ended meanwhile
+        return f"Another session of tenant {tenant.name} was starting; try again."
+    waits = f" (a retry waiting until {_at(busy.not_before)})" if busy.not_before else ""
+    return f"Session {busy.pk} of tenant {tenant.name} is {busy.status}{waits}; wait for it or cancel it."
+
+
+def _at(moment) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S %Z}"
 
 
 def session_enqueue(session: BackupSession) -> None:
@@ -110,13 +130,25 @@ def session_bounce(*, session_id: int, bounces: int) -> bool:
     return True
 
 
-def session_cancel(*, session: BackupSession) -> bool:
-    """Ask a queued or running session to stop; a queued one stops at once, a running one at its next page."""
+def session_cancel(*, session: BackupSession, user=None) -> bool:
+    """Ask a queued or running session to stop, recording who asked and when.
+
+    A queued one stops at once; a running one at its next page (its heartbeat thread reads the request within
+    half a second), keeping no restore point. False when the session has already finished.
+    """
     now = timezone.now()
-    if BackupSession.objects.filter(pk=session.pk, status=BackupSession.Status.QUEUED).update(
-            status=BackupSession.Status.CANCELLED, cancel_requested=True, ended_at=now):
+    who = user.get_username() if user is not None else "an operator"
+    asked = {"cancel_requested": True, "cancelled_by": user, "cancelled_at": now}
+    active = BackupSession.objects.filter(pk=session.pk)
+    if active.filter(status=BackupSession.Status.QUEUED).update(
+            status=BackupSession.Status.CANCELLED, ended_at=now, error=f"Cancelled by {who} at {_at(now)} before it started.",
+            **asked):
+        session_log(session.pk, f"Cancelled by {who} at {_at(now)} before it started.")
         return True
-    return bool(BackupSession.objects.filter(pk=session.pk, status=BackupSession.Status.RUNNING).update(cancel_requested=True))
+    if active.filter(status=BackupSession.Status.RUNNING, cancel_requested=False).update(**asked):
+        session_log(session.pk, f"Cancel requested by {who} at {_at(now)}; stopping at the next page.")
+        return True
+    return active.filter(status=BackupSession.Status.RUNNING).exists()  # asked already, still stopping
 
 
 def session_log(session_id: int, message: str) -> None:
@@ -160,26 +192,55 @@ def sessions_fail_over(*, now=None) -> list[BackupSession]:
         message = (f"The proxy {session.proxy_name or '?'} stopped reporting "
                    f"(last heartbeat {session.heartbeat_at:%H:%M:%S}); nothing of this session was kept.")
         if not BackupSession.objects.filter(pk=session.pk, status=BackupSession.Status.RUNNING).update(
-                status=BackupSession.Status.INTERRUPTED, error=message, ended_at=now):
+                status=BackupSession.Status.INTERRUPTED, error=message, ended_at=now,
+                failure=BackupSession.Failure.TRANSIENT):
             continue
         session_log(session.pk, message)
-        retry = session_retry(session)
+        session.failure = BackupSession.Failure.TRANSIENT
+        retry = session_retry(session, now=now)
         if retry:
             retried.append(retry)
     return retried
 
 
-def session_retry(session: BackupSession) -> BackupSession | None:
-    """A new attempt of a failed or interrupted session when its job allows more."""
+def session_retry(session: BackupSession, *, now=None) -> BackupSession | None:
+    """A new attempt of a failed or interrupted session when its failure may pass and its job allows more.
+
+    A permanent failure (a missing permission, a refused credential, ...) is not retried: it would fail the
+    same way. A transient one is retried after a pause that doubles with each attempt.
+    """
+    if session.failure == BackupSession.Failure.PERMANENT:
+        session_log(session.pk, "Not retried: this failure needs a fix first.")
+        return None
     if session.attempt > session.job.retries:
         return None
+    not_before = (now or timezone.now()) + retry_delay(session.attempt)
     try:
         retry = session_create(job=session.job, kind=session.kind, object_types=session.object_types,
-                               trigger="retry", attempt=session.attempt + 1, retry_of=session)
+                               trigger="retry", attempt=session.attempt + 1, retry_of=session, not_before=not_before)
     except SessionConflictError:
         return None
-    session_log(session.pk, f"Retried as session {retry.pk} (attempt {retry.attempt}).")
+    session_log(session.pk, f"Retried as session {retry.pk} (attempt {retry.attempt}) from {_at(not_before)}.")
     return retry
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """The pause before attempt `attempt + 1`: SESSION_RETRY_DELAY seconds, doubled per attempt, at most an hour."""
+    return timedelta(seconds=min(3600, settings.SESSION_RETRY_DELAY * 2 ** (attempt - 1)))
+
+
+def sessions_enqueue_due(*, now=None) -> list[int]:
+    """Hand the proxies every queued retry whose pause is over (clearing `not_before` marks it handed over)."""
+    now = now or timezone.now()
+    due = BackupSession.objects.filter(status=BackupSession.Status.QUEUED, not_before__lte=now)
+    handed = []
+    for session in due:
+        if BackupSession.objects.filter(pk=session.pk, status=BackupSession.Status.QUEUED,
+                                        not_before__lte=now).update(not_before=None):
+            session_log(session.pk, "The pause is over: queued for a proxy.")
+            session_enqueue(session)
+            handed.append(session.pk)
+    return handed
 
 
 def jobs_run_due(*, now=None) -> list[BackupSession]:
@@ -197,8 +258,10 @@ def jobs_run_due(*, now=None) -> list[BackupSession]:
 
 
 def scheduler_tick() -> dict:
-    """The scheduler's minute: proxies' heartbeats, fail-over of dead sessions, due jobs."""
+    """The scheduler's minute: proxies' heartbeats, fail-over of dead sessions, retries due, due jobs."""
     proxies = proxies_sync()
     retried = sessions_fail_over()
+    resumed = sessions_enqueue_due()
     started = jobs_run_due()
-    return {"proxies": len(proxies), "retried": [s.pk for s in retried], "started": [s.pk for s in started]}
+    return {"proxies": len(proxies), "retried": [s.pk for s in retried], "resumed": resumed,
+            "started": [s.pk for s in started]}

@@ -64,7 +64,7 @@ def session_detail(request, pk):
 @permission_required("jobs.run_backup", raise_exception=True)
 def session_cancel(request, pk):
     session = selectors.session_for(request.user, pk)
-    if services.session_cancel(session=session):
+    if services.session_cancel(session=session, user=request.user):
         messages.success(request, f"Cancellation of session {session.pk} requested.")
     else:
         messages.error(request, f"Session {session.pk} has already finished.")

@@ -3,6 +3,8 @@
 import hashlib
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import transaction
@@ -10,8 +12,23 @@ from django.utils import timezone
 from psycopg.conninfo import make_conninfo
 
 from entrabackup import localdb, vault
-from repositories.errors import RepositoryError, RepositoryUnavailableError
+from repositories.errors import (
+    RepositoryError,
+    RepositoryLookupError,
+    RepositoryMisconfiguredError,
+    RepositoryUnavailableError,
+    TenantBusyError,
+)
 from repositories.models import Repository
+from repositories.store import (
+    RepositoryStore,
+    SchemaError,
+    StoreAccessError,
+    StoreError,
+    StoreNotFoundError,
+    StoreUnavailableError,
+    TenantLockedError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -19,11 +36,41 @@ DEFAULT_NAME = "Local repository"
 _DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-def repository_store(repository: Repository):
-    """An open RepositoryStore for the repository (the caller closes it, or uses `with`)."""
-    from repositories.store import RepositoryStore
+# The store's errors, and how the product names them. The first matching class wins (subclasses first).
+_TRANSLATIONS = [
+    (StoreUnavailableError, RepositoryUnavailableError, "is unreachable"),
+    (StoreAccessError, RepositoryMisconfiguredError, "refused the connection"),
+    (SchemaError, RepositoryMisconfiguredError, "has a schema this version cannot use"),
+    (TenantLockedError, TenantBusyError, "is busy"),
+    (StoreNotFoundError, RepositoryLookupError, ""),
+    (StoreError, RepositoryError, "failed"),
+]
 
-    return RepositoryStore(repository_conninfo(repository))
+
+@contextmanager
+def repository_store(repository: Repository) -> Iterator[RepositoryStore]:
+    """An open RepositoryStore for the repository, closed on exit.
+
+    This is where the store's errors become the product's: inside the block, a StoreError is raised as the
+    matching RepositoryError subclass ("Repository X is unreachable: <reason>").
+    """
+    try:
+        conninfo = repository_conninfo(repository)
+    except localdb.LocalDatabaseError as exc:
+        raise RepositoryUnavailableError(f"Repository {repository.name} is unreachable: {exc}") from exc
+    except vault.VaultError as exc:
+        raise RepositoryMisconfiguredError(f"Repository {repository.name}: its password cannot be opened: {exc}") from exc
+    try:
+        with RepositoryStore(conninfo) as store:
+            yield store
+    except StoreError as exc:
+        raise repository_error(repository, exc) from exc
+
+
+def repository_error(repository: Repository, exc: StoreError) -> RepositoryError:
+    """The product's error for a store error met while using `repository`."""
+    cls, verb = next((cls, verb) for store_cls, cls, verb in _TRANSLATIONS if isinstance(exc, store_cls))
+    return cls(f"Repository {repository.name}{' ' + verb if verb else ''}: {exc}")
 
 
 def repository_conninfo(repository: Repository) -> str:
@@ -62,16 +109,11 @@ def repository_add(*, name: str, kind: str = Repository.Kind.LOCAL, database: st
 
 def repository_prepare(repository: Repository) -> Repository:
     """Check the database (reachable, version, write permission) and apply pending schema migrations."""
-    try:
-        with repository_store(repository) as store:
-            applied = store.migrate()
-            report = store.check()
-    except RepositoryUnavailableError:
-        raise
-    except Exception as exc:  # the store raises StoreError with a clear text; psycopg errors are wrapped there
-        raise RepositoryUnavailableError(f"Repository {repository.name}: {exc}") from exc
+    with repository_store(repository) as store:
+        applied = store.migrate()
+        report = store.check()
     if not report.get("can_write"):
-        raise RepositoryUnavailableError(f"Repository {repository.name}: the user cannot create or write tables.")
+        raise RepositoryMisconfiguredError(f"Repository {repository.name}: the user cannot create or write tables.")
     _record_check(repository, report)
     if applied:
         logger.info("Repository %s: schema migrations %s applied", repository.name, applied)
@@ -82,7 +124,7 @@ def repository_check(repository: Repository) -> dict:
     """Check a registered repository and record the result (the error text when it is unavailable)."""
     try:
         repository_prepare(repository)
-    except RepositoryUnavailableError as exc:
+    except RepositoryError as exc:
         repository.check_error, repository.checked_at = str(exc), timezone.now()
         repository.save(update_fields=["check_error", "checked_at"])
         return {"ok": False, "error": str(exc)}

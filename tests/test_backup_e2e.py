@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from jobs.models import BackupSession
 from jobs.runner import session_run
-from jobs.services import session_create, sessions_fail_over
+from jobs.services import session_create, sessions_enqueue_due, sessions_fail_over
 from repositories.services import repository_conninfo, repository_store
 from tests.support.groundtruth import differences
 from tests.support.processes import backup_proxy
@@ -80,6 +80,8 @@ def test_backup_run_fails_with_the_reason_when_the_tenant_cannot_be_reached(back
         _backup(tenant)
     session = BackupSession.objects.get(tenant=tenant, attempt=1)
     assert session.status == "failed" and session.restore_point_id is None
+    assert session.failure == "permanent" and "Not retried" in session.error  # a wrong tenant stays wrong
+    assert not BackupSession.objects.filter(retry_of=session).exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -102,6 +104,8 @@ def test_a_proxy_killed_mid_session_leaves_no_restore_point_and_the_retry_succee
     session.refresh_from_db()
     assert session.status == "interrupted" and "stopped reporting" in session.error
     assert [r.retry_of_id for r in retries] == [session.pk]
+    assert retries[0].not_before is not None  # a lost proxy is transient: retried after a pause
+    assert sessions_enqueue_due(now=retries[0].not_before) == [retries[0].pk]
     emulator.control.configure(info["tenant_id"], faults={"slow_rate": 0.0})
     with backup_proxy(workers=1):
         retry = _wait_for(lambda: BackupSession.objects.filter(pk=retries[0].pk, status__in=BackupSession.FINISHED).first(), 120)
@@ -163,25 +167,6 @@ def test_explorer_finds_objects_as_of_a_restore_point_and_shows_their_history(ba
     assert "jobTitle" in now  # the history names the changed property
     points = client.get(reverse("restore:restore_point_list", args=[tenant.pk])).content.decode()
     assert f"<td>{second.restore_point_id}</td>" in points and f"<td>{first.restore_point_id}</td>" in points
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_cancelled_session_stops_and_keeps_nothing(backed_tenant, emulator):
-    from jobs.services import session_cancel
-
-    tenant, job, info = backed_tenant
-    emulator.control.configure(info["tenant_id"], faults={"slow_rate": 1.0, "slow_seconds": 0.1, "seed": 5})
-    try:
-        with backup_proxy(workers=1):
-            session = session_create(job=job, kind="full")
-            _wait_for(lambda: BackupSession.objects.get(pk=session.pk).status == "running")
-            assert session_cancel(session=session)
-            done = _wait_for(lambda: BackupSession.objects.filter(pk=session.pk, status__in=BackupSession.FINISHED).first(), 60)
-    finally:
-        emulator.control.configure(info["tenant_id"], faults={"slow_rate": 0.0})
-    assert done.status == "cancelled" and done.restore_point_id is None
-    with repository_store(job.repository) as store:
-        assert store.restore_points(str(tenant.key)) == []
 
 
 @pytest.mark.django_db

@@ -140,21 +140,6 @@ def prefetched(pages: Iterable, depth: int = PREFETCH_PAGES) -> Iterator:
         reader.join()
 
 
-def counts_dict(counts: Any) -> dict[str, int]:
-    """The writer's TypeCounts (a dataclass with as_dict) as a plain dict."""
-    if counts is None:
-        return {}
-    if hasattr(counts, "as_dict"):
-        return dict(counts.as_dict())
-    if isinstance(counts, dict):
-        return dict(counts)
-    return dict(vars(counts))
-
-
-def merge_counts(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
-    return {k: a.get(k, 0) + b.get(k, 0) for k in dict.fromkeys([*a, *b])}
-
-
 def target_type(ref: dict, default: str = "user") -> str:
     """'#microsoft.graph.group' -> 'group' (directoryObject references carry @odata.type, FACTS §1.4)."""
     odata_type = ref.get("@odata.type") or ""

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from entrabackup.graph import GraphError, select_for
 
-from .common import Pager, TypeResult, counts_dict, prefetched, target_type
+from .common import Pager, TypeResult, prefetched, target_type
 from .owners import read_all_owners, read_owners_of
 
 
@@ -92,10 +92,10 @@ def backup_delta_type(client, writer, object_type: str, full: bool, pager: Pager
     log = RoundLog()
     items = _merged_items(pager.values(itertools.chain([first], pages)), spec, log, keep_removed=mode == "delta")
     if mode == "delta":
-        result.counts = counts_dict(writer.put_delta(object_type, items))
+        result.counts = writer.put_delta(object_type, items).as_dict()
         _delta_relations(writer, spec, log, result)
     else:
-        result.counts = counts_dict(writer.put_full(object_type, items))
+        result.counts = writer.put_full(object_type, items).as_dict()
         _full_relations(writer, spec, log, result)
         _mark_soft_deleted(client, writer, object_type, spec, pager)
     _owners(client, writer, spec, log, mode, pager, result)
@@ -195,7 +195,7 @@ def _full_relations(writer, spec: DeltaSpec, log: RoundLog, result: TypeResult) 
     for _, kind in spec.relations:
         pairs = list(dict.fromkeys(log.added.get(kind, ())))
         added = writer.put_relations_full(kind, pairs, None)
-        result.relations[kind] = {"pairs": len(pairs), "added": _int(added)}
+        result.relations[kind] = {"pairs": len(pairs), "added": added}
 
 
 def _delta_relations(writer, spec: DeltaSpec, log: RoundLog, result: TypeResult) -> None:
@@ -228,7 +228,7 @@ def _owners(client, writer, spec: DeltaSpec, log: RoundLog, mode: str, pager: Pa
     if mode != "delta":
         pairs, warnings = read_all_owners(client, spec.path, pager)
         added = writer.put_relations_full(spec.owners, pairs, None)
-        result.relations[spec.owners] = {"pairs": len(pairs), "added": _int(added)}
+        result.relations[spec.owners] = {"pairs": len(pairs), "added": added}
     else:
         # Owners of objects the round did not report are assumed unchanged (delta does not track owners);
         # those of permanently deleted objects are closed by the repository with their tombstone.
@@ -237,7 +237,3 @@ def _owners(client, writer, spec: DeltaSpec, log: RoundLog, mode: str, pager: Pa
             writer.put_relations_full(spec.owners, pairs, log.present)
         result.relations[spec.owners] = {"pairs": len(pairs), "sources": len(log.present)}
     result.warnings.extend(warnings)
-
-
-def _int(value) -> int:
-    return value if isinstance(value, int) else 0

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from entrabackup.graph import collection_for, list_params, select_for
 
-from .common import Pager, TypeResult, counts_dict, prefetched, target_type
+from .common import Pager, TypeResult, prefetched, target_type
 from .owners import EXPAND_LIMIT
 
 # Our object type -> the Graph client's property/collection name (entrabackup/graph/properties.py).
@@ -42,7 +42,7 @@ def backup_listed_type(client, writer, object_type: str, pager: Pager) -> TypeRe
     if object_type == "directoryRole":
         return _directory_roles(client, writer, pager, pages)
     counts = writer.put_full(object_type, pager.values(pages))
-    return TypeResult(object_type, "full", counts_dict(counts))
+    return TypeResult(object_type, "full", counts.as_dict())
 
 
 def _directory_roles(client, writer, pager: Pager, pages) -> TypeResult:
@@ -59,8 +59,8 @@ def _directory_roles(client, writer, pager: Pager, pages) -> TypeResult:
                 continue
             pairs.extend((rid, m["id"], target_type(m)) for m in members)
     added = writer.put_relations_full("directory_role_member", pairs, None)
-    result = TypeResult("directoryRole", "full", counts_dict(counts),
-                        {"directory_role_member": {"pairs": len(pairs), "added": added if isinstance(added, int) else 0}})
+    result = TypeResult("directoryRole", "full", counts.as_dict(),
+                        {"directory_role_member": {"pairs": len(pairs), "added": added}})
     if missing:
         result.warnings.append(f"{missing} directory role(s) disappeared before their members could be read.")
     return result
@@ -75,7 +75,7 @@ def _app_role_assignments(client, writer, pager: Pager) -> TypeResult:
     most 20 items, so a service principal that comes back with 20 has its assignments read in full."""
     warnings: list[str] = []
     counts = writer.put_full("appRoleAssignment", _assignments(client, pager, warnings))
-    return TypeResult("appRoleAssignment", "full", counts_dict(counts), warnings=warnings)
+    return TypeResult("appRoleAssignment", "full", counts.as_dict(), warnings=warnings)
 
 
 def _assignments(client, pager: Pager, warnings: list[str]) -> Iterator[dict]:
@@ -130,4 +130,4 @@ def _auth_methods_policy(client, writer, pager: Pager) -> TypeResult:
     policy = client.get(collection_for("authenticationMethodsPolicy").path)
     pager.page(1)
     counts = writer.put_full("authenticationMethodsPolicy", [policy])
-    return TypeResult("authenticationMethodsPolicy", "full", counts_dict(counts))
+    return TypeResult("authenticationMethodsPolicy", "full", counts.as_dict())

@@ -31,10 +31,6 @@ def lock_tenant(conn: psycopg.Connection, tenant_id: int, timeout: float) -> boo
         return False
 
 
-def unlock_tenant(conn: psycopg.Connection, tenant_id: int) -> None:
-    conn.execute("SELECT pg_advisory_unlock(%s, %s)", [TENANT_LOCK, tenant_id])
-
-
 def delete_staging(conn: psycopg.Connection, tenant_id: int, only: int | None = None) -> int:
     """Delete 'staging' restore points of the tenant (or just `only`) and the rows they wrote (lock held)."""
     with conn.transaction():

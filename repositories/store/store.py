@@ -1,5 +1,7 @@
 """RepositoryStore: the public face of the Entra ID backup repository (plain psycopg 3, no Django)."""
 
+import functools
+import inspect
 import logging
 import threading
 from collections.abc import Iterator
@@ -9,13 +11,32 @@ from datetime import datetime
 import psycopg
 
 from repositories.store import maintenance, reader, schema
-from repositories.store.errors import StoreError, connect, explain
+from repositories.store.errors import StoreError, StoreNotFoundError, TenantLockedError, connect, explain
 from repositories.store.rows import ObjectRow, RelationRow, RestorePoint, TypeCounts, VersionRow
 from repositories.store.writer import SessionWriter
 
 logger = logging.getLogger(__name__)
 
 KINDS = ("full", "incremental")
+def _translated(method):
+    """Raise a driver error met inside `method` (a broken connection, a refusal) as the StoreError subclass
+    that explains it: no psycopg exception leaves the store."""
+    if inspect.isgeneratorfunction(method):
+        @functools.wraps(method)
+        def generator(self, *args, **kwargs):
+            try:
+                yield from method(self, *args, **kwargs)
+            except psycopg.Error as exc:
+                self._broken(exc)
+        return generator
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except psycopg.Error as exc:
+            self._broken(exc)
+    return wrapper
 
 
 class RepositoryStore:
@@ -51,6 +72,10 @@ class RepositoryStore:
             self._schema_ok = True
         return conn
 
+    def _broken(self, exc: Exception):
+        self.close()
+        raise explain(exc, self._conninfo) from None
+
     def close(self) -> None:
         with self._mutex:
             if self._conn is not None:
@@ -64,11 +89,13 @@ class RepositoryStore:
         self.close()
 
     # -- schema and health -------------------------------------------------------------------------------
+    @_translated
     def migrate(self) -> list[int]:
         applied = schema.migrate(self._connection())
         self._schema_ok = False
         return applied
 
+    @_translated
     def schema_version(self) -> int:
         return schema.current_version(self._connection())
 
@@ -83,12 +110,12 @@ class RepositoryStore:
                 "  THEN has_schema_privilege(current_schema(), 'CREATE')"
                 "  ELSE has_table_privilege('object_version', 'INSERT, UPDATE, DELETE') END").fetchone()
         except psycopg.Error as exc:
-            self.close()
-            raise explain(exc, self._conninfo) from None
+            self._broken(exc)
         return {"server_version": row[0], "schema_version": version, "latest_schema": schema.LATEST,
                 "can_write": bool(row[2]), "database_size_bytes": row[1]}
 
     # -- tenants -------------------------------------------------------------------------------------------
+    @_translated
     def tenant_ensure(self, key: str, directory_id: str, name: str) -> int:
         """Create the tenant or update its directory id and name; returns its id."""
         return self._ready().execute(
@@ -99,23 +126,24 @@ class RepositoryStore:
     def _tenant_id(self, conn: psycopg.Connection, key: str) -> int:
         row = conn.execute("SELECT id FROM tenant WHERE key = %s", [key]).fetchone()
         if row is None:
-            raise StoreError(f"Unknown tenant {key!r} in the repository.")
+            raise StoreNotFoundError(f"Unknown tenant {key!r} in the repository.")
         return row[0]
 
     @contextmanager
     def _locked(self, tenant_key: str, timeout: float):
-        """A dedicated connection holding the tenant lock; StoreError if a session keeps it past `timeout`."""
+        """A dedicated connection holding the tenant lock; TenantLockedError if a session keeps it past `timeout`."""
         conn = self._new_connection()
         try:
             schema.require_current(conn)
             tenant_id = self._tenant_id(conn, tenant_key)
             if not maintenance.lock_tenant(conn, tenant_id, timeout):
-                raise StoreError(f"Another session of tenant {tenant_key!r} is running (lock not available "
-                                 f"within {timeout:g} s).")
+                raise TenantLockedError(f"Another session of tenant {tenant_key!r} is running (lock not available "
+                                        f"within {timeout:g} s).")
             yield conn, tenant_id
         finally:
             conn.close()  # also releases the lock
 
+    @_translated
     def tenant_purge(self, key: str) -> dict:
         """Remove every row of the tenant; returns the rows deleted per table."""
         with self._locked(key, self.lock_timeout) as (conn, tenant_id):
@@ -127,19 +155,25 @@ class RepositoryStore:
         """Write one restore point. Leaving the block without commit() (or with an exception) removes it."""
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
-        with self._locked(tenant_key, self.lock_timeout) as (conn, tenant_id):
-            maintenance.delete_staging(conn, tenant_id)
-            try:
-                r = conn.execute("INSERT INTO restore_point (tenant_id, session_key, kind) VALUES (%s, %s, %s)"
-                                 " RETURNING id", [tenant_id, session_key, kind]).fetchone()[0]
-            except psycopg.errors.UniqueViolation:
-                raise StoreError(f"Session {session_key!r} already has a committed restore point.") from None
-            writer = SessionWriter(conn, tenant_id, r, kind)
-            try:
-                yield writer
-            finally:
-                if not writer.committed:
-                    self._abort(conn, tenant_id, r)
+        try:
+            with self._locked(tenant_key, self.lock_timeout) as (conn, tenant_id):
+                yield from self._staged(conn, tenant_id, session_key, kind)
+        except psycopg.Error as exc:  # psycopg speaks only for the store inside the block (Django wraps its own)
+            raise explain(exc, self._conninfo) from None
+
+    def _staged(self, conn: psycopg.Connection, tenant_id: int, session_key: str, kind: str) -> Iterator[SessionWriter]:
+        maintenance.delete_staging(conn, tenant_id)
+        try:
+            r = conn.execute("INSERT INTO restore_point (tenant_id, session_key, kind) VALUES (%s, %s, %s)"
+                             " RETURNING id", [tenant_id, session_key, kind]).fetchone()[0]
+        except psycopg.errors.UniqueViolation:
+            raise StoreError(f"Session {session_key!r} already has a committed restore point.") from None
+        writer = SessionWriter(conn, tenant_id, r, kind)
+        try:
+            yield writer
+        finally:
+            if not writer.committed:
+                self._abort(conn, tenant_id, r)
 
     def _abort(self, conn: psycopg.Connection, tenant_id: int, r: int) -> None:
         try:
@@ -149,6 +183,7 @@ class RepositoryStore:
         except psycopg.Error as exc:  # the next session of the tenant removes them
             logger.warning("Could not remove staging restore point %s: %s", r, type(exc).__name__)
 
+    @_translated
     def cleanup(self, tenant_key: str, *, timeout: float = 0) -> int:
         """Remove what dead sessions left; returns the staging restore points removed.
 
@@ -157,12 +192,11 @@ class RepositoryStore:
         try:
             with self._locked(tenant_key, timeout) as (conn, tenant_id):
                 return maintenance.delete_staging(conn, tenant_id)
-        except StoreError as exc:
-            if "Another session" in str(exc):
-                return 0
-            raise
+        except TenantLockedError:
+            return 0
 
     # -- restore points ------------------------------------------------------------------------------------
+    @_translated
     def restore_points(self, tenant_key: str) -> list[RestorePoint]:
         """Committed restore points, newest first (none for a tenant the repository does not know yet)."""
         conn = self._ready()
@@ -182,9 +216,10 @@ class RepositoryStore:
         row = conn.execute("SELECT 1 FROM restore_point WHERE id = %s AND tenant_id = %s AND state = 'committed'",
                            [restore_point_id, tenant_id]).fetchone()
         if row is None:
-            raise StoreError(f"Tenant {tenant_key!r} has no committed restore point {restore_point_id}.")
+            raise StoreNotFoundError(f"Tenant {tenant_key!r} has no committed restore point {restore_point_id}.")
         return conn, tenant_id
 
+    @_translated
     def sync_state(self, tenant_key: str, name: str) -> str | None:
         conn = self._ready()
         row = conn.execute("SELECT value FROM sync_state WHERE tenant_id = %s AND name = %s",
@@ -192,6 +227,7 @@ class RepositoryStore:
         return row[0] if row else None
 
     # -- as-of reads ---------------------------------------------------------------------------------------
+    @_translated
     def objects(self, tenant_key: str, restore_point_id: int, *, object_type: str | None = None,
                 search: str | None = None, include_deleted: bool = False, limit: int = 100,
                 offset: int = 0) -> list[ObjectRow]:
@@ -199,36 +235,43 @@ class RepositoryStore:
         return reader.objects(conn, tenant_id, restore_point_id, object_type=object_type, search=search,
                               include_deleted=include_deleted, limit=limit, offset=offset)
 
+    @_translated
     def count_objects(self, tenant_key: str, restore_point_id: int, object_type: str | None = None,
                       search: str | None = None) -> int:
         conn, tenant_id = self._resolve(tenant_key, restore_point_id)
         return reader.count_objects(conn, tenant_id, restore_point_id, object_type, search)
 
+    @_translated
     def type_counts(self, tenant_key: str, restore_point_id: int) -> dict[str, int]:
         conn, tenant_id = self._resolve(tenant_key, restore_point_id)
         return reader.type_counts(conn, tenant_id, restore_point_id)
 
+    @_translated
     def get_object(self, tenant_key: str, restore_point_id: int, object_type: str, object_id: str) -> ObjectRow | None:
         conn, tenant_id = self._resolve(tenant_key, restore_point_id)
         return reader.get_object(conn, tenant_id, restore_point_id, object_type, object_id)
 
+    @_translated
     def iter_objects(self, tenant_key: str, restore_point_id: int, object_type: str) -> Iterator[dict]:
         """Stream every live object of a type as of R, on a connection of its own."""
         _, tenant_id = self._resolve(tenant_key, restore_point_id)
         with self._new_connection() as conn:
             yield from reader.iter_objects(conn, tenant_id, restore_point_id, object_type)
 
+    @_translated
     def relations(self, tenant_key: str, restore_point_id: int, *, kind: str | None = None,
                   source_id: str | None = None, target_id: str | None = None) -> list[RelationRow]:
         conn, tenant_id = self._resolve(tenant_key, restore_point_id)
         return reader.relations(conn, tenant_id, restore_point_id, kind=kind, source_id=source_id,
                                 target_id=target_id)
 
+    @_translated
     def iter_relations(self, tenant_key: str, restore_point_id: int, kind: str) -> Iterator[RelationRow]:
         _, tenant_id = self._resolve(tenant_key, restore_point_id)
         with self._new_connection() as conn:
             yield from reader.iter_relations(conn, tenant_id, restore_point_id, kind)
 
+    @_translated
     def object_history(self, tenant_key: str, object_type: str, object_id: str) -> list[VersionRow]:
         latest = self.latest_restore_point(tenant_key)
         if latest is None:
@@ -236,6 +279,7 @@ class RepositoryStore:
         conn = self._ready()
         return reader.object_history(conn, self._tenant_id(conn, tenant_key), latest.id, object_type, object_id)
 
+    @_translated
     def changes(self, tenant_key: str, restore_point_id: int) -> dict[str, TypeCounts]:
         """What restore point R changed per object type: its recorded counts, else computed from its rows."""
         conn, tenant_id = self._resolve(tenant_key, restore_point_id)
@@ -247,6 +291,7 @@ class RepositoryStore:
                 for t, c in sorted(recorded.items())}
 
     # -- retention and size --------------------------------------------------------------------------------
+    @_translated
     def prune(self, tenant_key: str, *, keep_restore_points: int | None = None, keep_days: int | None = None,
               now: datetime | None = None) -> dict:
         """Expire restore points outside the policy (never the newest) and the versions only they saw."""
@@ -256,9 +301,11 @@ class RepositoryStore:
             counts = maintenance.prune(conn, tenant_id, expired)
             return {**counts, "expired": expired}
 
+    @_translated
     def size_bytes(self) -> int:
         return maintenance.size_bytes(self._connection())
 
+    @_translated
     def tenant_size_bytes(self, tenant_key: str) -> int:
         conn = self._ready()
         return maintenance.tenant_size_bytes(conn, self._tenant_id(conn, tenant_key))

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from entrabackup import localdb
 from repositories import services
-from repositories.errors import RepositoryError, RepositoryUnavailableError
+from repositories.errors import RepositoryError, RepositoryMisconfiguredError, RepositoryUnavailableError
 from repositories.models import Repository
 
 
@@ -56,7 +56,7 @@ def test_a_user_who_cannot_create_tables_is_refused(server, scratch_database):
         conn.execute("DROP ROLE IF EXISTS eb_reader")
         conn.execute("CREATE ROLE eb_reader LOGIN")
         conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
-    with pytest.raises(RepositoryUnavailableError, match="Repository ReadOnly"):
+    with pytest.raises(RepositoryMisconfiguredError, match="Repository ReadOnly"):
         services.repository_add(name="ReadOnly", kind="remote", host=str(server.socket_dir), database=scratch_database,
                                 user="eb_reader", sslmode="disable")
     assert not Repository.objects.exists()

@@ -39,12 +39,14 @@ def product_env(**extra: str) -> dict:
 
 
 @contextmanager
-def backup_proxy(*, workers: int = 1):
-    """A real `manage.py qcluster` process on the test database; stopped (all its workers too) on exit."""
+def backup_proxy(*, workers: int = 1, heartbeat: float = 0.5):
+    """A real `manage.py qcluster` process on the test database; stopped (all its workers too) on exit.
+
+    `heartbeat`: seconds between a session's heartbeats (short, so fail-over tests need not wait)."""
     process = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=ROOT,
-        env=product_env(ENTRABACKUP_PROXY_WORKERS=str(workers), ENTRABACKUP_SESSION_HEARTBEAT_INTERVAL="0.5"),
+        env=product_env(ENTRABACKUP_PROXY_WORKERS=str(workers), ENTRABACKUP_SESSION_HEARTBEAT_INTERVAL=str(heartbeat)),
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -1,5 +1,7 @@
 """Directory objects shaped like Graph's, for the store tests."""
 
+import socket
+
 import psycopg
 
 
@@ -25,3 +27,10 @@ def row_count(conninfo: str, table: str, where: str = "true") -> int:
 
 def ids(rows) -> list[str]:
     return sorted(r.object_id for r in rows)
+
+
+def closed_port() -> int:
+    """A loopback TCP port that nothing listens on (it was free a moment ago)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

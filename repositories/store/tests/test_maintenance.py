@@ -4,9 +4,16 @@ from datetime import UTC, timedelta
 
 import pytest
 
-from repositories.store import RepositoryStore, StoreError
+from repositories.store import (
+    RepositoryStore,
+    StoreAccessError,
+    StoreError,
+    StoreNotFoundError,
+    StoreUnavailableError,
+    TenantLockedError,
+)
 
-from .helpers import row_count, user, users
+from .helpers import closed_port, row_count, user, users
 
 T = "contoso"
 
@@ -85,7 +92,7 @@ def test_tenant_purge_leaves_no_row(store, conninfo):
         assert row_count(conninfo, table) == 0
     assert row_count(conninfo, "tenant") == 1
     assert store.restore_points(T) == []
-    with pytest.raises(StoreError, match="Unknown tenant"):
+    with pytest.raises(StoreNotFoundError, match="Unknown tenant"):
         store.objects(T, 1)
 
 
@@ -100,7 +107,7 @@ def test_sizes_and_check_report_the_repository(store):
 
 def test_check_explains_a_missing_database(pg_server):
     conninfo = pg_server.conninfo("no_such_db") + " password=hunter2"
-    with pytest.raises(StoreError) as caught:
+    with pytest.raises(StoreAccessError) as caught:
         RepositoryStore(conninfo).check()
     assert 'database "no_such_db"' in str(caught.value) and "does not exist" in str(caught.value)
     assert "hunter2" not in str(caught.value)
@@ -108,7 +115,7 @@ def test_check_explains_a_missing_database(pg_server):
 
 def test_check_explains_an_unreachable_server(tmp_path):
     conninfo = f"host={tmp_path} port=5999 dbname=x user=u password=hunter2"
-    with pytest.raises(StoreError, match="unreachable") as caught:
+    with pytest.raises(StoreUnavailableError, match="unreachable") as caught:
         RepositoryStore(conninfo, connect_timeout=2).check()
     assert "hunter2" not in str(caught.value)
 
@@ -126,5 +133,36 @@ def test_check_reports_a_read_only_role_and_explains_refused_connections(store, 
         assert repo.check()["can_write"] is False
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute(f'REVOKE CONNECT ON DATABASE "{dbname}" FROM PUBLIC')
-    with pytest.raises(StoreError, match="permission denied"):
+    with pytest.raises(StoreAccessError, match="permission denied"):
         RepositoryStore(reader).check()
+
+
+def test_a_tcp_port_with_nothing_listening_is_unavailable():
+    port = closed_port()
+    conninfo = f"host=127.0.0.1 port={port} dbname=x user=u password=hunter2 sslmode=disable"
+    with pytest.raises(StoreUnavailableError, match="connection refused") as caught:
+        RepositoryStore(conninfo, connect_timeout=2).restore_points(T)
+    assert "hunter2" not in str(caught.value) and f"127.0.0.1:{port}" in str(caught.value)
+
+
+def test_a_connection_lost_mid_session_is_unavailable_and_keeps_nothing(store, conninfo):
+    import psycopg
+
+    with pytest.raises(StoreUnavailableError, match="connection"):
+        with store.session(T, "s1", "full") as w:
+            w.put_full("user", users(3))
+            with psycopg.connect(conninfo, autocommit=True) as admin:  # the server drops the writer's connection
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                              " AND pid <> pg_backend_pid()")
+            w.put_full("group", [{"id": "g-1", "displayName": "G"}])
+    assert store.restore_points(T) == []
+    with store.session(T, "s2", "full") as w:  # the lock went with the connection; the next session cleans up
+        w.commit()
+    assert row_count(conninfo, "restore_point", "state = 'staging'") == 0
+
+
+def test_a_busy_tenant_is_a_typed_error_and_cleanup_leaves_it_alone(store):
+    with store.session(T, "s1", "full"):
+        with pytest.raises(TenantLockedError):
+            store.prune(T, keep_restore_points=1)
+        assert store.cleanup(T) == 0

@@ -3,7 +3,7 @@
 import psycopg
 import pytest
 
-from repositories.store import RepositoryStore, SchemaError, StoreError
+from repositories.store import RepositoryStore, SchemaError, StoreError, StoreNotFoundError, TenantLockedError
 from repositories.store.canonical import content_hash
 from repositories.store.schema import LATEST
 
@@ -182,7 +182,7 @@ def test_session_that_raises_leaves_nothing_and_the_next_one_succeeds(store, con
 
 def test_second_concurrent_session_of_a_tenant_fails_clearly(store):
     with store.session(T, "s1", "full") as w:
-        with pytest.raises(StoreError, match="Another session of tenant 'contoso' is running"):
+        with pytest.raises(TenantLockedError, match="Another session of tenant 'contoso' is running"):
             with store.session(T, "s2", "full"):
                 pass
         assert store.cleanup(T) == 0
@@ -196,7 +196,7 @@ def test_readers_never_see_a_staging_restore_point(store):
     r1, _ = full_backup(store, "s1", users(3))
     with store.session(T, "s2", "full") as w:
         w.put_full("user", users(6))
-        with pytest.raises(StoreError, match="no committed restore point"):
+        with pytest.raises(StoreNotFoundError, match="no committed restore point"):
             store.objects(T, w.restore_point_id)
         assert store.count_objects(T, r1) == 3
         assert store.latest_restore_point(T).id == r1
