@@ -49,7 +49,7 @@ def job_for(user, pk: int) -> BackupJob:
 
 def job_named(tenant, name: str) -> BackupJob:
     """The tenant's job with this name (any case), for commands; JobError otherwise."""
-    job = BackupJob.objects.filter(tenant=tenant, name__iexact=name).first()
+    job = BackupJob.objects.filter(tenant=tenant, name__iexact=name).first() if name.isprintable() else None
     if job is None:
         raise JobError(f"Tenant {tenant.name} has no job named {name[:100]!r}; see manage.py job_list.")
     return job
@@ -57,7 +57,7 @@ def job_named(tenant, name: str) -> BackupJob:
 
 def proxy_named(name: str) -> Proxy:
     """The proxy with this name, for commands; JobError otherwise."""
-    proxy = Proxy.objects.filter(name=name).first()
+    proxy = Proxy.objects.filter(name=name).first() if name.isprintable() else None
     if proxy is None:
         raise JobError(f"No proxy named {name[:100]!r}; the Sessions page lists the running ones.")
     return proxy

@@ -12,7 +12,7 @@ def repositories_visible_to(user):
 
 def repository_named(name: str) -> Repository:
     """The repository with this name (any case), for commands; RepositoryError otherwise."""
-    repository = Repository.objects.filter(name__iexact=name).first()
+    repository = Repository.objects.filter(name__iexact=name).first() if name.isprintable() else None
     if repository is None:
         raise RepositoryError(f"No repository named {name[:100]!r}; see the Repositories page.")
     return repository

@@ -25,7 +25,7 @@ def tenants_with_warnings(user) -> list[tuple[Tenant, str | None]]:
 
 def tenant_named(name: str) -> Tenant:
     """The tenant with this name (any case) or this id, for commands; TenantNotFoundError otherwise."""
-    tenant = Tenant.objects.filter(name__iexact=name).first()
+    tenant = Tenant.objects.filter(name__iexact=name).first() if name.isprintable() else None
     if tenant is None and name.isascii() and name.isdigit() and len(name) < 19:
         tenant = Tenant.objects.filter(pk=int(name)).first()
     if tenant is None:

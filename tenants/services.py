@@ -91,8 +91,8 @@ def tenant_create(
 
 def _check_unique(tenant: Tenant) -> None:
     """A TenantValidationError when the name, or the directory in that cloud, is already registered."""
-    if not tenant.name or len(tenant.name) > Tenant._meta.get_field("name").max_length:
-        raise TenantValidationError("A tenant name is 1 to 100 characters.")
+    if not tenant.name or len(tenant.name) > Tenant._meta.get_field("name").max_length or not tenant.name.isprintable():
+        raise TenantValidationError("A tenant name is 1 to 100 printable characters.")
     if Tenant.objects.filter(name__iexact=tenant.name).exists():
         raise TenantValidationError(f"A tenant named {tenant.name!r} is already registered.")
     existing = Tenant.objects.filter(directory_id__iexact=tenant.directory_id, cloud=tenant.cloud).first()
