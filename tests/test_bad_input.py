@@ -12,13 +12,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from django.core.management import call_command
+from django.core.management import call_command, get_commands, load_command_class
 from django.core.management.base import CommandError
 from django.db import connection
 from django.urls import reverse
 
 from entrabackup import graph
-from entrabackup.management.base import NOT_MIGRATED
+from entrabackup.management.base import NOT_MIGRATED, ProductCommand
 from jobs.management.commands import backup_run
 from jobs.models import BackupJob, BackupSession
 from jobs.services import job_create
@@ -237,10 +237,10 @@ def test_bad_command_input_is_one_clear_error(backed, tmp_path, what, argv, word
     argv = [arg.format(**places) for arg in argv]
     if words is None:  # a control row: the command works
         call_command(*argv, stdout=io.StringIO())
-        return
-    with pytest.raises(CommandError) as raised:
-        call_command(*argv, stdout=io.StringIO(), stderr=io.StringIO())
-    assert words in str(raised.value), what
+    else:
+        with pytest.raises(CommandError) as raised:
+            call_command(*argv, stdout=io.StringIO(), stderr=io.StringIO())
+        assert words in str(raised.value), what
     assert (tmp_path / "notes" / "notes.txt").read_text() == "keep me"
 
 
@@ -284,10 +284,8 @@ def test_every_command_on_a_database_never_migrated_says_to_run_migrate():
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
         url = test_database_url().replace(f"/{connection.settings_dict['NAME']}", f"/{name}", 1)
-        for argv in (["job_list"], ["tenant_list"], ["job_add", "--tenant", "x"], ["backup_run", "--tenant", "x"],
-                     ["tenant_test", "--tenant", "x"], ["restore_point_export", "--tenant", "x", "--restore-point",
-                                                         "latest", "--output", "/tmp/x"],
-                     ["repository_tenant_purge", "--repository", "x", "--tenant", "x"]):
+        for argv in (["job_list"], ["backup_run", "--tenant", "x", "--wait"],
+                     ["restore_point_export", "--tenant", "x", "--restore-point", "latest", "--output", "/tmp/x"]):
             done = subprocess.run([sys.executable, "manage.py", *argv], cwd=ROOT, env=product_env(DATABASE_URL=url),
                                   capture_output=True, text=True, timeout=120)
             assert done.returncode == 1, (argv, done.stderr)
@@ -295,6 +293,16 @@ def test_every_command_on_a_database_never_migrated_says_to_run_migrate():
     finally:
         with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
             admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+OUR_APPS = ("jobs", "tenants", "repositories", "restore")
+
+
+def test_every_command_of_the_product_apps_uses_the_base_that_names_these_failures():
+    commands = {name: app for name, app in get_commands().items() if app in OUR_APPS}
+    assert {"job_add", "backup_run", "tenant_add", "restore_point_export"} <= set(commands)
+    for name, app in commands.items():
+        assert isinstance(load_command_class(app, name), ProductCommand), name
 
 
 def test_an_unreachable_configuration_database_is_one_line_without_a_traceback(tmp_path):
