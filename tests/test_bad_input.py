@@ -25,6 +25,8 @@ from jobs.services import job_create
 from repositories.models import Repository
 from repositories.services import repository_add, repository_store
 from restore import selectors
+from tenants import services as tenants_services
+from tenants.errors import TenantValidationError
 from tenants.services import tenant_create
 from tests.support.processes import ROOT, product_env, test_database_url
 
@@ -316,3 +318,13 @@ def test_an_unreachable_configuration_database_is_one_line_without_a_traceback(t
 
 def _unused_url() -> str:
     return "postgres://nobody@/nowhere?host=" + str(Path("/nonexistent-socket-dir"))
+
+
+def test_a_directory_registered_at_the_same_moment_is_the_same_clear_error(backed, monkeypatch):
+    """The check passes for both registrations; the database's unique constraint stops the second one."""
+    real, calls = tenants_services._check_unique, []
+    monkeypatch.setattr(tenants_services, "_check_unique", lambda tenant: calls.append(1) if len(calls) == 0 else real(tenant))
+    with pytest.raises(TenantValidationError, match="already registered as tenant 'Contoso'"):
+        tenant_create(name="Contoso twin", directory_id=DIRECTORY, client_id=str(uuid.uuid4()),
+                      credential=graph.ClientSecret("s"))
+    assert calls == [1]
