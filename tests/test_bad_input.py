@@ -272,7 +272,7 @@ def test_backup_run_wait_says_at_once_that_no_proxy_runs_and_fails(backed, monke
     monkeypatch.setattr("jobs.services.session_enqueue", lambda session: None)  # no proxy takes it
     err = io.StringIO()
     with pytest.raises(CommandError, match=r"No backup proxy has reported: start one with `manage.py qcluster`"):
-        call_command("backup_run", "--tenant", tenant.name, "--wait", stdout=io.StringIO(), stderr=err)
+        call_command("backup_run", "--tenant", tenant.name, "--wait", "--timeout", "10", stdout=io.StringIO(), stderr=err)
     assert "No backup proxy has reported" in err.getvalue()
     assert BackupSession.objects.get().status == BackupSession.Status.QUEUED  # it runs when a proxy starts
 
