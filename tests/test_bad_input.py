@@ -28,7 +28,8 @@ from restore import selectors
 from tenants import services as tenants_services
 from tenants.errors import TenantValidationError
 from tenants.services import tenant_create
-from tests.support.processes import ROOT, product_env, test_database_url
+from tests.support import processes
+from tests.support.processes import ROOT, product_env
 
 DIRECTORY = "contoso.example"
 
@@ -285,7 +286,7 @@ def test_every_command_on_a_database_never_migrated_says_to_run_migrate():
     with psycopg.connect(dbname="postgres", autocommit=True, **params) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
-        url = test_database_url().replace(f"/{connection.settings_dict['NAME']}", f"/{name}", 1)
+        url = processes.test_database_url().replace(f"/{connection.settings_dict['NAME']}", f"/{name}", 1)
         for argv in (["job_list"], ["backup_run", "--tenant", "x", "--wait"],
                      ["restore_point_export", "--tenant", "x", "--restore-point", "latest", "--output", "/tmp/x"]):
             done = subprocess.run([sys.executable, "manage.py", *argv], cwd=ROOT, env=product_env(DATABASE_URL=url),
