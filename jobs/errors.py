@@ -20,6 +20,14 @@ class SessionConflictError(JobError):
     """Another session of the same tenant is queued or running."""
 
 
+class JobValidationError(JobError):
+    """A job setting is out of range; `field` names it (the form's field, the command's option)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass(frozen=True)
 class Failure:
     """Why a session failed, and whether trying again later may help (`transient`) or a fix is needed."""

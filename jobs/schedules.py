@@ -13,6 +13,10 @@ from croniter import croniter
 from jobs.errors import ScheduleError
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_NUMBER = re.compile(r"^[0-9]{1,9}$")
+# Bounds of "every N": at least one session per year, and a value a datetime can add.
+EVERY_MAX = {"minutes": 525_600, "hours": 8_760}
+CRON_MAX_LENGTH = 100  # BackupJob.schedule_value
 
 
 def schedule_validate(kind: str, value: str) -> str:
@@ -21,21 +25,23 @@ def schedule_validate(kind: str, value: str) -> str:
     if kind == "manual":
         return ""
     if kind in ("minutes", "hours"):
-        if not value.isdigit() or int(value) < 1:
-            raise ScheduleError(f"Every N {kind}: N must be a whole number of at least 1 (got {value!r}).")
+        if not _NUMBER.match(value) or not 1 <= int(value) <= EVERY_MAX[kind]:
+            raise ScheduleError(f"Every N {kind}: N must be a whole number of at least 1 and at most {EVERY_MAX[kind]} "
+                                f"(got {value[:40]!r}).")
         if kind == "minutes" and int(value) < 5:
             raise ScheduleError("Every N minutes: N must be at least 5 (Graph throttling and the session itself).")
         return str(int(value))
     if kind == "daily":
         match = _HHMM.match(value)
         if not match:
-            raise ScheduleError(f"Daily: give the time as HH:MM, 24-hour clock (got {value!r}).")
+            raise ScheduleError(f"Daily: give the time as HH:MM, 24-hour clock (got {value[:40]!r}).")
         return f"{int(match.group(1)):02d}:{match.group(2)}"
     if kind == "cron":
-        if len(value.split()) != 5 or not croniter.is_valid(value):
-            raise ScheduleError(f"Cron: give five fields, minute hour day month weekday (got {value!r}).")
+        if len(value) > CRON_MAX_LENGTH or len(value.split()) != 5 or not croniter.is_valid(value):
+            raise ScheduleError(f"Cron: give five fields, minute hour day month weekday, at most {CRON_MAX_LENGTH} "
+                                f"characters (got {value[:40]!r}).")
         return value
-    raise ScheduleError(f"Unknown schedule kind {kind!r}.")
+    raise ScheduleError(f"Unknown schedule kind {kind[:40]!r}.")
 
 
 def next_run(kind: str, value: str, *, after: datetime, tz: str = "UTC") -> datetime | None:

@@ -6,7 +6,8 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django_q.status import Stat
 
-from jobs.models import BackupJob, BackupSession
+from jobs.errors import JobError
+from jobs.models import BackupJob, BackupSession, Proxy
 from tenants.selectors import tenants_visible_to
 
 
@@ -44,3 +45,19 @@ def session_for(user, pk: int) -> BackupSession:
 
 def job_for(user, pk: int) -> BackupJob:
     return get_object_or_404(jobs_visible_to(user), pk=pk)
+
+
+def job_named(tenant, name: str) -> BackupJob:
+    """The tenant's job with this name (any case), for commands; JobError otherwise."""
+    job = BackupJob.objects.filter(tenant=tenant, name__iexact=name).first() if name.isprintable() else None
+    if job is None:
+        raise JobError(f"Tenant {tenant.name} has no job named {name[:100]!r}; see manage.py job_list.")
+    return job
+
+
+def proxy_named(name: str) -> Proxy:
+    """The proxy with this name, for commands; JobError otherwise."""
+    proxy = Proxy.objects.filter(name=name).first() if name.isprintable() else None
+    if proxy is None:
+        raise JobError(f"No proxy named {name[:100]!r}; the Sessions page lists the running ones.")
+    return proxy

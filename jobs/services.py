@@ -13,7 +13,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 import entrabackup
-from jobs.errors import JobError, SessionConflictError
+from jobs.errors import JobError, JobValidationError, ScheduleError, SessionConflictError
 from jobs.models import BackupJob, BackupSession, Proxy
 from jobs.schedules import next_run, schedule_validate
 
@@ -34,6 +34,36 @@ def object_types_validate(types: list[str] | None) -> list[str]:
     return [t for t in OBJECT_TYPES if t in chosen]
 
 
+# Bounds of a job's settings (the form and the commands check them here, through job_settings_validate).
+NAME_MAX_LENGTH = 100  # BackupJob.name
+LIMITS = {
+    "retention_days": (1, 36_500, "Keep restore points for 1 to 36500 days"),
+    "retention_points": (1, 100_000, "Keep at least one restore point and at most 100000"),
+    "full_every_days": (0, 3_650, "A full reconciliation every 0 (never) to 3650 days"),
+    "retries": (0, 10, "Retry a failed session 0 to 10 times"),
+}
+
+
+def job_settings_validate(*, name: str, schedule_kind: str, schedule_value: str = "", **numbers) -> dict:
+    """The job's settings, normalised; JobValidationError names the first one out of range.
+
+    `numbers` are the keys of LIMITS; None means "not set" (no retention limit).
+    """
+    name = (name or "").strip()
+    if not name or len(name) > NAME_MAX_LENGTH or not name.isprintable():
+        raise JobValidationError("name", f"A job name is 1 to {NAME_MAX_LENGTH} printable characters "
+                                         f"(got {len(name)}).")
+    for field, value in numbers.items():
+        low, high, rule = LIMITS[field]
+        if value is not None and not low <= value <= high:
+            raise JobValidationError(field, f"{rule} (got {value}).")
+    try:
+        schedule_value = schedule_validate(schedule_kind, schedule_value)
+    except ScheduleError as exc:
+        raise JobValidationError("schedule_value", str(exc)) from None
+    return {"name": name, "schedule_kind": schedule_kind, "schedule_value": schedule_value, **numbers}
+
+
 @transaction.atomic
 def job_create(*, tenant, repository=None, name: str | None = None, object_types: list[str] | None = None,
                schedule_kind: str = "manual", schedule_value: str = "", retention_days: int | None = None,
@@ -42,19 +72,20 @@ def job_create(*, tenant, repository=None, name: str | None = None, object_types
     """A backup job for `tenant`; the default local repository when none is given."""
     from repositories.services import repository_default
 
-    if retention_points is not None and retention_points < 1:
-        raise JobError("Keep at least one restore point (retention_points >= 1).")
-    job = BackupJob(
-        name=(name or f"{tenant.name} directory backup").strip(), tenant=tenant,
-        repository=repository or repository_default(), object_types=object_types_validate(object_types),
-        schedule_kind=schedule_kind, schedule_value=schedule_validate(schedule_kind, schedule_value),
+    settings_ = job_settings_validate(
+        name=name or f"{tenant.name} directory backup", schedule_kind=schedule_kind, schedule_value=schedule_value,
         retention_days=retention_days, retention_points=retention_points, full_every_days=full_every_days,
-        proxy=proxy, retries=retries, enabled=enabled,
-    )
+        retries=retries)
+    job = BackupJob(tenant=tenant, repository=repository or repository_default(),
+                    object_types=object_types_validate(object_types), proxy=proxy, enabled=enabled, **settings_)
     if BackupJob.objects.filter(name__iexact=job.name).exists():
-        raise JobError(f"A job named {job.name!r} exists already.")
+        raise JobValidationError("name", f"A job named {job.name!r} exists already.")
     job.next_run_at = next_run(job.schedule_kind, job.schedule_value, after=timezone.now(), tz=settings.TIME_ZONE)
-    job.save()
+    try:
+        with transaction.atomic():
+            job.save()
+    except IntegrityError:  # another job of that name was saved since the check above
+        raise JobValidationError("name", f"A job named {job.name!r} exists already.") from None
     return job
 
 

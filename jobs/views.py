@@ -5,7 +5,7 @@ from django.views.decorators.http import require_POST
 
 from jobs import selectors, services
 from jobs.errors import JobError
-from jobs.forms import JobForm
+from jobs.forms import JobForm, SessionRunForm
 from jobs.schedules import describe
 from tenants.selectors import tenants_visible_to
 
@@ -33,9 +33,12 @@ def job_add(request):
 @require_POST
 @permission_required("jobs.run_backup", raise_exception=True)
 def job_run(request, pk):
-    job = selectors.job_for(request.user, pk)
+    job, form = selectors.job_for(request.user, pk), SessionRunForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Session not started: {'; '.join(form.errors['kind'])}")
+        return redirect("jobs:job_list")
     try:
-        session = services.session_create(job=job, kind=request.POST.get("kind", "auto"), requested_by=request.user)
+        session = services.session_create(job=job, kind=form.cleaned_data["kind"], requested_by=request.user)
     except JobError as exc:
         messages.error(request, str(exc))
         return redirect("jobs:job_list")

@@ -7,3 +7,7 @@ class RestoreError(Exception):
 
 class RestorePointNotFoundError(RestoreError):
     """No such restore point for that tenant in its repositories."""
+
+
+class ExportTargetError(RestoreError):
+    """The export folder cannot be written, or holds files that are not a previous export."""

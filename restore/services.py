@@ -1,36 +1,99 @@
 """Exporting restore points (and, later, restoring from them)."""
 
 import json
+import os
+import shutil
+import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
 
-from repositories.services import repository_store
-from restore.selectors import NAVIGATION, restore_point_find
+from restore.errors import ExportTargetError
+from restore.selectors import NAVIGATION, PointSpec, tenant_backups
 
 
-def restore_point_export(*, tenant, restore_point: str, output: Path) -> dict:
+def restore_point_export(*, tenant, restore_point: PointSpec, output: Path) -> dict:
     """Write one JSON file per object type: the objects as Graph returned them, with their relationships.
 
     Relationships become navigation properties of their source object, as Graph's `$expand` shows them:
     `members` and `owners` of groups, applications, service principals, administrative units and directory
     roles (lists of {"@odata.type", "id"}), and a user's `manager` ({"id"}). A manifest.json names the tenant,
     the restore point and the number of objects per type.
+
+    The files are written into a new folder beside `output`, which then takes the place of `output` as a
+    whole: a previous export there is replaced, never mixed with the new files, and a failed export leaves
+    it as it was. A folder that holds anything else is refused.
     """
-    ref = restore_point_find(tenant, restore_point)
-    rp, key = ref.restore_point, str(tenant.key)
-    output.mkdir(parents=True, exist_ok=True)
-    counts = {}
-    with repository_store(ref.repository) as store:
-        navigation = _navigation(store, key, rp.id)
-        for object_type in store.type_counts(key, rp.id):
-            counts[object_type] = _write_type(store, key, rp.id, object_type, navigation, output)
-    manifest = {"tenant": tenant.name, "tenant_id": tenant.directory_id, "restore_point": rp.id,
-                "committed_at": rp.committed_at.isoformat(), "kind": rp.kind, "repository": ref.repository.name,
-                "objects": counts}
-    (output / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    output = Path(output).absolute()
+    _check_target(output)
+    with tenant_backups(tenant) as backups:
+        ref = backups.find(restore_point)
+        rp, key, store = ref.restore_point, str(tenant.key), backups.store(ref.repository)
+        with _staging(output) as staging:
+            navigation = _navigation(store, key, rp.id)
+            counts = {object_type: _write_type(store, key, rp.id, object_type, navigation, staging)
+                      for object_type in store.type_counts(key, rp.id)}
+            manifest = {"tenant": tenant.name, "tenant_id": tenant.directory_id, "restore_point": rp.id,
+                        "committed_at": rp.committed_at.isoformat(), "kind": rp.kind,
+                        "repository": ref.repository.name, "objects": counts}
+            (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
+
+
+def _check_target(output: Path) -> None:
+    try:
+        _refuse_other_files(output)
+    except OSError as exc:
+        raise ExportTargetError(f"Cannot write the export to {output}: {exc.strerror}.") from None
+
+
+def _refuse_other_files(output: Path) -> None:
+    if output.exists() and not output.is_dir():
+        raise ExportTargetError(f"{output} is a file, not a folder.")
+    if output.is_dir() and any(output.iterdir()) and not _is_export(output):
+        raise ExportTargetError(f"{output} holds files that are not an export; choose an empty or new folder "
+                                "(a previous export there is replaced).")
+
+
+def _is_export(folder: Path) -> bool:
+    """A folder restore_point_export wrote: manifest.json and other .json files, nothing else."""
+    entries = list(folder.iterdir())
+    return (folder / "manifest.json").is_file() and all(e.is_file() and e.suffix == ".json" for e in entries)
+
+
+@contextmanager
+def _staging(output: Path) -> Iterator[Path]:
+    """A new folder beside `output` that takes its place on success and is removed on failure."""
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        path = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent))
+    except OSError as exc:
+        raise ExportTargetError(f"Cannot write the export to {output}: {exc.strerror}.") from None
+    try:
+        yield path
+        _swap(path, output)
+    except OSError as exc:
+        raise ExportTargetError(f"Cannot write the export to {output}: {exc.strerror}.") from None
+    finally:
+        shutil.rmtree(path, ignore_errors=True)  # already gone after the swap
+
+
+def _swap(new: Path, output: Path) -> None:
+    """Put `new` at `output`; a previous export there is moved aside first, then removed."""
+    if not output.exists():
+        os.rename(new, output)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{output.name}.", suffix=".old", dir=output.parent))
+    os.rename(output, old / "export")
+    try:
+        os.rename(new, output)
+    except OSError:
+        os.rename(old / "export", output)  # put the previous export back
+        raise
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def _navigation(store, key: str, rp_id: int) -> dict:

@@ -15,3 +15,7 @@ class CredentialError(TenantError):
 
 class TenantNotReadyError(TenantError):
     """The tenant cannot be used for a feature: permissions or licence missing, or it cannot be reached."""
+
+
+class TenantNotFoundError(TenantError):
+    """No tenant by that name (or id)."""

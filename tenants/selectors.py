@@ -3,6 +3,7 @@
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
+from tenants.errors import TenantNotFoundError
 from tenants.models import Tenant
 from tenants.services import credential_expiry_warning
 
@@ -20,3 +21,13 @@ def tenant_for(user, pk: int) -> Tenant:
 
 def tenants_with_warnings(user) -> list[tuple[Tenant, str | None]]:
     return [(tenant, credential_expiry_warning(tenant)) for tenant in tenants_visible_to(user)]
+
+
+def tenant_named(name: str) -> Tenant:
+    """The tenant with this name (any case) or this id, for commands; TenantNotFoundError otherwise."""
+    tenant = Tenant.objects.filter(name__iexact=name).first() if name.isprintable() else None
+    if tenant is None and name.isascii() and name.isdigit() and len(name) < 19:
+        tenant = Tenant.objects.filter(pk=int(name)).first()
+    if tenant is None:
+        raise TenantNotFoundError(f"No tenant named {name[:100]!r}; see manage.py tenant_list.")
+    return tenant

@@ -8,7 +8,7 @@ from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from entrabackup import graph, vault
@@ -77,12 +77,28 @@ def tenant_create(
         features=_features(features),
         **_endpoints(cloud, authority_url, graph_url, ca_bundle_pem),
     )
-    if Tenant.objects.filter(name__iexact=tenant.name).exists():
-        raise TenantValidationError(f"A tenant named {tenant.name!r} is already registered.")
+    _check_unique(tenant)
     _set_credential(tenant, credential, secret_expires_at)
-    tenant.save()
+    try:
+        with transaction.atomic():
+            tenant.save()
+    except IntegrityError:  # registered by someone else since the check: the same check says which value
+        _check_unique(tenant)
+        raise TenantValidationError(f"Tenant {tenant.name!r} was registered at the same moment elsewhere.") from None
     logger.info("Tenant %s registered (%s credential)", tenant.name, tenant.credential_type)
     return tenant
+
+
+def _check_unique(tenant: Tenant) -> None:
+    """A TenantValidationError when the name, or the directory in that cloud, is already registered."""
+    if not tenant.name or len(tenant.name) > Tenant._meta.get_field("name").max_length or not tenant.name.isprintable():
+        raise TenantValidationError("A tenant name is 1 to 100 printable characters.")
+    if Tenant.objects.filter(name__iexact=tenant.name).exists():
+        raise TenantValidationError(f"A tenant named {tenant.name!r} is already registered.")
+    existing = Tenant.objects.filter(directory_id__iexact=tenant.directory_id, cloud=tenant.cloud).first()
+    if existing is not None:
+        raise TenantValidationError(f"The directory {tenant.directory_id} ({tenant.cloud} cloud) is already "
+                                    f"registered as tenant {existing.name!r}.")
 
 
 def tenant_set_credential(*, tenant: Tenant, credential: Credential, secret_expires_at: datetime | None = None) -> Tenant:

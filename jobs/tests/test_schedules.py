@@ -22,6 +22,8 @@ def test_valid_schedules_are_normalised(kind, value, expected):
     ("minutes", "0", "at least 1"), ("minutes", "2", "at least 5"), ("hours", "two", "whole number"),
     ("daily", "25:00", "HH:MM"), ("daily", "noon", "HH:MM"), ("cron", "0 3 * *", "five fields"),
     ("cron", "61 3 * * *", "five fields"), ("weekly", "1", "Unknown schedule kind"),
+    ("hours", "99999999999", "at most 8760"), ("minutes", "525601", "at most 525600"), ("hours", "²", "whole number"),
+    ("cron", "0 3 * * " + "1," * 60 + "2", "at most 100 characters"),
 ])
 def test_malformed_schedules_say_what_was_expected(kind, value, message):
     with pytest.raises(ScheduleError, match=message):

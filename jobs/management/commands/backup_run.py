@@ -1,18 +1,28 @@
 import sys
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from entrabackup.management.base import ProductCommand
 from jobs.errors import JobError
-from jobs.management.commands._common import tenant_named
-from jobs.models import BackupJob, BackupSession
+from jobs.models import BackupSession
+from jobs.selectors import job_named, proxies_running
 from jobs.services import job_for_tenant, session_create
+from tenants.errors import TenantError
+from tenants.selectors import tenant_named
+
+# How long --wait gives a proxy that is starting at the same time to report, after saying that none has.
+PROXY_GRACE_SECONDS = 15.0
+NO_PROXY = "No backup proxy has reported: start one with `manage.py qcluster` (see docs/operations.md)."
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
+    domain_errors = (JobError, TenantError)
     help = (
         "Back up a tenant now. Queues a session for a backup proxy (manage.py qcluster); with --wait, shows its "
-        "progress, prints the restore point id and exits with status 0 only when the session succeeded."
+        "progress, prints the restore point id and exits with status 0 only when the session succeeded. When no "
+        f"proxy has reported, --wait says so at once and, unless one reports within {PROXY_GRACE_SECONDS:.0f} s, "
+        "exits with status 1 leaving the session queued; --wait-for-proxy waits for one instead."
     )
 
     def add_arguments(self, parser):
@@ -22,22 +32,22 @@ class Command(BaseCommand):
         parser.add_argument("--full", action="store_true", help="read everything, not only changes")
         parser.add_argument("--wait", action="store_true", help="wait for the session to end")
         parser.add_argument("--timeout", type=float, default=6 * 3600, help="with --wait: give up after this many seconds")
+        parser.add_argument("--wait-for-proxy", action="store_true",
+                            help="with --wait: keep waiting when no backup proxy is running, until --timeout")
 
-    def handle(self, *args, tenant, job, types, full, wait, timeout, **options):
+    def handle(self, *args, tenant, job, types, full, wait, timeout, wait_for_proxy, **options):
         tenant = tenant_named(tenant)
-        try:
-            chosen = BackupJob.objects.get(tenant=tenant, name=job) if job else job_for_tenant(tenant)
-            session = session_create(job=chosen, kind="full" if full else "auto", object_types=types or None)
-        except (JobError, BackupJob.DoesNotExist) as exc:
-            raise CommandError(str(exc)) from None
+        chosen = job_named(tenant, job) if job else job_for_tenant(tenant)
+        session = session_create(job=chosen, kind="full" if full else "auto", object_types=types or None)
         self.stdout.write(f"Session {session.pk} queued for job '{chosen.name}'.")
         if not wait:
             return
-        session = self._follow(session.pk, timeout)
+        session = self._follow(session.pk, timeout, wait_for_proxy)
         self._report(session)
 
-    def _follow(self, session_id: int, timeout: float) -> BackupSession:
+    def _follow(self, session_id: int, timeout: float, wait_for_proxy: bool) -> BackupSession:
         deadline, terminal = time.monotonic() + timeout, sys.stdout.isatty()
+        proxy_deadline = None
         while True:
             session = BackupSession.objects.get(pk=session_id)
             if session.finished:
@@ -46,6 +56,13 @@ class Command(BaseCommand):
                 return session
             if time.monotonic() > deadline:
                 raise CommandError(f"Session {session_id} did not finish within {timeout:.0f} s (it goes on).")
+            if session.status == BackupSession.Status.QUEUED and not wait_for_proxy and not proxies_running():
+                if proxy_deadline is None:
+                    self.stderr.write(NO_PROXY)
+                    proxy_deadline = time.monotonic() + PROXY_GRACE_SECONDS
+                elif time.monotonic() > proxy_deadline:
+                    raise CommandError(f"{NO_PROXY} Session {session_id} stays queued and runs when a proxy "
+                                       "starts; add --wait-for-proxy to wait for one.")
             if terminal:
                 sys.stdout.write("\r" + _bar(session))
                 sys.stdout.flush()

@@ -1,13 +1,21 @@
-from django.core.management.base import BaseCommand, CommandError
-
-from jobs.errors import JobError
-from jobs.management.commands._common import tenant_named
-from jobs.models import BackupJob, Proxy
+from entrabackup.management.base import ProductCommand
+from jobs.errors import JobError, JobValidationError
+from jobs.models import BackupJob
+from jobs.selectors import proxy_named
 from jobs.services import job_create
-from repositories.models import Repository
+from repositories.errors import RepositoryError
+from repositories.selectors import repository_named
+from tenants.errors import TenantError
+from tenants.selectors import tenant_named
+
+# The option that sets each job setting, to name it in an error.
+OPTION = {"name": "--name", "retention_days": "--retention-days", "retention_points": "--retention-points",
+          "full_every_days": "--full-every-days", "retries": "--retries"}
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
+    domain_errors = (JobError, TenantError, RepositoryError)
+
     help = (
         "Create a backup job for a tenant. Schedules: --every-minutes N, --every-hours N, --daily HH:MM or "
         "--cron 'MIN HOUR DAY MONTH WEEKDAY' (none: manual only)."
@@ -34,14 +42,16 @@ class Command(BaseCommand):
         kind, value = _schedule(opts)
         try:
             job = job_create(
-                tenant=tenant_named(opts["tenant"]), name=opts["name"], repository=_repository(opts["repository"]),
+                tenant=tenant_named(opts["tenant"]), name=opts["name"],
+                repository=repository_named(opts["repository"]) if opts["repository"] else None,
                 object_types=opts["types"], schedule_kind=kind, schedule_value=value,
                 retention_days=opts["retention_days"], retention_points=opts["retention_points"],
-                full_every_days=opts["full_every_days"], proxy=_proxy(opts["proxy"]), retries=opts["retries"],
-                enabled=not opts["disabled"],
+                full_every_days=opts["full_every_days"], proxy=proxy_named(opts["proxy"]) if opts["proxy"] else None,
+                retries=opts["retries"], enabled=not opts["disabled"],
             )
-        except JobError as exc:
-            raise CommandError(str(exc)) from None
+        except JobValidationError as exc:
+            option = OPTION.get(exc.field)  # a schedule's message names its kind already
+            raise JobError(f"{option}: {exc}" if option else str(exc)) from None
         next_run = f"{job.next_run_at:%Y-%m-%d %H:%M %Z}" if job.next_run_at else "only when started by hand"
         self.stdout.write(f"Job '{job.name}' created (id {job.pk}); next run: {next_run}.")
 
@@ -52,20 +62,3 @@ def _schedule(opts) -> tuple[str, str]:
             return kind, opts[option]
     return BackupJob.ScheduleKind.MANUAL, ""
 
-
-def _repository(name):
-    if not name:
-        return None
-    repository = Repository.objects.filter(name__iexact=name).first()
-    if repository is None:
-        raise CommandError(f"No repository named {name!r}.")
-    return repository
-
-
-def _proxy(name):
-    if not name:
-        return None
-    proxy = Proxy.objects.filter(name=name).first()
-    if proxy is None:
-        raise CommandError(f"No proxy named {name!r}; the Sessions page lists the running ones.")
-    return proxy

@@ -1,10 +1,9 @@
-from django.core.management.base import BaseCommand
-
+from entrabackup.management.base import ProductCommand
 from jobs.models import BackupJob
 from jobs.schedules import describe
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
     help = "List backup jobs: tenant, repository, schedule, retention, next run and the last session."
 
     def handle(self, *args, **options):

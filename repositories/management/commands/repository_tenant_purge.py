@@ -1,11 +1,16 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from jobs.management.commands._common import tenant_named
-from repositories.models import Repository
+from entrabackup.management.base import ProductCommand
+from repositories.errors import RepositoryError
+from repositories.selectors import repository_named
 from repositories.services import repository_tenant_purge
+from tenants.errors import TenantError
+from tenants.selectors import tenant_named
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
+    domain_errors = (RepositoryError, TenantError)
+
     help = (
         "Remove every restore point and object version of a tenant from one repository. This cannot be "
         "undone; it asks for --yes. The tenant's registration and jobs are kept."
@@ -17,9 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--yes", action="store_true", help="really remove the backups")
 
     def handle(self, *args, repository, tenant, yes, **options):
-        found = Repository.objects.filter(name__iexact=repository).first()
-        if found is None:
-            raise CommandError(f"No repository named {repository!r}.")
+        found = repository_named(repository)
         tenant = tenant_named(tenant)
         if not yes:
             raise CommandError(f"This removes every backup of {tenant.name} from {found.name}; add --yes to do it.")

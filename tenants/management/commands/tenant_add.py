@@ -2,12 +2,13 @@ import sys
 from datetime import datetime, time
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from entrabackup import graph
+from entrabackup.management.base import ProductCommand
 from tenants import services
-from tenants.errors import CredentialError, TenantValidationError
+from tenants.errors import TenantError
 from tenants.models import Tenant
 
 
@@ -21,7 +22,15 @@ def _read_secret_file(path: str) -> bytes:
         raise CommandError(f"Cannot read {path}: {exc.strerror}") from None
 
 
-class Command(BaseCommand):
+def _text(data: bytes, what: str) -> str:
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        raise CommandError(f"The {what} file is not UTF-8 text.") from None
+
+
+class Command(ProductCommand):
+    domain_errors = (TenantError,)
     help = (
         "Register a tenant. Secrets are read from a file or from standard input ('-'), never from the "
         "command line. Example: manage.py tenant_add --name Contoso --tenant-id contoso.onmicrosoft.com "
@@ -48,23 +57,20 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         credential, generated = self._credential(opts)
-        try:
-            tenant = services.tenant_create(
-                name=opts["name"], directory_id=opts["tenant_id"], client_id=opts["client_id"],
-                credential=credential, cloud=opts["cloud"], authority_url=opts["authority_url"],
-                graph_url=opts["graph_url"], ca_bundle_pem=self._ca_bundle(opts["ca_bundle"]),
-                features=[f for f in opts["features"].split(",") if f] or None,
-                secret_expires_at=self._expiry(opts["secret_expires"]),
-            )
-        except TenantValidationError as exc:
-            raise CommandError(str(exc)) from None
+        tenant = services.tenant_create(
+            name=opts["name"], directory_id=opts["tenant_id"], client_id=opts["client_id"],
+            credential=credential, cloud=opts["cloud"], authority_url=opts["authority_url"],
+            graph_url=opts["graph_url"], ca_bundle_pem=self._ca_bundle(opts["ca_bundle"]),
+            features=[f for f in opts["features"].split(",") if f] or None,
+            secret_expires_at=self._expiry(opts["secret_expires"]),
+        )
         self.stdout.write(f"Tenant '{tenant.name}' registered (id {tenant.pk}). Check it with: manage.py tenant_test --tenant {tenant.name}")
         if generated:
             self._show_certificate(generated, opts["certificate_out"])
 
     def _credential(self, opts):
         if opts["client_secret_file"]:
-            text = _read_secret_file(opts["client_secret_file"]).decode().strip()
+            text = _text(_read_secret_file(opts["client_secret_file"]), "client secret").strip()
             if not text:
                 raise CommandError("The client secret file is empty.")
             return graph.ClientSecret(text), None
@@ -73,14 +79,14 @@ class Command(BaseCommand):
             return generated.credential(), generated
         password = None
         if opts["certificate_password_file"]:
-            password = _read_secret_file(opts["certificate_password_file"]).decode().rstrip("\r\n")
-        try:
-            return services.certificate_from_upload(_read_secret_file(opts["certificate_file"]), password), None
-        except CredentialError as exc:
-            raise CommandError(str(exc)) from None
+            password = _text(_read_secret_file(opts["certificate_password_file"]), "password").rstrip("\r\n")
+        return services.certificate_from_upload(_read_secret_file(opts["certificate_file"]), password), None
 
     def _ca_bundle(self, path):
-        return Path(path).read_text() if path else ""
+        try:
+            return Path(path).read_text() if path else ""
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CommandError(f"Cannot read the CA bundle {path}: {getattr(exc, 'strerror', None) or exc}") from None
 
     def _expiry(self, text):
         if not text:
@@ -92,9 +98,13 @@ class Command(BaseCommand):
 
     def _show_certificate(self, generated, out):
         if out:
-            Path(out).write_text(generated.certificate_pem)
-            self.stdout.write(f"Public certificate written to {out}.")
-        else:
+            try:
+                Path(out).write_text(generated.certificate_pem)
+                self.stdout.write(f"Public certificate written to {out}.")
+            except OSError as exc:
+                self.stderr.write(f"Cannot write {out} ({exc.strerror}); here is the public certificate instead.")
+                out = None
+        if not out:
             self.stdout.write(generated.certificate_pem)
         self.stdout.write(
             f"Thumbprint {generated.thumbprint_sha1}, valid until {generated.not_after:%Y-%m-%d}. Upload it under "

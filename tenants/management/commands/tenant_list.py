@@ -1,10 +1,9 @@
-from django.core.management.base import BaseCommand
-
+from entrabackup.management.base import ProductCommand
 from tenants.models import Tenant
 from tenants.services import credential_expiry_warning
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
     help = "List registered tenants: name, tenant ID, cloud, credential and its expiry, last connection test."
 
     def handle(self, *args, **options):

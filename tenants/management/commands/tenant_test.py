@@ -1,10 +1,14 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from entrabackup.management.base import ProductCommand
 from tenants import services
-from tenants.models import Tenant
+from tenants.errors import TenantError
+from tenants.selectors import tenant_named
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
+    domain_errors = (TenantError,)
+
     help = (
         "Test a tenant's connection: get a token, compare the granted application permissions with what "
         "each feature needs, check the sign-in log licence. Exit status 0 only when everything needed is "
@@ -16,11 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--features", default="", help=f"comma-separated, default the tenant's: {','.join(services.ALL_FEATURES)}")
 
     def handle(self, *args, tenant, features, **options):
-        found = Tenant.objects.filter(name__iexact=tenant).first()
-        if found is None and tenant.isdigit():
-            found = Tenant.objects.filter(pk=int(tenant)).first()
-        if found is None:
-            raise CommandError(f"No tenant named {tenant!r}; see manage.py tenant_list.")
+        found = tenant_named(tenant)
         report = services.tenant_check(tenant=found, features=[f for f in features.split(",") if f] or None)
         self.stdout.write(f"Tenant:      {found.name} ({found.directory_id})")
         if report.get("organization"):
