@@ -42,7 +42,8 @@ def repository_conninfo(repository: Repository, *, password: str | None = None) 
 
     A remote one: SCRAM only when a password is sent (a server asking for it in clear gets nothing), TLS
     that verifies the server over TCP, TCP keepalives so a vanished peer is noticed within about a minute,
-    and no ~/.pgpass. Its password opens only for the server it was entered for (see the model's binding).
+    and no ~/.pgpass. Its password opens only for the server it was entered for (see the model's binding);
+    `password` (for a check before anything is saved) is used instead of the sealed one.
     """
     if repository.kind == Repository.Kind.LOCAL:
         server = localdb.ensure_running(settings.LOCALDB_PGDATA)
