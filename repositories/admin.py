@@ -1,13 +1,29 @@
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.html import format_html
 
-from repositories.models import Repository
+from repositories.models import REPOSITORY_ENDPOINT_FIELDS, Repository
 
 
 @admin.register(Repository)
 class RepositoryAdmin(admin.ModelAdmin):
+    """Where the password is sent (host, port, user, database, TLS) is read-only here: it changes on the
+    Repositories page, together with the password entered again, after the new database is checked."""
+
     list_display = ["name", "kind", "database", "host", "schema_version", "checked_at"]
     exclude = ["sealed_password"]
-    readonly_fields = ["schema_version", "server_version", "size_bytes", "checked_at", "check_error", "created_at"]
+    readonly_fields = ["connection", *REPOSITORY_ENDPOINT_FIELDS, "key", "schema_version", "server_version",
+                       "size_bytes", "checked_at", "check_error", "created_at"]
 
     def has_add_permission(self, request):
         return False  # added on the Repositories page, where it is checked and prepared first
+
+    @admin.display(description="Connection")
+    def connection(self, repository):
+        if repository.pk is None:
+            return "-"
+        return format_html(
+            'Changing the host, port, user, database or TLS mode needs the password again: '
+            '<a href="{}">change the connection on the Repositories page</a>.',
+            reverse("repositories:repository_connection", args=[repository.pk]),
+        )

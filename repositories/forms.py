@@ -2,19 +2,70 @@ from django import forms
 
 from repositories.models import Repository
 
+MAX_CERT = 256 * 1024
+HOST_HELP = "Remote only: one host name or IP address (TLS verify-ca/verify-full), or a Unix socket directory starting with /"
 
-class RepositoryForm(forms.Form):
-    name = forms.CharField(max_length=100)
-    kind = forms.ChoiceField(choices=Repository.Kind.choices, initial=Repository.Kind.REMOTE)
+
+class ConnectionFields(forms.Form):
+    """Where a repository's password is sent; the rules themselves are the services' (same errors)."""
+
     database = forms.CharField(max_length=63, help_text="Database name (a local one is created for you)")
-    host = forms.CharField(required=False, help_text="Remote only")
+    host = forms.CharField(required=False, max_length=255, help_text=HOST_HELP)
     port = forms.IntegerField(required=False, min_value=1, max_value=65535, help_text="Remote only (default 5432)")
-    user = forms.CharField(required=False, help_text="Remote only: needs to create tables in that database")
+    user = forms.CharField(required=False, max_length=63, help_text="Remote only: needs to create tables in that database")
     password = forms.CharField(required=False, strip=False, widget=forms.PasswordInput(render_value=False),
-                               help_text="Remote only: sealed at rest, never shown again")
-    sslmode = forms.ChoiceField(choices=Repository.SslMode.choices, initial=Repository.SslMode.VERIFY_FULL, label="TLS mode")
+                               help_text="Remote only: sent by SCRAM only, sealed at rest, never shown again")
+    sslmode = forms.ChoiceField(choices=Repository.SslMode.choices, initial=Repository.SslMode.VERIFY_FULL, label="TLS mode",
+                                help_text="Over TCP the server is verified (verify-full without a CA certificate trusts "
+                                          "the system's CAs); disable only for a Unix socket")
     ssl_root_cert = forms.FileField(required=False, label="CA certificate", help_text="PEM, to verify the server")
 
     def clean_ssl_root_cert(self):
         upload = self.cleaned_data.get("ssl_root_cert")
-        return upload.read(256 * 1024).decode("ascii", errors="replace") if upload else ""
+        if upload is None:
+            return ""
+        if upload.size > MAX_CERT:
+            raise forms.ValidationError("That file is too large to be a CA certificate.")
+        return upload.read().decode("ascii", errors="replace")
+
+    def connection(self) -> dict:
+        """Keyword arguments for services.repository_add / repository_set_connection."""
+        data = self.cleaned_data
+        return {"database": data["database"], "host": data["host"], "port": data["port"], "user": data["user"],
+                "password": data["password"], "sslmode": data["sslmode"], "ssl_root_cert_pem": data["ssl_root_cert"]}
+
+
+class RepositoryForm(ConnectionFields):
+    name = forms.CharField(max_length=100)
+    kind = forms.ChoiceField(choices=Repository.Kind.choices, initial=Repository.Kind.REMOTE)
+
+    field_order = ["name", "kind"]
+
+
+class RepositoryConnectionForm(ConnectionFields):
+    """Changing the connection of a repository: the password is entered again (remote over TCP)."""
+
+    def __init__(self, *args, repository: Repository, **kwargs):
+        initial = {"database": repository.database, "host": repository.host, "port": repository.port,
+                   "user": repository.user, "sslmode": repository.sslmode}
+        super().__init__(*args, initial=initial, **kwargs)
+        self.repository = repository
+        if repository.kind == Repository.Kind.LOCAL:
+            for name in ["host", "port", "user", "password", "sslmode", "ssl_root_cert"]:
+                del self.fields[name]
+
+    def clean(self):
+        data = super().clean()
+        host = data.get("host") or ""
+        if self.repository.kind == Repository.Kind.REMOTE and not host.startswith("/") and not data.get("password"):
+            self.add_error("password", "Enter the password again: it is sealed for the server it was entered for.")
+        return data
+
+    def connection(self) -> dict:
+        if self.repository.kind == Repository.Kind.LOCAL:
+            return {"database": self.cleaned_data["database"], "host": "", "port": None, "user": "", "password": "",
+                    "sslmode": self.repository.sslmode, "ssl_root_cert_pem": ""}
+        connection = super().connection()
+        if not connection["ssl_root_cert_pem"] and connection["host"] == self.repository.host:
+            connection["ssl_root_cert_pem"] = self.repository.ssl_root_cert_pem  # same server: keep its CA
+        return connection

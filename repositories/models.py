@@ -1,6 +1,14 @@
-from django.db import models
+import uuid
 
+from django.db import models
+from django.db.models.functions import Coalesce, Lower
+
+from entrabackup import vault
 from entrabackup.vault import SealedField
+
+# The fields that say where a repository's password is sent. The sealed password is bound to them, so they
+# change only together with the password (services.repository_set_connection).
+REPOSITORY_ENDPOINT_FIELDS = ("kind", "host", "port", "user", "database", "sslmode", "ssl_root_cert_pem")
 
 
 class Repository(models.Model):
@@ -15,12 +23,13 @@ class Repository(models.Model):
         REMOTE = "remote", "Remote PostgreSQL"
 
     class SslMode(models.TextChoices):
-        DISABLE = "disable", "disable"
-        PREFER = "prefer", "prefer"
-        REQUIRE = "require", "require (encrypted, server not verified)"
-        VERIFY_CA = "verify-ca", "verify-ca"
-        VERIFY_FULL = "verify-full", "verify-full (encrypted, server verified)"
+        # Only modes that verify the server over TCP; no TLS only on a Unix socket (services check which).
+        DISABLE = "disable", "disable (Unix socket only)"
+        VERIFY_CA = "verify-ca", "verify-ca (encrypted, server's CA verified)"
+        VERIFY_FULL = "verify-full", "verify-full (encrypted, server's CA and name verified)"
 
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
+                           help_text="Stable identity of this repository; its sealed password is bound to it")
     name = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.LOCAL)
     database = models.CharField(max_length=63)
@@ -42,10 +51,16 @@ class Repository(models.Model):
         verbose_name_plural = "repositories"
         constraints = [
             models.CheckConstraint(condition=models.Q(kind="local") | ~models.Q(host=""), name="repository_remote_has_host"),
+            models.UniqueConstraint(Lower("host"), Coalesce("port", 5432, output_field=models.IntegerField()), "database",
+                                    name="repository_unique_database"),
         ]
 
     def __str__(self):
         return self.name
+
+    def vault_binding(self) -> str:
+        """What the sealed password is bound to: this repository (its key) and the server it is sent to."""
+        return vault.endpoint_binding(self.key, {name: getattr(self, name) for name in REPOSITORY_ENDPOINT_FIELDS})
 
     @property
     def location(self) -> str:

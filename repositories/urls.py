@@ -6,5 +6,6 @@ app_name = "repositories"
 urlpatterns = [
     path("", views.repository_list, name="repository_list"),
     path("add/", views.repository_add, name="repository_add"),
+    path("<int:pk>/connection/", views.repository_connection, name="repository_connection"),
     path("<int:pk>/check/", views.repository_check, name="repository_check"),
 ]

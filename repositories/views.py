@@ -1,11 +1,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
 from repositories import services
 from repositories.errors import RepositoryError
-from repositories.forms import RepositoryForm
+from repositories.forms import RepositoryConnectionForm, RepositoryForm
 from repositories.selectors import repositories_visible_to
 
 
@@ -14,22 +15,39 @@ def repository_list(request):
     return render(request, "repositories/repository_list.html", {"repositories": repositories_visible_to(request.user)})
 
 
+@sensitive_post_parameters("password")
+@sensitive_variables()
 @permission_required("repositories.add_repository", raise_exception=True)
 def repository_add(request):
     form = RepositoryForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            repository = services.repository_add(
-                name=data["name"], kind=data["kind"], database=data["database"], host=data["host"], port=data["port"],
-                user=data["user"], password=data["password"], sslmode=data["sslmode"],
-                ssl_root_cert_pem=data["ssl_root_cert"])
+            repository = services.repository_add(name=form.cleaned_data["name"], kind=form.cleaned_data["kind"],
+                                                 **form.connection())
         except RepositoryError as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, f"Repository '{repository.name}' added and prepared (schema {repository.schema_version}).")
             return redirect("repositories:repository_list")
     return render(request, "repositories/repository_add.html", {"form": form})
+
+
+@sensitive_post_parameters("password")
+@sensitive_variables()
+@permission_required("repositories.change_repository", raise_exception=True)
+def repository_connection(request, pk):
+    """Change where the password is sent (host, port, user, database, TLS): only with the password again."""
+    repository = get_object_or_404(repositories_visible_to(request.user), pk=pk)
+    form = RepositoryConnectionForm(request.POST or None, request.FILES or None, repository=repository)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.repository_set_connection(repository=repository, **form.connection())
+        except RepositoryError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Repository '{repository.name}' now uses {repository.location} (checked and prepared).")
+            return redirect("repositories:repository_list")
+    return render(request, "repositories/repository_connection.html", {"repository": repository, "form": form})
 
 
 @require_POST

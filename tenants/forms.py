@@ -1,4 +1,5 @@
 from django import forms
+from django.views.decorators.debug import sensitive_variables
 
 from entrabackup import graph
 from tenants import services
@@ -24,6 +25,7 @@ class CredentialForm(forms.Form):
     certificate_file = forms.FileField(required=False, help_text="PEM holding key and certificate, or a .pfx/.p12 file")
     certificate_password = forms.CharField(required=False, strip=False, widget=forms.PasswordInput(render_value=False))
 
+    @sensitive_variables("data")
     def clean(self):
         data = super().clean()
         kind = data.get("credential_kind")
@@ -33,6 +35,7 @@ class CredentialForm(forms.Form):
             self.add_error("certificate_file" if kind == "certificate" else "client_secret", str(exc))
         return data
 
+    @sensitive_variables("data", "upload")
     def _credential(self, kind, data):
         if kind == "secret":
             if not data.get("client_secret"):
@@ -96,5 +99,44 @@ class TenantForm(CredentialForm):
             "cloud": data["cloud"], "authority_url": data.get("authority_url") or "",
             "graph_url": data.get("graph_url") or "", "ca_bundle_pem": data.get("ca_bundle") or "",
             "features": data.get("features") or None, "credential": data["credential"],
+            "secret_expires_at": self.expires_at(),
+        }
+
+
+class TenantConnectionForm(CredentialForm):
+    """Where the tenant's credential is sent, changed only together with the credential entered again."""
+
+    directory_id = forms.CharField(label="Tenant ID", max_length=255,
+                                   help_text="Directory (tenant) ID, or a verified domain such as contoso.onmicrosoft.com")
+    cloud = forms.ChoiceField(choices=Tenant.Cloud.choices)
+    authority_url = forms.URLField(required=False, label="Authority URL", assume_scheme="https",
+                                   help_text="Custom cloud only: https://login.example.org (without the tenant)")
+    graph_url = forms.URLField(required=False, label="Graph URL", assume_scheme="https",
+                               help_text="Custom cloud only: https://graph.example.org (without /v1.0)")
+    ca_bundle_pem = forms.CharField(required=False, label="CA bundle", max_length=MAX_UPLOAD,
+                                    widget=forms.Textarea(attrs={"rows": 4}),
+                                    help_text="Custom cloud only: PEM certificates to trust (empty: the system's)")
+
+    field_order = ["directory_id", "cloud", "authority_url", "graph_url", "ca_bundle_pem"]
+
+    @classmethod
+    def initial_for(cls, tenant: Tenant) -> dict:
+        return {"name": tenant.name, "directory_id": tenant.directory_id, "cloud": tenant.cloud,
+                "authority_url": tenant.authority_url, "graph_url": tenant.graph_url,
+                "ca_bundle_pem": tenant.ca_bundle_pem}
+
+    def clean_directory_id(self):
+        try:
+            return services.directory_id_normalise(self.cleaned_data["directory_id"])
+        except TenantValidationError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def connection(self) -> dict:
+        """Keyword arguments for services.tenant_set_connection (without the tenant)."""
+        data = self.cleaned_data
+        return {
+            "cloud": data["cloud"], "directory_id": data["directory_id"],
+            "authority_url": data.get("authority_url") or "", "graph_url": data.get("graph_url") or "",
+            "ca_bundle_pem": data.get("ca_bundle_pem") or "", "credential": data["credential"],
             "secret_expires_at": self.expires_at(),
         }

@@ -2,7 +2,12 @@ import uuid
 
 from django.db import models
 
+from entrabackup import vault
 from entrabackup.vault import SealedField
+
+# The fields that say where a tenant's credential is sent. The sealed credential is bound to them, so they
+# change only together with the credential (services.tenant_set_connection).
+TENANT_ENDPOINT_FIELDS = ("cloud", "directory_id", "authority_url", "graph_url", "ca_bundle_pem")
 
 
 class Tenant(models.Model):
@@ -68,3 +73,7 @@ class Tenant(models.Model):
 
     def __str__(self):
         return self.name
+
+    def vault_binding(self) -> str:
+        """What the sealed credential is bound to: this tenant (its key) and the endpoint it is sent to."""
+        return vault.endpoint_binding(self.key, {name: getattr(self, name) for name in TENANT_ENDPOINT_FIELDS})

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from entrabackup import graph, vault
 from entrabackup.graph import permissions
@@ -17,6 +18,7 @@ from tenants.errors import CredentialError, TenantNotReadyError, TenantValidatio
 from tenants.models import Tenant
 
 logger = logging.getLogger(__name__)
+_PURPOSE = vault.purpose_of(Tenant, "sealed_credential")
 
 Credential = graph.ClientSecret | graph.ClientCertificate
 ALL_FEATURES = [choice.value for choice in Tenant.Feature]
@@ -38,6 +40,7 @@ def directory_id_normalise(value: str) -> str:
     )
 
 
+@sensitive_variables("data", "password", "key", "blocks")
 def certificate_from_upload(data: bytes, password: str | None = None) -> graph.ClientCertificate:
     """A certificate credential from an uploaded PEM (key and certificate in one file) or PFX/PKCS#12 file."""
     try:
@@ -68,7 +71,8 @@ def tenant_create(
     features: list[str] | None = None,
     secret_expires_at: datetime | None = None,
 ) -> Tenant:
-    """Register a tenant. The credential is sealed before it reaches the database."""
+    """Register a tenant. The credential is sealed before it reaches the database, bound to this tenant and
+    to its endpoint (cloud, directory, URLs, CA bundle)."""
     tenant = Tenant(
         name=name.strip(),
         directory_id=directory_id_normalise(directory_id),
@@ -102,10 +106,43 @@ def _check_unique(tenant: Tenant) -> None:
 
 
 def tenant_set_credential(*, tenant: Tenant, credential: Credential, secret_expires_at: datetime | None = None) -> Tenant:
-    """Replace the tenant's credential (for example a secret about to expire); its last check is reset."""
+    """Replace the tenant's credential (for example a secret about to expire); its last check is reset.
+
+    The new credential is bound to the endpoint the tenant has now; to change the endpoint as well, use
+    `tenant_set_connection`.
+    """
     _set_credential(tenant, credential, secret_expires_at)
-    tenant.check_status, tenant.checked_at, tenant.check_report = Tenant.CheckStatus.NEVER, None, {}
+    _reset_check(tenant)
     tenant.save()
+    return tenant
+
+
+@transaction.atomic
+def tenant_set_connection(
+    *,
+    tenant: Tenant,
+    credential: Credential,
+    cloud: str,
+    directory_id: str,
+    authority_url: str,
+    graph_url: str,
+    ca_bundle_pem: str,
+    secret_expires_at: datetime | None = None,
+) -> Tenant:
+    """Point the tenant at another cloud, directory, authority or Graph URL or CA bundle.
+
+    Only together with its credential entered again: the credential is sealed for the new endpoint, so
+    nobody can send the stored one somewhere else. Nothing changes when a value is invalid.
+    """
+    endpoint = {"cloud": cloud, "directory_id": directory_id_normalise(directory_id),
+                **_endpoints(cloud, authority_url, graph_url, ca_bundle_pem)}
+    _refuse_registered_directory(Tenant(pk=tenant.pk, **endpoint))
+    for field, value in endpoint.items():
+        setattr(tenant, field, value)
+    _set_credential(tenant, credential, secret_expires_at)
+    _reset_check(tenant)
+    tenant.save()
+    logger.info("Tenant %s re-pointed to cloud %s with a new credential", tenant.name, tenant.cloud)
     return tenant
 
 
@@ -114,9 +151,10 @@ def tenant_generate_certificate(*, tenant_name: str) -> graph.GeneratedCertifica
     return graph.generate_self_signed(common_name=f"entrabackup {tenant_name}"[:64])
 
 
+@sensitive_variables("value")
 def tenant_credential(tenant: Tenant) -> Credential:
     """The tenant's credential, unsealed for the Graph client only (never logged or rendered)."""
-    value = vault.unseal(tenant.sealed_credential, purpose=vault.purpose_of(Tenant, "sealed_credential"))
+    value = vault.unseal(tenant.sealed_credential, purpose=_PURPOSE, binding=tenant.vault_binding())
     if tenant.credential_type == Tenant.CredentialType.SECRET:
         return graph.ClientSecret(value)
     return graph.ClientCertificate(value, tenant.certificate_pem)
@@ -149,19 +187,34 @@ def credential_expiry_warning(tenant: Tenant, *, now: datetime | None = None) ->
 
 
 def _set_credential(tenant: Tenant, credential: Credential, secret_expires_at: datetime | None) -> None:
-    purpose = vault.purpose_of(Tenant, "sealed_credential")
+    """Seal the credential for the tenant's current endpoint (set the endpoint first)."""
+    binding = tenant.vault_binding()
     if isinstance(credential, graph.ClientSecret):
         tenant.credential_type = Tenant.CredentialType.SECRET
-        tenant.sealed_credential = vault.seal(credential.msal_credential(), purpose=purpose)
+        tenant.sealed_credential = vault.seal(credential.msal_credential(), purpose=_PURPOSE, binding=binding)
         tenant.certificate_pem, tenant.certificate_thumbprint = "", ""
         tenant.credential_expires_at = secret_expires_at
     else:
         tenant.credential_type = Tenant.CredentialType.CERTIFICATE
-        tenant.sealed_credential = vault.seal(credential.msal_credential()["private_key"], purpose=purpose)
+        tenant.sealed_credential = vault.seal(credential.msal_credential()["private_key"], purpose=_PURPOSE,
+                                              binding=binding)
         tenant.certificate_pem = credential.certificate_pem
         tenant.certificate_thumbprint = credential.thumbprint_sha1
         tenant.credential_expires_at = credential.not_after
     tenant.credential_updated_at = timezone.now()
+
+
+def _reset_check(tenant: Tenant) -> None:
+    tenant.check_status, tenant.checked_at, tenant.check_report = Tenant.CheckStatus.NEVER, None, {}
+
+
+def _refuse_registered_directory(tenant: Tenant) -> None:
+    others = Tenant.objects.exclude(pk=tenant.pk).filter(cloud=tenant.cloud, directory_id__iexact=tenant.directory_id)
+    if others.exists():
+        raise TenantValidationError(
+            f"The directory {tenant.directory_id} ({Tenant.Cloud(tenant.cloud).label}) is already registered "
+            f"as tenant {others.first().name!r}."
+        )
 
 
 def _client_id(value: str) -> uuid.UUID:

@@ -9,5 +9,6 @@ urlpatterns = [
     path("<int:pk>/", views.tenant_detail, name="tenant_detail"),
     path("<int:pk>/check/", views.tenant_check, name="tenant_check"),
     path("<int:pk>/credential/", views.tenant_credential, name="tenant_credential"),
+    path("<int:pk>/connection/", views.tenant_connection, name="tenant_connection"),
     path("<int:pk>/certificate/", views.tenant_certificate, name="tenant_certificate"),
 ]

@@ -2,11 +2,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
 from tenants import selectors, services
 from tenants.errors import TenantValidationError
-from tenants.forms import CredentialForm, TenantForm
+from tenants.forms import CredentialForm, TenantConnectionForm, TenantForm
+
+# What a credential form receives: never in an error report (the certificate file is not in POST).
+SECRET_FIELDS = ("client_secret", "certificate_password")
 
 
 @permission_required("tenants.view_tenant", raise_exception=True)
@@ -14,6 +18,8 @@ def tenant_list(request):
     return render(request, "tenants/tenant_list.html", {"rows": selectors.tenants_with_warnings(request.user)})
 
 
+@sensitive_post_parameters(*SECRET_FIELDS)
+@sensitive_variables()
 @permission_required("tenants.add_tenant", raise_exception=True)
 def tenant_add(request):
     form = TenantForm(request.POST or None, request.FILES or None)
@@ -43,6 +49,8 @@ def tenant_check(request, pk):
     return render(request, "tenants/_tenant_check.html", {"tenant": tenant})
 
 
+@sensitive_post_parameters(*SECRET_FIELDS)
+@sensitive_variables()
 @permission_required("tenants.change_tenant", raise_exception=True)
 def tenant_credential(request, pk):
     tenant = selectors.tenant_for(request.user, pk)
@@ -53,6 +61,24 @@ def tenant_credential(request, pk):
         messages.success(request, _registered_message(form, replaced=True))
         return redirect("tenants:tenant_detail", pk=tenant.pk)
     return render(request, "tenants/tenant_credential.html", {"tenant": tenant, "form": form})
+
+
+@sensitive_post_parameters(*SECRET_FIELDS)
+@sensitive_variables()
+@permission_required("tenants.change_tenant", raise_exception=True)
+def tenant_connection(request, pk):
+    """Change where the credential is sent: cloud, tenant ID, URLs, CA bundle; only with the credential again."""
+    tenant = selectors.tenant_for(request.user, pk)
+    form = TenantConnectionForm(request.POST or None, request.FILES or None, initial=TenantConnectionForm.initial_for(tenant))
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.tenant_set_connection(tenant=tenant, **form.connection())
+        except TenantValidationError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Connection changed. " + _registered_message(form, replaced=True))
+            return redirect("tenants:tenant_detail", pk=tenant.pk)
+    return render(request, "tenants/tenant_connection.html", {"tenant": tenant, "form": form})
 
 
 @permission_required("tenants.view_tenant", raise_exception=True)

@@ -16,10 +16,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from entrabackup import graph
 from jobs.models import BackupSession
 from jobs.runner import session_run
 from jobs.services import session_create, sessions_enqueue_due, sessions_fail_over
 from repositories.services import repository_conninfo, repository_store
+from tenants import services
 from tests.support.groundtruth import differences
 from tests.support.processes import backup_proxy
 
@@ -72,10 +74,13 @@ def test_full_then_incremental_backups_reproduce_the_tenant_at_each_restore_poin
 
 
 @pytest.mark.django_db(transaction=True)
-def test_backup_run_fails_with_the_reason_when_the_tenant_cannot_be_reached(backed_tenant):
-    tenant, _, _ = backed_tenant
-    tenant.directory_id = "00000000-1111-2222-3333-444444444444"
-    tenant.save()
+def test_backup_run_fails_with_the_reason_when_the_tenant_cannot_be_reached(backed_tenant, emulator):
+    tenant, _, info = backed_tenant
+    app = emulator.control.register_app(info["tenant_id"], roles=["Directory.Read.All"], display_name="elsewhere")
+    services.tenant_set_connection(  # a tenant ID changes only together with the credential
+        tenant=tenant, credential=graph.ClientSecret(app["client_secret"]), cloud=tenant.cloud,
+        directory_id="00000000-1111-2222-3333-444444444444", authority_url=tenant.authority_url,
+        graph_url=tenant.graph_url, ca_bundle_pem=tenant.ca_bundle_pem)
     with backup_proxy(workers=1), pytest.raises(CommandError, match="failed: Cannot connect"):
         _backup(tenant)
     session = BackupSession.objects.get(tenant=tenant, attempt=1)

@@ -84,9 +84,11 @@ def test_certificate_credential_generated_by_us_works_once_uploaded_to_the_app(e
 
 
 def test_an_unknown_tenant_is_reported_as_not_found(emulator, emulated_tenant):
-    tenant, _ = _register(emulator, emulated_tenant)
-    tenant.directory_id = "00000000-1111-2222-3333-444444444444"
-    tenant.save()
+    tenant, app = _register(emulator, emulated_tenant)
+    services.tenant_set_connection(  # the tenant ID changes only with the credential entered again
+        tenant=tenant, credential=services.graph.ClientSecret(app["client_secret"]), cloud="custom",
+        directory_id="00000000-1111-2222-3333-444444444444", authority_url=emulator.url, graph_url=emulator.url,
+        ca_bundle_pem=tenant.ca_bundle_pem)
     report = services.tenant_check(tenant=tenant)
     assert report["status"] == "failed"
     assert "not found" in report["summary"].lower()

@@ -23,16 +23,17 @@ def _status(client, user, method, url, data=None):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("persona, expected", [
-    ("admin_persona", {"list": 200, "detail": 200, "add": 200, "credential": 200, "certificate": 404}),
-    ("operator_persona", {"list": 200, "detail": 200, "add": 200, "credential": 200, "certificate": 404}),
-    ("viewer_persona", {"list": 200, "detail": 200, "add": 403, "credential": 403, "certificate": 404}),
-    ("outsider_persona", {"list": 403, "detail": 403, "add": 403, "credential": 403, "certificate": 403}),
+    ("admin_persona", {"list": 200, "detail": 200, "add": 200, "credential": 200, "connection": 200, "certificate": 404}),
+    ("operator_persona", {"list": 200, "detail": 200, "add": 200, "credential": 200, "connection": 200, "certificate": 404}),
+    ("viewer_persona", {"list": 200, "detail": 200, "add": 403, "credential": 403, "connection": 403, "certificate": 404}),
+    ("outsider_persona", {"list": 403, "detail": 403, "add": 403, "credential": 403, "connection": 403, "certificate": 403}),
 ])
 def test_role_matrix_for_tenant_pages(client, request, tenant, persona, expected):
     user = request.getfixturevalue(persona)
     urls = {
         "list": reverse("tenants:tenant_list"), "detail": reverse("tenants:tenant_detail", args=[tenant.pk]),
         "add": reverse("tenants:tenant_add"), "credential": reverse("tenants:tenant_credential", args=[tenant.pk]),
+        "connection": reverse("tenants:tenant_connection", args=[tenant.pk]),
         "certificate": reverse("tenants:tenant_certificate", args=[tenant.pk]),
     }
     assert {name: _status(client, user, "get", url) for name, url in urls.items()} == expected

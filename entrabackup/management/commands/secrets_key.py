@@ -2,6 +2,7 @@ from collections import Counter
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.views.decorators.debug import sensitive_variables
 
 from entrabackup import vault
 from entrabackup.env import env_str
@@ -55,17 +56,20 @@ class Command(BaseCommand):
         self.stdout.write(f"{count} values sealed again with key {vault.load_keys()[0].key_id}.")
 
     @transaction.atomic
+    @sensitive_variables("clear")
     def _reseal_all(self) -> int:
-        """Open and seal again every value; any value that cannot be opened aborts the whole change."""
+        """Open and seal again every value, with the same binding to its row and endpoint; any value that
+        cannot be opened aborts the whole change."""
         count = 0
         for model, field in vault.sealed_fields():
             purpose = vault.purpose_of(model, field)
             for row in model.objects.select_for_update().exclude(**{field: ""}):
+                binding = vault.binding_of(row)
                 try:
-                    clear = vault.unseal(getattr(row, field), purpose=purpose)
+                    clear = vault.unseal(getattr(row, field), purpose=purpose, binding=binding)
                 except vault.VaultError as exc:
-                    raise CommandError(f"{model._meta.label} {row.pk}: {exc} Nothing was changed.") from None
-                setattr(row, field, vault.seal(clear, purpose=purpose))
+                    raise CommandError(f"{model._meta.label} {row.pk} ({row}): {exc} Nothing was changed.") from None
+                setattr(row, field, vault.seal(clear, purpose=purpose, binding=binding))
                 row.save(update_fields=[field])
                 count += 1
         return count
