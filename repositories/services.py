@@ -101,7 +101,7 @@ def repository_conninfo(repository: Repository, *, password: str | None = None) 
     try:
         _validate_remote(repository, has_password=bool(password))
     except RepositoryError as exc:
-        raise RepositoryUnavailableError(f"Repository {repository.name}: {exc}") from None
+        raise RepositoryMisconfiguredError(f"Repository {repository.name}: {exc}") from None
     return make_conninfo(host=repository.host, port=repository.port or 5432, dbname=repository.database,
                          user=repository.user, password=password, **_remote_options(repository, bool(password)))
 
@@ -126,7 +126,7 @@ def _unsealed_password(repository: Repository) -> str:
     try:
         return vault.unseal(repository.sealed_password, purpose=_PURPOSE, binding=repository.vault_binding())
     except vault.VaultError as exc:
-        raise RepositoryUnavailableError(
+        raise RepositoryMisconfiguredError(
             f"Repository {repository.name}: its password does not open for this server, database and user; it was "
             f"sealed for another server or another repository, or its key is missing ({exc}) Enter the "
             "connection and the password again on the Repositories page."

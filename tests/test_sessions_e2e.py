@@ -12,7 +12,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from entrabackup import localdb
+from entrabackup import localdb, vault
 from jobs.backup import OBJECT_TYPES
 from jobs.models import BackupSession
 from jobs.runner import session_run
@@ -70,6 +70,15 @@ def test_a_cancel_that_arrives_after_the_commit_says_the_restore_point_was_kept(
     assert f"after restore point {done.restore_point_id} was committed: the restore point is complete and kept" in done.log
 
 
+def _remote_with_password(**fields) -> Repository:
+    """A remote repository row as the product would hold it: TLS verified, its password sealed for it."""
+    repository = Repository.objects.create(kind="remote", **{k: v for k, v in fields.items() if k != "kind"})
+    repository.sealed_password = vault.seal("Offsite-pw", purpose=vault.purpose_of(Repository, "sealed_password"),
+                                            binding=repository.vault_binding())
+    repository.save(update_fields=["sealed_password"])
+    return repository
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -80,8 +89,8 @@ def _closed_port() -> int:
 def test_an_unreachable_repository_fails_the_session_with_the_reason_and_is_retried_later(backed_tenant):
     tenant, job, _ = backed_tenant
     port = _closed_port()
-    job.repository = Repository.objects.create(name="Offsite", kind="remote", host="127.0.0.1", port=port,
-                                               database="entrabackup_repo", user="backup", sslmode="disable")
+    job.repository = _remote_with_password(name="Offsite", kind="remote", host="127.0.0.1", port=port,
+                                               database="entrabackup_repo", user="backup", sslmode="verify-full")
     job.save()
     session = session_create(job=job)
     done = session_run(session_id=session.pk)

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from entrabackup import localdb, vault
 from repositories import services
-from repositories.errors import RepositoryError, RepositoryUnavailableError
+from repositories.errors import RepositoryError, RepositoryMisconfiguredError, RepositoryUnavailableError
 from repositories.models import Repository
 
 PASSWORD = "Repo-pw-that-must-not-leak"
@@ -155,14 +155,14 @@ def test_a_password_kept_across_a_host_change_behind_the_products_back_does_not_
     assert "another server" in page and PASSWORD not in page
     assert phisher.connections == 0
     repository.refresh_from_db()
-    with pytest.raises(RepositoryUnavailableError, match="another server"):
+    with pytest.raises(RepositoryMisconfiguredError, match="another server"):
         services.repository_conninfo(repository)
 
 
 def test_a_sealed_password_moved_to_another_repository_does_not_open(repository, server):
     other = Repository.objects.create(name="Other", kind="remote", host=str(server.socket_dir), database="elsewhere",
                                       user="postgres", sslmode="disable", sealed_password=repository.sealed_password)
-    with pytest.raises(RepositoryUnavailableError, match="another server") as caught:
+    with pytest.raises(RepositoryMisconfiguredError, match="another server") as caught:
         services.repository_conninfo(other)
     assert PASSWORD not in str(caught.value)
     with pytest.raises(vault.VaultError):

@@ -5,7 +5,7 @@ import socket
 import pytest
 from django.conf import settings
 
-from entrabackup import localdb
+from entrabackup import localdb, vault
 from repositories import services
 from repositories.errors import (
     RepositoryError,
@@ -25,6 +25,15 @@ def local(db, clean_repository_database):
     return repository
 
 
+def _remote_with_password(**fields) -> Repository:
+    """A remote repository row as the product would hold it: TLS verified, its password sealed for it."""
+    repository = Repository.objects.create(kind="remote", **{k: v for k, v in fields.items() if k != "kind"})
+    repository.sealed_password = vault.seal("Offsite-pw", purpose=vault.purpose_of(Repository, "sealed_password"),
+                                            binding=repository.vault_binding())
+    repository.save(update_fields=["sealed_password"])
+    return repository
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -33,8 +42,8 @@ def _closed_port() -> int:
 
 def test_an_unreachable_repository_is_named_with_its_reason(db):
     port = _closed_port()
-    repository = Repository.objects.create(name="Offsite", kind="remote", host="127.0.0.1", port=port,
-                                           database="eb", user="backup", sslmode="disable")
+    repository = _remote_with_password(name="Offsite", kind="remote", host="127.0.0.1", port=port,
+                                           database="eb", user="backup", sslmode="verify-full")
     with pytest.raises(RepositoryUnavailableError) as caught, services.repository_store(repository) as store:
         store.restore_points("contoso")
     assert str(caught.value).startswith("Repository Offsite is unreachable: ") and "connection refused" in str(caught.value)
