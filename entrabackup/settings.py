@@ -28,6 +28,12 @@ PRODUCTION = ENVIRONMENT == "production"
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
 
+def _at_least(name: str, value: int, minimum: int) -> int:
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum} (got {value}).")
+    return value
+
+
 def _secret_key() -> str:
     """The configured key; in a local run, one generated once and kept in var/secret_key (mode 0600)."""
     key = env_str("DJANGO_SECRET_KEY")
@@ -202,12 +208,6 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 
-def _at_least(name: str, value: int, minimum: int) -> int:
-    if value < minimum:
-        raise ImproperlyConfigured(f"{name} must be at least {minimum} (got {value}).")
-    return value
-
-
 # --- Login throttling (django-axes, on the product's and the admin's login alike) --------------------
 # Failures are counted per user name *and* client address: after LOGIN_FAILURE_LIMIT failures that pair
 # is refused, even with the right password, until the cool-off has passed since its last failure or
@@ -252,7 +252,7 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else [
 def _proxy_ssl_header() -> tuple[str, str] | None:
     """`X-Forwarded-Proto` -> ("HTTP_X_FORWARDED_PROTO", "https"): the header a TLS-terminating proxy sets."""
     name = env_str("DJANGO_SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto" if PRODUCTION else "off")
-    if name.lower() == "off":
+    if name.lower() in {"off", "none", "false", "no", "0"}:
         return None
     if not re.fullmatch(r"[A-Za-z0-9-]+", name):
         raise ImproperlyConfigured(
