@@ -3,7 +3,8 @@
 Everything comes from environment variables (documented in `.env.example`) through the helpers in
 `entrabackup.env`. `ENTRABACKUP_ENV=local` (the default) gives safe defaults for one machine: a secret
 key generated once into `var/`, a local PostgreSQL in `var/pg/`. `ENTRABACKUP_ENV=production` refuses
-to start without the secrets a real deployment must set.
+to start without the secrets a real deployment must set, and turns the HTTPS protections on
+(docs/operations.md, "Security settings and login lockout").
 """
 
 import os
