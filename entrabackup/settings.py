@@ -3,11 +3,14 @@
 Everything comes from environment variables (documented in `.env.example`) through the helpers in
 `entrabackup.env`. `ENTRABACKUP_ENV=local` (the default) gives safe defaults for one machine: a secret
 key generated once into `var/`, a local PostgreSQL in `var/pg/`. `ENTRABACKUP_ENV=production` refuses
-to start without the secrets a real deployment must set.
+to start without the secrets a real deployment must set, and turns the HTTPS protections on
+(docs/operations.md, "Security settings and login lockout").
 """
 
 import os
+import re
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -26,11 +29,17 @@ PRODUCTION = ENVIRONMENT == "production"
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
 
+def _at_least(name: str, value: int, minimum: int) -> int:
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum} (got {value}).")
+    return value
+
+
 def _secret_key() -> str:
     """The configured key; in a local run, one generated once and kept in var/secret_key (mode 0600)."""
     key = env_str("DJANGO_SECRET_KEY")
     if key:
-        return key
+        return _strong_secret_key(key)
     if PRODUCTION:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when ENTRABACKUP_ENV=production.")
     path = VAR_DIR / "secret_key"
@@ -41,6 +50,20 @@ def _secret_key() -> str:
             with open(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(50))
     return path.read_text().strip()
+
+
+def _strong_secret_key(key: str) -> str:
+    """Refuse a key Django's own deployment check calls weak (security.W009): short, repetitive or a placeholder.
+
+    The message never repeats the key.
+    """
+    if len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure"):
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is too weak: use at least 50 characters, at least 5 of them different, and not "
+            "Django's 'django-insecure-' placeholder. Generate one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
+    return key
 
 
 def _create_private_file(path: Path) -> int | None:
@@ -68,6 +91,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_q",
+    "axes",
     "entrabackup",
     "accounts",
     "tenants",
@@ -87,6 +111,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a login refused by the throttle into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "entrabackup.urls"
@@ -170,6 +196,8 @@ Q_CLUSTER = {
 
 # --- Authentication -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# The django-axes backend comes first: it refuses a locked-out login before the password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -180,12 +208,60 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+
+# --- Login throttling (django-axes, on the product's and the admin's login alike) --------------------
+# Failures are counted per user name *and* client address: after LOGIN_FAILURE_LIMIT failures that pair
+# is refused, even with the right password, until the cool-off has passed since its last failure or
+# `manage.py login_unlock --username NAME` clears it. Another address can still log in as that user, so an
+# attacker cannot lock the administrator out from elsewhere. See docs/operations.md.
+AXES_FAILURE_LIMIT = _at_least("ENTRABACKUP_LOGIN_FAILURE_LIMIT", env_int("ENTRABACKUP_LOGIN_FAILURE_LIMIT", 5), 1)
+_COOLOFF_MINUTES = _at_least("ENTRABACKUP_LOGIN_COOLOFF_MINUTES", env_int("ENTRABACKUP_LOGIN_COOLOFF_MINUTES", 15), 0)
+AXES_COOLOFF_TIME = timedelta(minutes=_COOLOFF_MINUTES) if _COOLOFF_MINUTES else None  # None: until unlocked
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked"
+# Behind reverse proxies the peer address is the proxy's; with a count, the client address is read from
+# X-Forwarded-For as the outermost of those proxies saw it (accounts.services.login_client_address).
+REVERSE_PROXY_COUNT = _at_least("ENTRABACKUP_REVERSE_PROXY_COUNT", env_int("ENTRABACKUP_REVERSE_PROXY_COUNT", 0), 0)
+AXES_CLIENT_IP_CALLABLE = "accounts.services.login_client_address"
+
+# --- Sessions and HTTPS -----------------------------------------------------------------------------------
+# A login lasts 8 hours (from the login, not from the last click) and ends when the browser closes.
+SESSION_COOKIE_AGE = _at_least("DJANGO_SESSION_COOKIE_AGE", env_int("DJANGO_SESSION_COOKIE_AGE", 8 * 3600), 60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", PRODUCTION)
+# A supervisor or load balancer probes the health check over plain HTTP on the host itself.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = _at_least(
+    "DJANGO_SECURE_HSTS_SECONDS", env_int("DJANGO_SECURE_HSTS_SECONDS", 365 * 86400 if PRODUCTION else 0), 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", PRODUCTION)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else [
+    # security.W021 asks for SECURE_HSTS_PRELOAD. Preloading is for the owner of the whole registrable
+    # domain to decide (a preload-list entry covers every subdomain and takes months to undo), so a backup
+    # server does not opt in by default; DJANGO_SECURE_HSTS_PRELOAD=true does.
+    "security.W021",
+]
+
+
+def _proxy_ssl_header() -> tuple[str, str] | None:
+    """`X-Forwarded-Proto` -> ("HTTP_X_FORWARDED_PROTO", "https"): the header a TLS-terminating proxy sets."""
+    name = env_str("DJANGO_SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto" if PRODUCTION else "off")
+    if name.lower() in {"off", "none", "false", "no", "0"}:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9-]+", name):
+        raise ImproperlyConfigured(
+            f"DJANGO_SECURE_PROXY_SSL_HEADER must be a header name such as X-Forwarded-Proto, or off (got {name!r}).")
+    return "HTTP_" + name.upper().replace("-", "_"), "https"
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header()
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("ENTRABACKUP_TIME_ZONE", "UTC")
@@ -213,6 +289,8 @@ LOGGING = {
         "django_q": {"level": env_str("ENTRABACKUP_Q_LOG_LEVEL", "INFO")},
         "httpx": {"level": "WARNING"},
         "msal": {"level": "WARNING"},
+        # django-axes: failures and lockouts are warnings; its per-request INFO lines are noise.
+        "axes": {"level": "WARNING"},
     },
 }
 

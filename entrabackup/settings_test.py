@@ -16,3 +16,6 @@ SECRETS_KEY_FILE = VAR_DIR / "test-secrets.key"  # noqa: F405 - never the key of
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
 REPOSITORY_DEFAULT_DATABASE = "test_entrabackup_repository"  # never the local installation's repository
+# Django's test client `login()` authenticates without a request, which django-axes refuses; this backend
+# lets it through and throttles every login made through a page, as in production.
+AUTHENTICATION_BACKENDS = ["accounts.tests.backends.AxesBackendForTestClient", *AUTHENTICATION_BACKENDS[1:]]  # noqa: F405

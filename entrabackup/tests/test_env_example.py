@@ -14,3 +14,12 @@ def test_every_variable_read_by_the_settings_is_documented():
         read |= set(READ.findall(path.read_text()))
     assert read, "the settings read no variable? the pattern is broken"
     assert read - documented == set()
+
+
+def test_security_and_lockout_variables_are_explained_in_the_operations_guide():
+    read = set(READ.findall((ROOT / "entrabackup" / "settings.py").read_text()))
+    security = {name for name in read if name.startswith(
+        ("DJANGO_SECURE_", "DJANGO_SESSION_", "ENTRABACKUP_LOGIN_", "ENTRABACKUP_REVERSE_PROXY"))}
+    assert len(security) >= 10
+    guide = (ROOT / "docs" / "operations.md").read_text()
+    assert {name for name in security if f"`{name}`" not in guide} == set()
