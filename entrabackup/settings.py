@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "repositories",
     "jobs",
     "restore",
+    "dashboard",
 ]
 
 MIDDLEWARE = [

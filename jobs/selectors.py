@@ -30,6 +30,13 @@ def proxies_running() -> list[ProxyStatus]:
     ]
 
 
+def proxies_visible_to(user) -> list[ProxyStatus]:
+    """Proxies run every tenant's sessions: shown to those who see sessions of at least one tenant."""
+    if not user.has_perm("jobs.view_backupsession") or not tenants_visible_to(user).exists():
+        return []
+    return proxies_running()
+
+
 def jobs_visible_to(user) -> QuerySet[BackupJob]:
     return BackupJob.objects.filter(tenant__in=tenants_visible_to(user)).select_related("tenant", "repository", "proxy")
 

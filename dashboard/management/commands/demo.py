@@ -5,8 +5,9 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from accounts.services import administrator_ensure
-from entrabackup import demo, localdb
-from entrabackup.supervisor import Supervisor
+from dashboard import demo
+from dashboard.supervisor import Supervisor
+from entrabackup import localdb
 
 
 class Command(BaseCommand):
