@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django_q.status import Stat
 
-from jobs.models import BackupJob, BackupSession
+from jobs.models import BackupJob, BackupSession, Proxy
 from tenants.selectors import tenants_visible_to
 
 
@@ -14,6 +14,7 @@ from tenants.selectors import tenants_visible_to
 class ProxyStatus:
     """One running backup proxy (a django-q2 cluster) as it reports itself through the cache."""
 
+    name: str
     host: str
     cluster_id: str
     status: str
@@ -22,11 +23,14 @@ class ProxyStatus:
 
 
 def proxies_running() -> list[ProxyStatus]:
-    """The clusters that reported within the last few seconds (django-q2 keeps these in the cache)."""
+    """The clusters that reported within the last few seconds (django-q2 keeps these in the cache), named
+    as their proxies registered themselves (jobs/broker.py)."""
+    stats = Stat.get_all()
+    names = dict(Proxy.objects.filter(cluster_id__in=[str(s.cluster_id) for s in stats]).values_list("cluster_id", "name"))
     return [
-        ProxyStatus(host=stat.host, cluster_id=str(stat.cluster_id), status=stat.status,
-                    workers=len(stat.workers), uptime_seconds=stat.uptime())
-        for stat in Stat.get_all()
+        ProxyStatus(name=names.get(str(stat.cluster_id), stat.host), host=stat.host, cluster_id=str(stat.cluster_id),
+                    status=stat.status, workers=len(stat.workers), uptime_seconds=stat.uptime())
+        for stat in stats
     ]
 
 

@@ -39,12 +39,13 @@ def product_env(**extra: str) -> dict:
 
 
 @contextmanager
-def backup_proxy(*, workers: int = 1):
+def backup_proxy(*, workers: int = 1, name: str | None = None):
     """A real `manage.py qcluster` process on the test database; stopped (all its workers too) on exit."""
+    extra = {"ENTRABACKUP_PROXY_NAME": name} if name else {}
     process = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=ROOT,
-        env=product_env(ENTRABACKUP_PROXY_WORKERS=str(workers), ENTRABACKUP_SESSION_HEARTBEAT_INTERVAL="0.5"),
+        env=product_env(ENTRABACKUP_PROXY_WORKERS=str(workers), ENTRABACKUP_SESSION_HEARTBEAT_INTERVAL="0.5", **extra),
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
