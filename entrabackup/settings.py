@@ -177,6 +177,10 @@ Q_CLUSTER = {
     "sync": False,
 }
 
+# --- Demo (manage.py demo) ------------------------------------------------------------------------
+# The demo's Graph emulator keeps this port across restarts, so the demo tenant's address stays the same.
+DEMO_EMULATOR_PORT = env_int("ENTRABACKUP_DEMO_EMULATOR_PORT", 8443)
+
 # --- Authentication -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "accounts:login"
