@@ -1,6 +1,6 @@
 """The demo's emulated tenant: a generated Contoso in the Graph emulator, registered in entrabackup.
 
-Only `manage.py demo` uses this module; the product never imports the emulator otherwise.
+Only `manage.py demo` (and the tests) use this module; the product never imports the emulator otherwise.
 """
 
 import json
@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from entrabackup import graph
+from graph_emulator.control import EmulatorControl
+from jobs.errors import SessionConflictError
+from jobs.models import BackupJob
+from jobs.services import job_create, session_create
 from tenants import services
 from tenants.models import Tenant
 
@@ -51,8 +55,6 @@ def wait_for_emulator(ready_file: Path, process, *, timeout: float = 60.0) -> Em
 
 def demo_tenant_ensure(emulator: EmulatorInfo) -> tuple[Tenant, dict]:
     """Generate the demo tenant in the emulator (idempotent), register it here, and test the connection."""
-    from graph_emulator.control import EmulatorControl
-
     with EmulatorControl(emulator.url, emulator.ca_path, emulator.admin_key) as control:
         info = control.create_tenant(seed=DEMO_SEED, users=DEMO_USERS, licence="P2", name="Contoso")
         tenant = Tenant.objects.filter(name=DEMO_TENANT_NAME).first()
@@ -78,7 +80,7 @@ def _register(control, emulator: EmulatorInfo, info: dict) -> Tenant:
 
 
 def _follow_emulator_address(tenant: Tenant, emulator: EmulatorInfo) -> None:
-    """The emulator listens on a free port chosen at each start."""
+    """The emulator keeps its port across restarts, unless the port setting changed."""
     tenant.authority_url = tenant.graph_url = emulator.url
     tenant.ca_bundle_pem = Path(emulator.ca_path).read_text()
     tenant.save(update_fields=["authority_url", "graph_url", "ca_bundle_pem", "updated_at"])
@@ -86,10 +88,6 @@ def _follow_emulator_address(tenant: Tenant, emulator: EmulatorInfo) -> None:
 
 def demo_first_backup(tenant: Tenant):
     """A job for the demo tenant (hourly, 30 days) and its first session, queued for the proxy."""
-    from jobs.errors import SessionConflictError
-    from jobs.models import BackupJob
-    from jobs.services import job_create, session_create
-
     job = BackupJob.objects.filter(tenant=tenant).first()
     if job is None:
         job = job_create(tenant=tenant, schedule_kind="hours", schedule_value="1", retention_days=30)
