@@ -35,8 +35,9 @@ def proxies_running() -> list[ProxyStatus]:
 
 
 def proxies_visible_to(user) -> list[ProxyStatus]:
-    """Proxies run every tenant's sessions: shown to those who see sessions of at least one tenant."""
-    if not user.has_perm("jobs.view_backupsession") or not tenants_visible_to(user).exists():
+    """Proxies run every tenant's sessions: shown only to those who may see tenants and their sessions.
+    (When tenant scopes arrive, a user scoped to no tenant sees no proxy either.)"""
+    if not (user.has_perm("jobs.view_backupsession") and user.has_perm("tenants.view_tenant")):
         return []
     return proxies_running()
 
