@@ -10,6 +10,7 @@ to start without the secrets a real deployment must set, and turns the HTTPS pro
 import os
 import re
 import secrets
+import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -98,6 +99,7 @@ INSTALLED_APPS = [
     "repositories",
     "jobs",
     "restore",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -177,10 +179,16 @@ CACHES = {
 # timeout < retry, or the broker hands a still-running task to a second worker. A finite max_attempts:
 # sessions are retried by our own session logic, not by re-delivering a task forever.
 PROXY_TASK_TIMEOUT = env_int("ENTRABACKUP_PROXY_TASK_TIMEOUT", 6 * 3600)
-# A proxy is known by its host name (a job can be pinned to it). Proxies on other hosts share the broker:
-# the same configuration database (ORM broker) or Redis (see docs/operations.md).
+# A proxy is known by its name (ENTRABACKUP_PROXY_NAME, default: the host name); a job pinned to it has its
+# sessions queued under that name, and only that proxy takes them (jobs/broker.py). Every proxy shares
+# the broker (the configuration database) and the cluster `name`, which signs tasks and names the site.
+PROXY_NAME = env_str("ENTRABACKUP_PROXY_NAME", socket.gethostname())
+if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", PROXY_NAME):
+    raise ImproperlyConfigured(
+        f"ENTRABACKUP_PROXY_NAME must be 1-100 letters, digits, '.', '_' or '-' (got {PROXY_NAME!r}).")
 Q_CLUSTER = {
     "name": "entrabackup",
+    "broker_class": "jobs.broker.ProxyBroker",
     "label": "Backup proxies",
     "orm": "default",
     "workers": env_int("ENTRABACKUP_PROXY_WORKERS", 2),
@@ -193,6 +201,10 @@ Q_CLUSTER = {
     "catch_up": False,
     "sync": False,
 }
+
+# --- Demo (manage.py demo) ------------------------------------------------------------------------
+# The demo's Graph emulator keeps this port across restarts, so the demo tenant's address stays the same.
+DEMO_EMULATOR_PORT = env_int("ENTRABACKUP_DEMO_EMULATOR_PORT", 8443)
 
 # --- Authentication -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -7,7 +7,7 @@ admin.site.site_header = "entrabackup administration"
 admin.site.site_title = "entrabackup"
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", include("dashboard.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("accounts.urls")),
     path("tenants/", include("tenants.urls")),

@@ -15,6 +15,7 @@ from tenants.selectors import tenants_visible_to
 class ProxyStatus:
     """One running backup proxy (a django-q2 cluster) as it reports itself through the cache."""
 
+    name: str
     host: str
     cluster_id: str
     status: str
@@ -23,12 +24,23 @@ class ProxyStatus:
 
 
 def proxies_running() -> list[ProxyStatus]:
-    """The clusters that reported within the last few seconds (django-q2 keeps these in the cache)."""
+    """The clusters that reported within the last few seconds (django-q2 keeps these in the cache), named
+    as their proxies registered themselves (jobs/broker.py)."""
+    stats = Stat.get_all()
+    names = dict(Proxy.objects.filter(cluster_id__in=[str(s.cluster_id) for s in stats]).values_list("cluster_id", "name"))
     return [
-        ProxyStatus(host=stat.host, cluster_id=str(stat.cluster_id), status=stat.status,
-                    workers=len(stat.workers), uptime_seconds=stat.uptime())
-        for stat in Stat.get_all()
+        ProxyStatus(name=names.get(str(stat.cluster_id), stat.host), host=stat.host, cluster_id=str(stat.cluster_id),
+                    status=stat.status, workers=len(stat.workers), uptime_seconds=stat.uptime())
+        for stat in stats
     ]
+
+
+def proxies_visible_to(user) -> list[ProxyStatus]:
+    """Proxies run every tenant's sessions: shown only to those who may see tenants and their sessions.
+    (When tenant scopes arrive, a user scoped to no tenant sees no proxy either.)"""
+    if not (user.has_perm("jobs.view_backupsession") and user.has_perm("tenants.view_tenant")):
+        return []
+    return proxies_running()
 
 
 def jobs_visible_to(user) -> QuerySet[BackupJob]:

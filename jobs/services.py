@@ -2,8 +2,6 @@
 
 import logging
 import os
-import socket
-import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -11,6 +9,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
+from django_q.tasks import async_task
 
 import entrabackup
 from jobs.errors import JobError, JobValidationError, ScheduleError, SessionConflictError
@@ -135,30 +134,18 @@ def _at(moment) -> str:
 
 
 def session_enqueue(session: BackupSession) -> None:
-    from django_q.tasks import async_task
+    """Queue the session's task: on the shared queue, or on the queue of the proxy its job is pinned to.
 
-    async_task("jobs.tasks.run_backup_session", session.pk, task_name=f"backup-session-{session.pk}")
-
-
-MAX_BOUNCES = 50
-
-
-def session_bounce(*, session_id: int, bounces: int) -> bool:
-    """True when this proxy must not run the session (pinned elsewhere); it is then requeued or failed."""
-    from django_q.tasks import async_task
-
-    session = BackupSession.objects.select_related("job__proxy").filter(pk=session_id, status=BackupSession.Status.QUEUED).first()
-    pinned = session.job.proxy if session else None
-    if pinned is None or pinned.host == proxy_host():
-        return False
-    if bounces >= MAX_BOUNCES:
-        BackupSession.objects.filter(pk=session_id, status=BackupSession.Status.QUEUED).update(
-            status=BackupSession.Status.FAILED, ended_at=timezone.now(),
-            error=f"The job is pinned to proxy {pinned.name}, which did not take the session; is it running?")
-        return True
-    time.sleep(min(5.0, 0.2 * (bounces + 1)))  # let the pinned proxy's workers get to the queue first
-    async_task("jobs.tasks.run_backup_session", session_id, bounces + 1, task_name=f"backup-session-{session_id}-{bounces + 1}")
-    return True
+    A pinned session waits for its proxy (see jobs/broker.py); the log says so when that proxy is not
+    reporting.
+    """
+    proxy = session.job.proxy
+    if proxy is not None and not proxy_is_live(proxy):
+        seen = f"{proxy.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC" if proxy.heartbeat_at else "never"
+        session_log(session.pk, f"Queued for proxy {proxy.name}, which is not reporting (last seen: {seen}); "
+                                "the session starts when that proxy runs.")
+    async_task("jobs.tasks.run_backup_session", session.pk, task_name=f"backup-session-{session.pk}",
+               cluster=proxy.name if proxy is not None else None)
 
 
 def session_cancel(*, session: BackupSession, user=None) -> bool:
@@ -189,8 +176,8 @@ def session_log(session_id: int, message: str) -> None:
 
 
 def proxy_host() -> str:
-    """This proxy's name: its host name, as django-q2 reports the cluster (one proxy per host)."""
-    return socket.gethostname()
+    """This proxy's name (ENTRABACKUP_PROXY_NAME, by default the host name): jobs are pinned by it."""
+    return settings.PROXY_NAME
 
 
 def proxy_identity() -> str:
@@ -198,19 +185,25 @@ def proxy_identity() -> str:
     return f"{proxy_host()} (pid {os.getpid()})"
 
 
-def proxies_sync() -> list[Proxy]:
-    """Record the running clusters (they report themselves through the cache) as proxies with a heartbeat."""
-    from django_q.status import Stat
+def proxy_report(*, name: str, stat) -> Proxy:
+    """Record proxy `name` from its cluster's status report (django-q2's Stat) with a fresh heartbeat."""
+    proxy, _ = Proxy.objects.update_or_create(name=name, defaults={
+        "host": stat.host, "cluster_id": str(stat.cluster_id), "workers": len(stat.workers),
+        "version": entrabackup.__version__, "heartbeat_at": timezone.now(), "started_at": stat.tob,
+    })
+    return proxy
 
-    now, seen = timezone.now(), []
-    for stat in Stat.get_all():
-        proxy, _ = Proxy.objects.update_or_create(name=stat.host, defaults={
-            "host": stat.host, "cluster_id": str(stat.cluster_id), "workers": len(stat.workers),
-            "version": entrabackup.__version__, "heartbeat_at": now,
-            "started_at": now - timedelta(seconds=stat.uptime()),
-        })
-        seen.append(proxy)
-    return seen
+
+def proxy_is_live(proxy: Proxy, *, now=None) -> bool:
+    """Whether the proxy reported within the session heartbeat timeout."""
+    deadline = (now or timezone.now()) - timedelta(seconds=settings.SESSION_HEARTBEAT_TIMEOUT)
+    return proxy.heartbeat_at is not None and proxy.heartbeat_at >= deadline
+
+
+def proxies_sync() -> list[Proxy]:
+    """The proxies that reported lately (each proxy records itself through its broker, jobs/broker.py)."""
+    deadline = timezone.now() - timedelta(seconds=settings.SESSION_HEARTBEAT_TIMEOUT)
+    return list(Proxy.objects.filter(heartbeat_at__gte=deadline))
 
 
 def sessions_fail_over(*, now=None) -> list[BackupSession]:

@@ -49,7 +49,7 @@ def job_run(request, pk):
 @permission_required("jobs.view_backupsession", raise_exception=True)
 def session_list(request):
     sessions = selectors.sessions_visible_to(request.user)[:100]
-    return render(request, "jobs/session_list.html", {"sessions": sessions, "proxies": selectors.proxies_running()})
+    return render(request, "jobs/session_list.html", {"sessions": sessions, "proxies": selectors.proxies_visible_to(request.user)})
 
 
 @permission_required("jobs.view_backupsession", raise_exception=True)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from entrabackup.demo import DEMO_ROLES
+from dashboard.demo import DEMO_ROLES
 from graph_emulator.testing import running_emulator
 
 # Everything the product's features need (directory backup, logs, Conditional Access, restore).

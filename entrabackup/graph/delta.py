@@ -23,7 +23,8 @@ logger = logging.getLogger(__name__)
 class DeltaRound:
     """An iterable of delta pages. After exhaustion ``delta_link`` holds the link to save.
 
-    ``resynced`` is True when the saved link had expired and the round restarted as a full initial round:
+    ``resynced`` is True when the saved link had expired, or names another Graph endpoint than the client's,
+    and the round restarted as a full initial round (``resync_reason`` says which):
     the caller must then treat the result as a full read (objects not seen are gone).
     """
 
@@ -46,6 +47,7 @@ class DeltaRound:
         self._delta_link: str | None = None
         self._started = False
         self.resynced = False
+        self.resync_reason = ""
         self.pages = 0
 
     @property
@@ -79,14 +81,21 @@ class DeltaRound:
     def _first_page(self) -> dict:
         if self._start_link is None:
             return self._get(self._path, self._params)
+        if self._fallback and not self._requester.is_graph_url(self._start_link):
+            # Saved against another endpoint (the tenant's Graph URL changed): the token must not follow it,
+            # and a round started afresh on the current endpoint is complete anyway.
+            return self._resync("The saved delta link names another Graph endpoint than the tenant's")
         try:
             return self._get(self._start_link, None)
         except DeltaExpiredError:
             if not self._fallback:
                 raise
-            logger.warning("Delta link for %s expired; falling back to a full read", self._path)
-            self.resynced = True
-            return self._get(self._path, self._params)
+            return self._resync("The saved delta link had expired or Graph asked for a resync")
+
+    def _resync(self, reason: str) -> dict:
+        logger.warning("%s (%s); falling back to a full read", reason, self._path)
+        self.resynced, self.resync_reason = True, reason
+        return self._get(self._path, self._params)
 
     def _get(self, url: str, params: dict | None) -> dict:
         body = self._requester.request("GET", url, params=params, headers=self._headers).body

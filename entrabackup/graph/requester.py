@@ -107,10 +107,14 @@ class Requester:
             attempt += 1
             self._wait_before_retry(method, segments, outcome, attempt)
 
+    def is_graph_url(self, url: str) -> bool:
+        """Whether an absolute link (nextLink, a saved deltaLink) points at this client's Graph endpoint."""
+        return url.startswith(self.graph_url + "/")
+
     def build(self, method: str, url: str, params: dict | None, headers: dict | None, json: Any) -> httpx.Request:
         if url.startswith(("https://", "http://")):
             # nextLink/deltaLink are followed verbatim, but the bearer token must never leave the Graph host.
-            if not url.startswith(self.graph_url + "/"):
+            if not self.is_graph_url(url):
                 raise ValueError(f"Refusing to send a Graph token to another host: {urlsplit(url).netloc}")
             full = url
         else:

@@ -88,7 +88,7 @@ def backup_delta_type(client, writer, object_type: str, full: bool, pager: Pager
     mode = "full" if link is None else ("resync" if round_.resynced else "delta")
     result = TypeResult(object_type, mode, warnings=warnings)
     if round_.resynced:
-        result.warnings.append("The saved delta link had expired or Graph asked for a resync; did a full read.")
+        result.warnings.append(f"{round_.resync_reason}; did a full read.")
     log = RoundLog()
     items = _merged_items(pager.values(itertools.chain([first], pages)), spec, log, keep_removed=mode == "delta")
     if mode == "delta":

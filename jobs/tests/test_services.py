@@ -84,19 +84,19 @@ def test_cancelling_a_queued_session_ends_it_at_once(tenant, enqueued):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_session_pinned_to_another_proxy_is_requeued_then_failed_with_the_reason(tenant, enqueued, monkeypatch):
+def test_a_pinned_session_is_queued_under_its_proxy_name_and_says_when_that_proxy_is_silent(tenant, monkeypatch):
     from jobs.models import Proxy
 
-    requeued = []
-    monkeypatch.setattr("django_q.tasks.async_task", lambda *args, **kwargs: requeued.append(args))
-    monkeypatch.setattr(services.time, "sleep", lambda seconds: None)
-    job = services.job_create(tenant=tenant, proxy=Proxy.objects.create(name="elsewhere", host="elsewhere"))
-    session = services.session_create(job=job)
-    assert services.session_bounce(session_id=session.pk, bounces=0) is True
-    assert requeued == [("jobs.tasks.run_backup_session", session.pk, 1)]
-    assert services.session_bounce(session_id=session.pk, bounces=services.MAX_BOUNCES) is True
-    session.refresh_from_db()
-    assert session.status == "failed" and "pinned to proxy elsewhere" in session.error
-    job.proxy = Proxy.objects.create(name=services.proxy_host(), host=services.proxy_host())
-    job.save()
-    assert services.session_bounce(session_id=services.session_create(job=job).pk, bounces=0) is False
+    queued = []
+    monkeypatch.setattr(services, "async_task", lambda *args, **kwargs: queued.append((args, kwargs["cluster"])))
+    live = Proxy.objects.create(name="proxy-a", host="h", heartbeat_at=timezone.now())
+    silent = Proxy.objects.create(name="proxy-b", host="h", heartbeat_at=timezone.now() - timedelta(hours=1))
+    first = services.session_create(job=services.job_create(tenant=tenant, proxy=live))
+    BackupSession.objects.filter(pk=first.pk).update(status="success")  # one active session per tenant
+    second = services.session_create(job=services.job_create(tenant=tenant, name="second", proxy=silent))
+    BackupSession.objects.filter(pk=second.pk).update(status="success")
+    services.session_create(job=services.job_create(tenant=tenant, name="third"))
+    assert [cluster for _, cluster in queued] == ["proxy-a", "proxy-b", None]  # None: the shared queue
+    first.refresh_from_db(), second.refresh_from_db()
+    assert "not reporting" not in first.log
+    assert "Queued for proxy proxy-b, which is not reporting" in second.log

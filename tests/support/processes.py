@@ -39,14 +39,17 @@ def product_env(**extra: str) -> dict:
 
 
 @contextmanager
-def backup_proxy(*, workers: int = 1, heartbeat: float = 0.5):
+def backup_proxy(*, workers: int = 1, heartbeat: float = 0.5, name: str | None = None):
     """A real `manage.py qcluster` process on the test database; stopped (all its workers too) on exit.
 
-    `heartbeat`: seconds between a session's heartbeats (short, so fail-over tests need not wait)."""
+    `heartbeat`: seconds between a session's heartbeats (short, so fail-over tests need not wait);
+    `name`: the proxy's name (ENTRABACKUP_PROXY_NAME), to route pinned jobs to it."""
+    extra = {"ENTRABACKUP_PROXY_NAME": name} if name else {}
     process = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=ROOT,
-        env=product_env(ENTRABACKUP_PROXY_WORKERS=str(workers), ENTRABACKUP_SESSION_HEARTBEAT_INTERVAL=str(heartbeat)),
+        env=product_env(ENTRABACKUP_PROXY_WORKERS=str(workers), ENTRABACKUP_SESSION_HEARTBEAT_INTERVAL=str(heartbeat),
+                        **extra),
         start_new_session=True,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

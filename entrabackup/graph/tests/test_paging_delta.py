@@ -111,3 +111,14 @@ def test_list_all_of_a_singleton_yields_the_entity(make_client):
     policy = {"id": "authenticationMethodsPolicy", "authenticationMethodConfigurations": []}
     handler = pages_handler({f"{GRAPH}/v1.0/policies/authenticationMethodsPolicy": policy})
     assert list(make_client(handler).list_all("authenticationMethodsPolicy")) == [policy]
+
+
+def test_delta_link_of_another_endpoint_gets_a_full_round_and_never_the_token(make_client):
+    handler, _, delta_link = delta_handler()
+    moved = "https://graph.old-address.example:8443/v1.0/users/delta?$deltatoken=old"
+    round_ = make_client(handler).delta_or_full("/users", delta_link=moved, select=["id"])
+    assert [o["id"] for o in round_.values()] == ["1", "2"]
+    assert round_.resynced and "another Graph endpoint" in round_.resync_reason
+    assert all(url.startswith(GRAPH + "/") for url, _ in handler.seen)  # nothing went to the old address
+    with pytest.raises(ValueError, match="another host"):  # without the fallback the guard still refuses
+        list(make_client(handler).delta("/users", delta_link=moved))

@@ -1,6 +1,6 @@
 """The demo's emulated tenant: a generated Contoso in the Graph emulator, registered in entrabackup.
 
-Only `manage.py demo` uses this module; the product never imports the emulator otherwise.
+Only `manage.py demo` (and the tests) use this module; the product never imports the emulator otherwise.
 """
 
 import json
@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from entrabackup import graph
+from graph_emulator.control import EmulatorControl
+from jobs.errors import SessionConflictError
+from jobs.models import BackupJob
+from jobs.services import job_create, session_create
 from tenants import services
 from tenants.models import Tenant
 
@@ -51,20 +55,17 @@ def wait_for_emulator(ready_file: Path, process, *, timeout: float = 60.0) -> Em
 
 def demo_tenant_ensure(emulator: EmulatorInfo) -> tuple[Tenant, dict]:
     """Generate the demo tenant in the emulator (idempotent), register it here, and test the connection."""
-    from graph_emulator.control import EmulatorControl
-
     with EmulatorControl(emulator.url, emulator.ca_path, emulator.admin_key) as control:
         info = control.create_tenant(seed=DEMO_SEED, users=DEMO_USERS, licence="P2", name="Contoso")
         tenant = Tenant.objects.filter(name=DEMO_TENANT_NAME).first()
         if tenant is None:
             tenant = _register(control, emulator, info)
         else:
-            _follow_emulator_address(tenant, emulator)
-            if not services.tenant_check(tenant=tenant)["ok"]:  # the emulator's state was reset
-                app = control.register_app(info["tenant_id"], roles=DEMO_ROLES, display_name="entrabackup demo")
-                services.tenant_set_credential(tenant=tenant, credential=graph.ClientSecret(app["client_secret"]))
-                tenant.client_id = app["client_id"]
-                tenant.save()
+            # The emulator keeps its port across restarts unless the port setting changed, and keeps its
+            # state unless var/ was cleaned: either way the tenant is re-pointed only with a new credential.
+            moved = tenant.graph_url != emulator.url or tenant.ca_bundle_pem != Path(emulator.ca_path).read_text()
+            if moved or not services.tenant_check(tenant=tenant)["ok"]:
+                _reconnect(control, emulator, info, tenant)
     return tenant, services.tenant_check(tenant=tenant)
 
 
@@ -77,19 +78,19 @@ def _register(control, emulator: EmulatorInfo, info: dict) -> Tenant:
     )
 
 
-def _follow_emulator_address(tenant: Tenant, emulator: EmulatorInfo) -> None:
-    """The emulator listens on a free port chosen at each start."""
-    tenant.authority_url = tenant.graph_url = emulator.url
-    tenant.ca_bundle_pem = Path(emulator.ca_path).read_text()
-    tenant.save(update_fields=["authority_url", "graph_url", "ca_bundle_pem", "updated_at"])
+def _reconnect(control, emulator: EmulatorInfo, info: dict, tenant: Tenant) -> None:
+    """A new app registration in the emulator, and the tenant pointed at the emulator with its secret."""
+    app = control.register_app(info["tenant_id"], roles=DEMO_ROLES, display_name="entrabackup demo")
+    tenant.client_id = app["client_id"]
+    services.tenant_set_connection(
+        tenant=tenant, credential=graph.ClientSecret(app["client_secret"]), cloud=Tenant.Cloud.CUSTOM,
+        directory_id=info["tenant_id"], authority_url=emulator.url, graph_url=emulator.url,
+        ca_bundle_pem=Path(emulator.ca_path).read_text(),
+    )
 
 
 def demo_first_backup(tenant: Tenant):
     """A job for the demo tenant (hourly, 30 days) and its first session, queued for the proxy."""
-    from jobs.errors import SessionConflictError
-    from jobs.models import BackupJob
-    from jobs.services import job_create, session_create
-
     job = BackupJob.objects.filter(tenant=tenant).first()
     if job is None:
         job = job_create(tenant=tenant, schedule_kind="hours", schedule_value="1", retention_days=30)
