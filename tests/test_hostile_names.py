@@ -61,6 +61,7 @@ def _pages(tenant, session, user_id, group_id) -> dict[str, set[str]]:
         reverse("dashboard"): {HOSTILE_TENANT_NAME},
         reverse("tenants:tenant_list"): {HOSTILE_TENANT_NAME},
         reverse("tenants:tenant_detail", args=[tenant.pk]): {HOSTILE_TENANT_NAME},
+        reverse("tenants:tenant_credential", args=[tenant.pk]): {HOSTILE_TENANT_NAME},
         reverse("jobs:job_list"): {HOSTILE_TENANT_NAME},
         reverse("jobs:session_list"): {HOSTILE_TENANT_NAME},
         reverse("jobs:session_detail", args=[session.pk]): {HOSTILE_TENANT_NAME},
