@@ -116,7 +116,9 @@ class Throttler:
                 wait = self._get(("ca", tid), lambda: Window(cfg.get("ca_per_s", 1), 1.0)).take()
                 return (too_many(None, headers) if wait else None), headers  # CA: no Retry-After (FACTS §0.4)
             limit = cfg.get("ru_per_10s") or size_limit(tenant.meta["users"])
-            bucket = self._get(("ru", tid, app_id), lambda: Bucket(limit, 10.0))
+            # A shorter window (tests only) makes a storm: the same budget, refilled in bursts many times a second.
+            window = float(cfg.get("ru_window_seconds") or 10.0)
+            bucket = self._get(("ru", tid, app_id), lambda: Bucket(limit, window))
             wait = bucket.take(ru)
             if not wait and writes:
                 wait = self._get(("w", tid, app_id), lambda: Bucket(cfg.get("write_per_150s", 3000), 150.0)).take(writes)

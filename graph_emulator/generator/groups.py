@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from graph_emulator.generator.common import guid, past, sid, sub_rng
-from graph_emulator.generator.names import GROUP_TOPICS, GROUP_WORDS, OFFICES
+from graph_emulator.generator.names import GROUP_TOPICS, GROUP_WORDS, HOSTILE_GROUP_NAME, OFFICES
 from graph_emulator.generator.people import DEPT_NAMES
 
 # each (department, city) pair backs at most one dynamic group, so dynamic memberships stay ~1 per user
 DYN_COMBOS = [(d, o[0]) for d in DEPT_NAMES for o in OFFICES]
+HOSTILE_GROUP = 2  # a cloud-only security group in every tenant (groups has at least three entries)
 
 
 def _base(rng, name: str, nick: str, meta: dict) -> dict:
@@ -57,6 +58,7 @@ def generate_groups(tenant, users: list[dict]) -> list[dict]:
     all_company.update(groupTypes=["Unified"], mailEnabled=True, securityEnabled=False, mail=mail, visibility="Public",
                        proxyAddresses=[f"SMTP:{mail}"], isAssignableToRole=None, renewedDateTime=all_company["createdDateTime"])
     groups = [all_company] + [make_group(rng, i, meta) for i in range(1, n)]
+    groups[HOSTILE_GROUP]["displayName"] = HOSTILE_GROUP_NAME
     _link_members(tenant, rng, groups, users, members)
     return groups
 

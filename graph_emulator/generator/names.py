@@ -1,5 +1,10 @@
 """Word lists for realistic, deterministic directory content."""
 
+# Tenant data is hostile input: every generated tenant, however small, holds one user and one group whose
+# display names are HTML injections (Entra accepts them), so every page and export is tested against them.
+HOSTILE_USER_NAME = "<img src=x onerror=alert(1)>"
+HOSTILE_GROUP_NAME = '"><script>alert(1)</script>'
+
 GIVEN = ("Adele Alex Allan Amara Ana Anders Ben Bianca Carlos Chen Christie Dana Debra Diego Elena Emily Enrico "
          "Fatima Grady Hana Henrietta Irvin Isaiah Jana Johanna Joni Jun Kenji Lee Leila Lidia Lynne Maria Megan "
          "Miriam Nestor Nora Olga Omar Patti Pradeep Priya Raul Rosa Sakura Sanjay Sofia Tomas Uma Vera Wei "

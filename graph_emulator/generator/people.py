@@ -6,13 +6,14 @@ import base64
 
 from graph_emulator.common import iso
 from graph_emulator.generator.common import guid, past, sid, sub_rng
-from graph_emulator.generator.names import DEPARTMENTS, GIVEN, OFFICES, SURNAMES
+from graph_emulator.generator.names import DEPARTMENTS, GIVEN, HOSTILE_USER_NAME, OFFICES, SURNAMES
 
 SKUS = {"E3": "6fd2c87f-b296-42f0-b197-1e91e994b900", "E5": "06ebc4ee-1bb5-47dd-8120-11324bc54e06",
         "P1": "078d2b04-f1bd-4111-bbd4-b4b1b354cef4", "P2": "84a661c4-e949-4bd2-a560-ed7766fcaf2b"}
 PLANS = [("exchange", "efb87545-963c-4e0d-99df-69c6916d9eb0"), ("MicrosoftOffice", "43de0ff5-c92c-492b-9116-175376d08c38"),
          ("AADPremiumService", "41781fb2-bc02-4b7c-bd55-b576c07bb09d")]
 DEPT_NAMES = list(DEPARTMENTS)
+HOSTILE_USER = 4  # a cloud-only member in every tenant (the first three of each ten are synced)
 
 
 def _names(rng, n_users: int):
@@ -102,6 +103,7 @@ def generate_users(tenant) -> list[dict]:
     n = meta["users"]
     n_guests = n // 20
     users = [make_user(rng, i, g, s, a, meta) for i, (g, s, a) in enumerate(_names(rng, n - n_guests))]
+    users[HOSTILE_USER]["displayName"] = HOSTILE_USER_NAME  # after the draws: nothing else shifts
     users += [make_guest(rng, i, meta) for i in range(n_guests)]
     members = [u for u in users if u["userType"] == "Member"]
     for i in range(1, len(members)):

@@ -41,3 +41,15 @@ def test_groups_cover_every_kind_and_managers_form_a_tree():
     assert any(g.get("isAssignableToRole") for g in t.objs["groups"].values())
     for uid, mid in t.managers.items():
         assert uid != mid and mid in t.objs["users"]
+
+
+def test_every_tenant_holds_a_cloud_only_user_and_group_with_hostile_display_names():
+    from graph_emulator.generator.names import HOSTILE_GROUP_NAME, HOSTILE_USER_NAME
+
+    for seed, users in ((3, 5), (11, 40), (2026, 3000)):  # the smallest, the e2e tests', the demo's (`make demo`)
+        t = _tenant(seed, users)
+        hostile_users = [u for u in t.objs["users"].values() if u["displayName"] == HOSTILE_USER_NAME]
+        hostile_groups = [g for g in t.objs["groups"].values() if g["displayName"] == HOSTILE_GROUP_NAME]
+        assert len(hostile_users) == len(hostile_groups) == 1, (seed, users)
+        assert not hostile_users[0].get("onPremisesSyncEnabled") and not hostile_groups[0].get("onPremisesSyncEnabled")
+        assert not hostile_groups[0].get("membershipRule")

@@ -86,3 +86,11 @@ def test_faults_are_deterministic_for_a_seed(fresh, emu):
 
     first = run()
     assert first == run() and 200 in first and any(c >= 500 for c in first)
+
+
+def test_a_short_resource_unit_window_makes_a_storm_of_short_429s(fresh, emu):
+    g = fresh(users=10)
+    emu.control.configure(g.tid, throttling={"enabled": True, "ru_per_10s": 4, "ru_window_seconds": 0.5})
+    statuses = [g.get("/v1.0/users") for _ in range(6)]
+    limited = [r for r in statuses if r.status_code == 429]
+    assert limited and all(0 < float(r.headers["Retry-After"]) <= 0.5 for r in limited)

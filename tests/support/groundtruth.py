@@ -52,17 +52,22 @@ def differences(export_dir: Path, truth: dict, *, limit: int = 20) -> list[str]:
 def _relation_differences(backed_up: dict, truth: dict) -> list[str]:
     diffs = []
     # Only live objects are in an export; a soft-deleted object keeps its relationships in both, unseen.
+    # Graph lists no soft-deleted member or owner, while the emulator keeps them in its tables: pairs whose
+    # target is in the recycle bin are left out on both sides (those to hard-deleted objects still count).
+    soft = {obj["id"] for items in truth["deletedItems"].values() for obj in items}
     for (object_type, prop), key in RELATIONS.items():
         live = set(_truth_objects(truth, object_type))
-        expected = {src: sorted(ids) for src, ids in truth[key].items() if ids and src in live}
-        mine = {oid: sorted(ref["id"] for ref in obj.get(prop, [])) for oid, obj in backed_up[object_type].items()
-                if obj.get(prop)}
+        expected = {src: ids for src, targets in truth[key].items()
+                    if src in live and (ids := sorted(t for t in targets if t not in soft))}
+        mine = {oid: ids for oid, obj in backed_up[object_type].items()
+                if (ids := sorted(ref["id"] for ref in obj.get(prop, []) if ref["id"] not in soft))}
         if mine != expected:
             wrong = sorted(k for k in set(mine) | set(expected) if mine.get(k) != expected.get(k))
             diffs.append(f"{object_type}.{prop}: {len(wrong)} sources differ, e.g. {wrong[:3]}")
-    managers = {oid: obj["manager"]["id"] for oid, obj in backed_up["user"].items() if obj.get("manager")}
+    managers = {oid: obj["manager"]["id"] for oid, obj in backed_up["user"].items()
+                if obj.get("manager") and obj["manager"]["id"] not in soft}
     live_users = set(_truth_objects(truth, "user"))
-    expected = {uid: mid for uid, mid in truth["managers"].items() if uid in live_users}
+    expected = {uid: mid for uid, mid in truth["managers"].items() if uid in live_users and mid not in soft}
     if managers != expected:
         wrong = sorted(k for k in set(managers) | set(expected) if managers.get(k) != expected.get(k))
         diffs.append(f"user.manager: {len(wrong)} users differ, e.g. "

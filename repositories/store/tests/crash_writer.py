@@ -1,5 +1,5 @@
 """A writer that kills itself with SIGKILL at a given point: `python -m repositories.store.tests.crash_writer
-CONNINFO POINT` with POINT one of mid-copy, after-copy, mid-relations, mid-commit."""
+CONNINFO POINT` with POINT one of mid-copy, after-copy, mid-relations, mid-commit, changed."""
 
 import os
 import signal
@@ -8,7 +8,7 @@ import sys
 from repositories.store import RepositoryStore
 from repositories.store.writer import SessionWriter
 
-from .helpers import users
+from .helpers import user, users
 
 
 def die() -> None:
@@ -26,6 +26,9 @@ def objects_then_die(count: int, die_after: int):
 def main(conninfo: str, point: str) -> None:
     with RepositoryStore(conninfo) as store, store.session("contoso", f"crash-{point}", "full") as w:
         print(w.restore_point_id, flush=True)
+        if point == "changed":  # new versions of the committed users are staged when the writer dies
+            w.put_full("user", [user(n, jobTitle="Restorer") for n in range(20)])
+            die()
         if point == "mid-copy":
             w.put_full("user", users(3000, start=1000))  # a first call completes (committed staging rows)
             w.put_full("group", objects_then_die(20000, 15000))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import row_count, users
+from .helpers import row_count, user, users
 
 ROOT = Path(__file__).resolve().parents[3]
 T = "contoso"
@@ -54,3 +54,17 @@ def test_next_session_after_a_kill_removes_leftovers_and_commits(store, conninfo
         r = w.commit()
     assert store.count_objects(T, r) == 25
     assert row_count(conninfo, "object_version") == 25
+
+
+def test_next_session_after_a_kill_with_changed_objects_staged_keeps_one_open_version_each(store, conninfo, committed):
+    """The dead session's staged versions equal what the next session reads: unless they are removed first, the
+    next session takes them for current, writes nothing and closes nothing, and each object stays open twice."""
+    staged = run_crashing_writer(conninfo, "changed")
+    assert row_count(conninfo, "object_version", f"valid_from = {staged}") == 20
+    with store.session(T, "next", "full") as w:
+        w.put_full("user", [user(n, jobTitle="Restorer") for n in range(20)])
+        r = w.commit()
+    assert row_count(conninfo, "object_version", "valid_to IS NULL") == 20
+    assert row_count(conninfo, "object_version", f"valid_from = {staged}") == 0
+    assert [o["jobTitle"] for o in store.iter_objects(T, r, "user")] == ["Restorer"] * 20
+    assert [o["jobTitle"] for o in store.iter_objects(T, committed, "user")] == ["Engineer"] * 20
