@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from entrabackup import graph
+from entrabackup import graph, objecttypes
 from entrabackup.vault import VaultError
 from jobs.models import BackupSession
 from jobs.services import proxy_identity, session_log, session_retry
@@ -26,7 +26,7 @@ from tenants.errors import TenantNotReadyError
 logger = logging.getLogger(__name__)
 Status = BackupSession.Status
 SKIPPABLE = (graph.PermissionDeniedError, graph.LicenceRequiredError)
-CA_TYPES = {"conditionalAccessPolicy", "namedLocation"}
+CA_TYPES = objecttypes.names_for_feature("conditional_access")
 
 
 class Heartbeat(threading.Thread):

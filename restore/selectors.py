@@ -2,20 +2,13 @@
 
 from dataclasses import dataclass
 
+from entrabackup import objecttypes
 from repositories.models import Repository
 from repositories.services import repository_store
 from restore.errors import RestorePointNotFoundError
 
 # Relationship kinds as navigation properties of their source objects (export and object pages).
-NAVIGATION = {
-    "group_member": ("group", "members"),
-    "group_owner": ("group", "owners"),
-    "app_owner": ("application", "owners"),
-    "sp_owner": ("servicePrincipal", "owners"),
-    "au_member": ("administrativeUnit", "members"),
-    "directory_role_member": ("directoryRole", "members"),
-    "manager": ("user", "manager"),
-}
+NAVIGATION = {kind: (source.name, relation.navigation) for kind, (source, relation) in objecttypes.RELATIONS.items()}
 
 
 @dataclass(frozen=True)

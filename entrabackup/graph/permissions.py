@@ -8,12 +8,14 @@ organization-get, oauth2permissiongrant-list, conditionalaccessroot-list-policie
 authenticationmethodspolicy-get, directoryaudit-list, signin-list, directory-deleteditems-list/restore,
 user-post-users, group-post-groups, conditionalaccessroot-post-policies — all under
 https://learn.microsoft.com/graph/api/<name> ; names in https://learn.microsoft.com/graph/permissions-reference .
-FACTS.md §3.1 (AuditLog.Read.All + Directory.Read.All for audit logs), §5.4 (Policy.ReadWrite.ConditionalAccess).
+The permission each object type needs is declared once, in the registry (``entrabackup/objecttypes.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from entrabackup import objecttypes
 
 # permission -> the permissions that also satisfy it (higher privileged ones)
 SATISFIED_BY: dict[str, tuple[str, ...]] = {
@@ -43,21 +45,16 @@ SATISFIED_BY: dict[str, tuple[str, ...]] = {
     "DelegatedPermissionGrant.ReadWrite.All": (),
 }
 
+# Reading the recycle bin (directory-deleteditems-list) and the directory extension properties
+# (directoryobject-getavailableextensionproperties) needs Directory.Read.All beside each type's own permission.
+BACKUP_EXTRA = ("Directory.Read.All",)
+
 FEATURES: dict[str, tuple[str, ...]] = {
-    "directory_backup": (
-        "User.Read.All", "Group.Read.All", "Application.Read.All",
-        "RoleManagement.Read.Directory", "AdministrativeUnit.Read.All", "Device.Read.All", "Domain.Read.All",
-        "Organization.Read.All", "OrgContact.Read.All", "Policy.Read.All", "Directory.Read.All",
-    ),
-    # signIns and directoryAudits document AuditLog.Read.All *and* Directory.Read.All (FACTS §3.1).
+    "directory_backup": tuple(dict.fromkeys([*objecttypes.read_permissions("directory_backup"), *BACKUP_EXTRA])),
+    # signIns and directoryAudits document AuditLog.Read.All *and* Directory.Read.All (signin-list, directoryaudit-list).
     "log_backup": ("AuditLog.Read.All", "Directory.Read.All"),
-    "conditional_access": ("Policy.Read.All",),
-    "restore": (
-        "User.ReadWrite.All", "Group.ReadWrite.All", "Application.ReadWrite.All",
-        "RoleManagement.ReadWrite.Directory", "Policy.ReadWrite.ConditionalAccess",
-        "AdministrativeUnit.ReadWrite.All", "AppRoleAssignment.ReadWrite.All",
-        "DelegatedPermissionGrant.ReadWrite.All",
-    ),
+    "conditional_access": tuple(objecttypes.read_permissions("conditional_access")),
+    "restore": tuple(objecttypes.write_permissions()),
 }
 
 # First path segment(s) -> (read permission, write permission); used to say which permission a 403 lacks.
