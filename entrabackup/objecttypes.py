@@ -202,3 +202,34 @@ def read_permissions(feature: str) -> list[str]:
 def write_permissions() -> list[str]:
     """The permissions writing every writable type back needs."""
     return list(dict.fromkeys(t.writeback.permission for t in TYPES if t.writeback.permission))
+
+
+# Requests that belong to no object type: where they are made, and the Microsoft Learn page of each.
+FIXED_REQUESTS: dict[str, str] = {
+    "POST /$batch": "json-batching (up to 20 GET sub-requests per POST; entrabackup/graph/batch.py)",
+    "POST /directoryObjects/getAvailableExtensionProperties":
+        "directoryobject-getavailableextensionproperties (directory extension properties, jobs/backup)",
+    "GET /organization": "organization-list (tenant connection test, tenants/services.py)",
+    "GET /auditLogs/signIns": "signin-list (sign-in log licence check, tenants/services.py)",
+}
+
+
+def _type_requests(t: ObjectType) -> list[str]:
+    """What the collectors request for one type (jobs/backup): {id} stands for an object id."""
+    if t.read == SPECIAL:  # app role assignments: expanded from the service principal listing, or read per one
+        return [f"GET {BY_NAME['servicePrincipal'].path}", f"GET {t.path}"]
+    paths = [t.delta_path] if t.read == DELTA else [t.path]
+    for relation in t.relations:
+        if relation.read == FROM_OWNERS:  # the collection with $expand=owners, then /owners of some objects
+            paths += [t.path, f"{t.path}/{{id}}/{relation.navigation}"]
+        elif relation.read == FROM_LISTING:
+            paths.append(f"{t.path}/{{id}}/{relation.navigation}")
+    if t.deleted_path:
+        paths.append(t.deleted_path)
+    return [f"GET {path}" for path in paths]
+
+
+def request_paths() -> list[str]:
+    """Every request the product's Graph client makes, as "METHOD /path" relative to the version root
+    (/v1.0), sorted; each is documented on Microsoft Learn (docs/graph-paths.md lists the pages)."""
+    return sorted({*FIXED_REQUESTS, *(request for t in TYPES for request in _type_requests(t))})
