@@ -43,10 +43,12 @@ class Relation:
 
 @dataclass(frozen=True)
 class Writeback:
-    """How objects of the type are written back (filled by the restore work). ``permission`` is the
-    application permission a restore of the type needs."""
+    """How objects of the type are written back: ``permission`` is the application permission a write needs
+    (also named when Graph answers 403 to one); ``restore`` says the restore feature writes the type back, so
+    its permission is among the restore feature's. The restore work fills in the rest (create path...)."""
 
     permission: str | None = None
+    restore: bool = False
     create_path: str | None = None
 
 
@@ -102,69 +104,75 @@ TYPES: tuple[ObjectType, ...] = (
                "refreshTokensValidFromDateTime",    # moves when sessions are revoked or a password changes:
                "signInSessionsValidFromDateTime",   # security events, not directory state one restores
            }),
-           writeback=Writeback("User.ReadWrite.All", "/users")),
+           writeback=Writeback("User.ReadWrite.All", restore=True, create_path="/users")),
     _delta("group", "group", "/groups", "Groups", "Group.Read.All", extension_target="Group",
            soft_deletable=True,  # only Microsoft 365 groups reach the recycle bin
            relations=(Relation("group_member", "members", FROM_DELTA), Relation("group_owner", OWNERS, FROM_OWNERS)),
            volatile=frozenset({SYNC_CYCLE,
                                "renewedDateTime"}),  # the Microsoft 365 group expiry policy renews on activity
-           writeback=Writeback("Group.ReadWrite.All", "/groups")),
+           writeback=Writeback("Group.ReadWrite.All", restore=True, create_path="/groups")),
     _delta("application", "application", "/applications", "App registrations", "Application.Read.All",
            extension_target="Application", soft_deletable=True,
            relations=(Relation("app_owner", OWNERS, FROM_OWNERS),),
-           writeback=Writeback("Application.ReadWrite.All", "/applications")),
+           writeback=Writeback("Application.ReadWrite.All", restore=True, create_path="/applications")),
     _delta("servicePrincipal", "servicePrincipal", "/servicePrincipals", "Enterprise applications",
            "Application.Read.All", soft_deletable=True, relations=(Relation("sp_owner", OWNERS, FROM_OWNERS),),
-           writeback=Writeback("Application.ReadWrite.All", "/servicePrincipals")),
+           writeback=Writeback("Application.ReadWrite.All", restore=True, create_path="/servicePrincipals")),
     # Read from the resource side, expanded from the service principal listing (jobs/backup/listings.py).
     ObjectType("appRoleAssignment", "appRoleAssignment", "/servicePrincipals/{id}/appRoleAssignedTo",
                "App role assignments", "Application.Read.All", doc="serviceprincipal-list-approleassignedto",
                read=SPECIAL, page_size=999,
-               writeback=Writeback("AppRoleAssignment.ReadWrite.All")),
+               writeback=Writeback("AppRoleAssignment.ReadWrite.All", restore=True)),
     # DelegatedPermissionGrant.Read.All is the least privileged; Directory.Read.All, which a backup needs
     # anyway (deleted items, extension properties), also grants it.
     ObjectType("oauth2PermissionGrant", "oAuth2PermissionGrant", "/oauth2PermissionGrants",
                "Delegated permission grants", "Directory.Read.All", doc="oauth2permissiongrant-list",
-               writeback=Writeback("DelegatedPermissionGrant.ReadWrite.All")),
+               writeback=Writeback("DelegatedPermissionGrant.ReadWrite.All", restore=True)),
     # Neither directoryRoles nor their members page (directoryrole-list-members).
     ObjectType("directoryRole", "directoryRole", "/directoryRoles", "Directory roles",
                "RoleManagement.Read.Directory", doc="directoryrole-list",
                relations=(Relation("directory_role_member", "members", FROM_LISTING),),
-               writeback=Writeback("RoleManagement.ReadWrite.Directory")),
+               writeback=Writeback("RoleManagement.ReadWrite.Directory", restore=True)),
     ObjectType("roleDefinition", "unifiedRoleDefinition", "/roleManagement/directory/roleDefinitions",
                "Role definitions", "RoleManagement.Read.Directory", doc="rbacapplication-list-roledefinitions",
-               writeback=Writeback("RoleManagement.ReadWrite.Directory")),
+               writeback=Writeback("RoleManagement.ReadWrite.Directory", restore=True)),
     ObjectType("roleAssignment", "unifiedRoleAssignment", "/roleManagement/directory/roleAssignments",
                "Role assignments", "RoleManagement.Read.Directory", doc="rbacapplication-list-roleassignments",
-               writeback=Writeback("RoleManagement.ReadWrite.Directory")),
+               writeback=Writeback("RoleManagement.ReadWrite.Directory", restore=True)),
     # Listed at /directory/administrativeUnits (directory-list-administrativeunits), tracked at
     # /administrativeUnits/delta (administrativeunit-delta): two documented paths.
     _delta("administrativeUnit", "administrativeUnit", "/directory/administrativeUnits", "Administrative units",
            "AdministrativeUnit.Read.All", delta_path="/administrativeUnits/delta", soft_deletable=True,
            relations=(Relation("au_member", "members", FROM_DELTA),),
-           writeback=Writeback("AdministrativeUnit.ReadWrite.All", "/directory/administrativeUnits")),
+           writeback=Writeback("AdministrativeUnit.ReadWrite.All", restore=True,
+                               create_path="/directory/administrativeUnits")),
     # Conditional Access is throttled to 1 request/s per tenant: the largest page the list APIs document,
     # so a tenant's policies come in one request.
     ObjectType("conditionalAccessPolicy", "conditionalAccessPolicy", "/identity/conditionalAccess/policies",
                "Conditional Access policies", "Policy.Read.All", doc="conditionalaccessroot-list-policies",
                page_size=999, feature="conditional_access",
-               writeback=Writeback("Policy.ReadWrite.ConditionalAccess", "/identity/conditionalAccess/policies")),
+               writeback=Writeback("Policy.ReadWrite.ConditionalAccess", restore=True,
+                                   create_path="/identity/conditionalAccess/policies")),
     ObjectType("namedLocation", "namedLocation", "/identity/conditionalAccess/namedLocations", "Named locations",
                "Policy.Read.All", doc="conditionalaccessroot-list-namedlocations", page_size=999,
                feature="conditional_access",
-               writeback=Writeback("Policy.ReadWrite.ConditionalAccess", "/identity/conditionalAccess/namedLocations")),
+               writeback=Writeback("Policy.ReadWrite.ConditionalAccess", restore=True,
+                                   create_path="/identity/conditionalAccess/namedLocations")),
     # One object holding its method configurations; the API documents no query options.
     ObjectType("authenticationMethodsPolicy", "authenticationMethodsPolicy", "/policies/authenticationMethodsPolicy",
                "Authentication methods policy", "Policy.Read.All", doc="authenticationmethodspolicy-get",
-               read=SINGLETON),
+               read=SINGLETON, writeback=Writeback("Policy.ReadWrite.AuthenticationMethod")),
     _delta("device", "device", "/devices", "Devices", "Device.Read.All", extension_target="Device",
            volatile=frozenset({"approximateLastSignInDateTime",  # updated as the device signs in
-                               SYNC_CYCLE})),
+                               SYNC_CYCLE}),
+           writeback=Writeback("Device.ReadWrite.All")),
     _delta("orgContact", "orgContact", "/contacts", "Organizational contacts", "OrgContact.Read.All",
-           volatile=frozenset({SYNC_CYCLE})),
-    ObjectType("domain", "domain", "/domains", "Domains", "Domain.Read.All", doc="domain-list"),
+           volatile=frozenset({SYNC_CYCLE}), writeback=Writeback("Directory.ReadWrite.All")),
+    ObjectType("domain", "domain", "/domains", "Domains", "Domain.Read.All", doc="domain-list",
+               writeback=Writeback("Domain.ReadWrite.All")),
     ObjectType("organization", "organization", "/organization", "Organization", "Organization.Read.All",
-               doc="organization-list", volatile=frozenset({SYNC_CYCLE})),  # the tenant-wide last sync time
+               doc="organization-list", volatile=frozenset({SYNC_CYCLE}),  # the tenant-wide last sync time
+               writeback=Writeback("Organization.ReadWrite.All")),
 )
 
 # The properties the repository indexes for search, in its column order (display_name, upn, mail, app_id).
@@ -199,9 +207,9 @@ def read_permissions(feature: str) -> list[str]:
     return list(dict.fromkeys(t.permission for t in TYPES if t.feature == feature))
 
 
-def write_permissions() -> list[str]:
-    """The permissions writing every writable type back needs."""
-    return list(dict.fromkeys(t.writeback.permission for t in TYPES if t.writeback.permission))
+def restore_permissions() -> list[str]:
+    """The permissions the restore feature needs to write its types back."""
+    return list(dict.fromkeys(t.writeback.permission for t in TYPES if t.writeback.restore))
 
 
 # Requests that belong to no object type: where they are made, and the Microsoft Learn page of each.

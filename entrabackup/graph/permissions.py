@@ -54,29 +54,25 @@ FEATURES: dict[str, tuple[str, ...]] = {
     # signIns and directoryAudits document AuditLog.Read.All *and* Directory.Read.All (signin-list, directoryaudit-list).
     "log_backup": ("AuditLog.Read.All", "Directory.Read.All"),
     "conditional_access": tuple(objecttypes.read_permissions("conditional_access")),
-    "restore": tuple(objecttypes.write_permissions()),
+    "restore": tuple(objecttypes.restore_permissions()),
 }
 
-# First path segment(s) -> (read permission, write permission); used to say which permission a 403 lacks.
+def _type_endpoints() -> list[tuple[tuple[str, ...], str, str]]:
+    """Each object type's collection (and delta) path -> its read and write permission, from the registry."""
+    rows = []
+    for t in objecttypes.TYPES:
+        for path in {t.path, (t.delta_path or t.path).removesuffix("/delta")}:
+            if "{" not in path and t.writeback.permission:
+                rows.append((tuple(path.strip("/").split("/")), t.permission, t.writeback.permission))
+    return sorted(rows, key=lambda row: -len(row[0]))  # the longest prefix wins
+
+
+# Path segments -> (read permission, write permission); used to say which permission a 403 lacks.
 _ENDPOINTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("groups", "*", "members"), "GroupMember.Read.All", "Group.ReadWrite.All"),
-    (("identity", "conditionalAccess"), "Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"),
-    (("directory", "administrativeUnits"), "AdministrativeUnit.Read.All", "AdministrativeUnit.ReadWrite.All"),
     (("directory", "deletedItems"), "Directory.Read.All", "Directory.ReadWrite.All"),
-    (("roleManagement",), "RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory"),
-    (("directoryRoles",), "RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory"),
-    (("users",), "User.Read.All", "User.ReadWrite.All"),
-    (("groups",), "Group.Read.All", "Group.ReadWrite.All"),
-    (("applications",), "Application.Read.All", "Application.ReadWrite.All"),
-    (("servicePrincipals",), "Application.Read.All", "Application.ReadWrite.All"),
-    (("administrativeUnits",), "AdministrativeUnit.Read.All", "AdministrativeUnit.ReadWrite.All"),
-    (("devices",), "Device.Read.All", "Device.ReadWrite.All"),
-    (("domains",), "Domain.Read.All", "Domain.ReadWrite.All"),
-    (("organization",), "Organization.Read.All", "Organization.ReadWrite.All"),
-    (("contacts",), "OrgContact.Read.All", "Directory.ReadWrite.All"),
-    (("oauth2PermissionGrants",), "Directory.Read.All", "DelegatedPermissionGrant.ReadWrite.All"),
-    (("policies",), "Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"),
     (("auditLogs",), "AuditLog.Read.All", "AuditLog.Read.All"),
+    *_type_endpoints(),
 )
 
 GRANT_INSTRUCTIONS = (
