@@ -54,13 +54,15 @@ class DeltaSpec:
 
 
 def delta_spec(spec: objecttypes.ObjectType) -> DeltaSpec:
+    """The round of a registry type: relations read from delta are $selected and come back as
+    ``<navigation>@delta`` annotations; owners are read beside the round."""
     tracked = [r for r in spec.relations if r.read == objecttypes.FROM_DELTA]
     owners = [r.kind for r in spec.relations if r.read == objecttypes.FROM_OWNERS]
     return DeltaSpec(
-        spec.path, spec.delta_path, tuple(r.navigation for r in tracked),
-        tuple((f"{r.navigation}@delta", r.kind) for r in tracked),
-        frozenset(r.kind for r in tracked if r.single_valued), spec.deleted_path,
-        owners[0] if owners else None, spec.extension_target)
+        path=spec.path, delta_path=spec.delta_path, tracked=tuple(r.navigation for r in tracked),
+        relations=tuple((f"{r.navigation}@delta", r.kind) for r in tracked),
+        single_valued=frozenset(r.kind for r in tracked if r.single_valued), deleted_path=spec.deleted_path,
+        owners=owners[0] if owners else None, extension_target=spec.extension_target)
 
 
 DELTA_TYPES: dict[str, DeltaSpec] = {t.name: delta_spec(t) for t in objecttypes.TYPES if t.read == objecttypes.DELTA}
