@@ -56,3 +56,8 @@ def test_each_feature_needs_the_permissions_its_types_declare():
 def test_an_unknown_type_is_named_with_the_known_ones():
     with pytest.raises(ValueError, match="known: user, group"):
         objecttypes.get("contact")
+
+
+def test_every_kind_the_emulator_serves_is_backed_up():
+    """The ground-truth tests compare the types of the registry; a kind missing from it would go unseen."""
+    assert set(KINDS) == {kind_of_type(t.graph_type) for t in objecttypes.TYPES} - {None}
