@@ -50,7 +50,9 @@ SATISFIED_BY: dict[str, tuple[str, ...]] = {
 BACKUP_EXTRA = ("Directory.Read.All",)
 
 FEATURES: dict[str, tuple[str, ...]] = {
-    "directory_backup": tuple(dict.fromkeys([*objecttypes.read_permissions("directory_backup"), *BACKUP_EXTRA])),
+    # The broad Directory.Read.All last, after the least privileged permission of each type.
+    "directory_backup": (*(p for p in objecttypes.read_permissions("directory_backup") if p not in BACKUP_EXTRA),
+                         *BACKUP_EXTRA),
     # signIns and directoryAudits document AuditLog.Read.All *and* Directory.Read.All (signin-list, directoryaudit-list).
     "log_backup": ("AuditLog.Read.All", "Directory.Read.All"),
     "conditional_access": tuple(objecttypes.read_permissions("conditional_access")),
