@@ -163,7 +163,7 @@ def mb(n: int) -> str:
 
 def table(read: dict, full: dict, incr: dict) -> str:
     rows = [
-        ("collector modes (16 types)", dict(read["modes"]), dict(full["modes"]), dict(incr["modes"])),
+        (f"collector modes ({len(OBJECT_TYPES)} types)", dict(read["modes"]), dict(full["modes"]), dict(incr["modes"])),
         ("**wall time (s)**", f"**{read['wall']:.2f}**", f"**{full['wall']:.2f}**", f"**{incr['wall']:.2f}**"),
         ("Graph requests", f"{read['requests']:,}", f"{full['requests']:,}", f"{incr['requests']:,}"),
         ("MB received", mb(read["graph"]["bytes_received"]), mb(full["graph"]["bytes_received"]),

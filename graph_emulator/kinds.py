@@ -35,6 +35,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
     Kind("servicePrincipals", "servicePrincipal", "servicePrincipals", soft_delete=True, delta=True),
     Kind("administrativeUnits", "administrativeUnit", "directory/administrativeUnits", soft_delete=True, delta=True),
     Kind("devices", "device", "devices", delta=True),
+    Kind("contacts", "orgContact", "contacts", delta=True),  # orgcontact-list, orgcontact-delta
     Kind("directoryRoles", "directoryRole", "directoryRoles"),
     Kind("appRoleAssignments", "appRoleAssignment", "appRoleAssignments"),
     Kind("oauth2PermissionGrants", "oAuth2PermissionGrant", "oauth2PermissionGrants", directory_object=False),

@@ -36,6 +36,7 @@ KNOWN_ROLE_IDS = {
     "AdministrativeUnit.ReadWrite.All": "5eb59dd3-1da2-4329-8733-9dabdc435916",
     "Organization.Read.All": "498476ce-e0fe-48b0-b801-37ba7e2685c6",
     "Domain.Read.All": "dbb9058a-0e50-45d7-ae91-66909b5d4664",
+    "OrgContact.Read.All": "e1a88a34-94c4-4418-be12-c87b00e26bea",
     "DelegatedPermissionGrant.ReadWrite.All": "8e8e4742-1d95-4f68-9d56-6ee75648c72a",
     "Mail.Read": "810c84a8-4a9e-49e6-bf7d-12d183f40d01",
 }
@@ -77,6 +78,7 @@ REQUIRED: dict[str, dict[str, list[tuple[str, ...]]]] = {
     "devices": {"read": _any("Device.Read.All", "Device.ReadWrite.All", *DIR_R),
                 "write": _any("Device.ReadWrite.All", "Directory.ReadWrite.All")},
     "domains": {"read": _any("Domain.Read.All", *DIR_R), "write": _any("Domain.ReadWrite.All")},
+    "contacts": {"read": _any("OrgContact.Read.All", *DIR_R), "write": _any("Directory.ReadWrite.All")},
     "organization": {"read": _any("Organization.Read.All", "User.Read.All", *DIR_R),
                      "write": _any("Organization.ReadWrite.All")},
     "directoryObjects": {"read": _any(*DIR_R), "write": _any("Directory.ReadWrite.All")},
@@ -87,7 +89,7 @@ REQUIRED: dict[str, dict[str, list[tuple[str, ...]]]] = {
 # Which area guards each stored kind (deletedItems, directoryObjects lookups, $batch reuse this).
 KIND_AREA = {"users": "users", "groups": "groups", "applications": "applications",
              "servicePrincipals": "applications", "administrativeUnits": "administrativeUnits",
-             "devices": "devices", "directoryRoles": "roles", "roleDefinitions": "roles", "roleAssignments": "roles",
+             "devices": "devices", "contacts": "contacts", "directoryRoles": "roles", "roleDefinitions": "roles", "roleAssignments": "roles",
              "appRoleAssignments": "appRoleAssignments", "oauth2PermissionGrants": "oauth2PermissionGrants",
              "conditionalAccessPolicies": "conditionalAccess", "namedLocations": "conditionalAccess",
              "domains": "domains", "organization": "organization"}

@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from entrabackup import graph
+from entrabackup import graph, objecttypes
 from jobs.backup import OBJECT_TYPES, BackupCancelled, backup_type
 from jobs.errors import failure_of
 from jobs.models import BackupSession
@@ -29,7 +29,7 @@ from tenants.services import tenant_graph_client, tenant_preflight
 logger = logging.getLogger(__name__)
 Status = BackupSession.Status
 SKIPPABLE = (graph.PermissionDeniedError, graph.LicenceRequiredError)
-CA_TYPES = {"conditionalAccessPolicy", "namedLocation"}
+CA_TYPES = objecttypes.names_for_feature("conditional_access")
 
 
 CANCEL_POLL = 0.5  # seconds between two reads of a cancellation request

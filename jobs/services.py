@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 import entrabackup
+from entrabackup import objecttypes
 from jobs.errors import JobError, JobValidationError, ScheduleError, SessionConflictError
 from jobs.models import BackupJob, BackupSession, Proxy
 from jobs.schedules import next_run, schedule_validate
@@ -24,13 +25,11 @@ ONE_ACTIVE = "one_active_session_per_tenant"  # the constraint that keeps a tena
 
 def object_types_validate(types: list[str] | None) -> list[str]:
     """The chosen object types in reading order ([] = all)."""
-    from jobs.backup import OBJECT_TYPES
-
     chosen = [t for t in (types or []) if t]
-    unknown = sorted(set(chosen) - set(OBJECT_TYPES))
+    unknown = sorted(set(chosen) - set(objecttypes.NAMES))
     if unknown:
-        raise JobError(f"Unknown object type(s) {', '.join(unknown)}; choose from {', '.join(OBJECT_TYPES)}.")
-    return [t for t in OBJECT_TYPES if t in chosen]
+        raise JobError(f"Unknown object type(s) {', '.join(unknown)}; choose from {', '.join(objecttypes.NAMES)}.")
+    return [t for t in objecttypes.NAMES if t in chosen]
 
 
 # Bounds of a job's settings (the form and the commands check them here, through job_settings_validate).

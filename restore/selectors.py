@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
+from entrabackup import objecttypes
 from repositories.errors import RepositoryError
 from repositories.models import Repository
 from repositories.services import repository_error, repository_store
@@ -17,15 +18,7 @@ from restore.errors import RestorePointNotFoundError
 from tenants.selectors import tenants_visible_to
 
 # Relationship kinds as navigation properties of their source objects (export and object pages).
-NAVIGATION = {
-    "group_member": ("group", "members"),
-    "group_owner": ("group", "owners"),
-    "app_owner": ("application", "owners"),
-    "sp_owner": ("servicePrincipal", "owners"),
-    "au_member": ("administrativeUnit", "members"),
-    "directory_role_member": ("directoryRole", "members"),
-    "manager": ("user", "manager"),
-}
+NAVIGATION = {kind: (source.name, relation.navigation) for kind, (source, relation) in objecttypes.RELATIONS.items()}
 
 
 @dataclass(frozen=True)

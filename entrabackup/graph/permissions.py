@@ -8,12 +8,14 @@ organization-get, oauth2permissiongrant-list, conditionalaccessroot-list-policie
 authenticationmethodspolicy-get, directoryaudit-list, signin-list, directory-deleteditems-list/restore,
 user-post-users, group-post-groups, conditionalaccessroot-post-policies — all under
 https://learn.microsoft.com/graph/api/<name> ; names in https://learn.microsoft.com/graph/permissions-reference .
-FACTS.md §3.1 (AuditLog.Read.All + Directory.Read.All for audit logs), §5.4 (Policy.ReadWrite.ConditionalAccess).
+The permission each object type needs is declared once, in the registry (``entrabackup/objecttypes.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+from entrabackup import objecttypes
 
 # permission -> the permissions that also satisfy it (higher privileged ones)
 SATISFIED_BY: dict[str, tuple[str, ...]] = {
@@ -43,43 +45,36 @@ SATISFIED_BY: dict[str, tuple[str, ...]] = {
     "DelegatedPermissionGrant.ReadWrite.All": (),
 }
 
+# Reading the recycle bin (directory-deleteditems-list) and the directory extension properties
+# (directoryobject-getavailableextensionproperties) needs Directory.Read.All beside each type's own permission.
+BACKUP_EXTRA = ("Directory.Read.All",)
+
 FEATURES: dict[str, tuple[str, ...]] = {
-    "directory_backup": (
-        "User.Read.All", "Group.Read.All", "Application.Read.All",
-        "RoleManagement.Read.Directory", "AdministrativeUnit.Read.All", "Device.Read.All", "Domain.Read.All",
-        "Organization.Read.All", "OrgContact.Read.All", "Policy.Read.All", "Directory.Read.All",
-    ),
-    # signIns and directoryAudits document AuditLog.Read.All *and* Directory.Read.All (FACTS §3.1).
+    # The broad Directory.Read.All last, after the least privileged permission of each type.
+    "directory_backup": (*(p for p in objecttypes.read_permissions("directory_backup") if p not in BACKUP_EXTRA),
+                         *BACKUP_EXTRA),
+    # signIns and directoryAudits document AuditLog.Read.All *and* Directory.Read.All (signin-list, directoryaudit-list).
     "log_backup": ("AuditLog.Read.All", "Directory.Read.All"),
-    "conditional_access": ("Policy.Read.All",),
-    "restore": (
-        "User.ReadWrite.All", "Group.ReadWrite.All", "Application.ReadWrite.All",
-        "RoleManagement.ReadWrite.Directory", "Policy.ReadWrite.ConditionalAccess",
-        "AdministrativeUnit.ReadWrite.All", "AppRoleAssignment.ReadWrite.All",
-        "DelegatedPermissionGrant.ReadWrite.All",
-    ),
+    "conditional_access": tuple(objecttypes.read_permissions("conditional_access")),
+    "restore": tuple(objecttypes.restore_permissions()),
 }
 
-# First path segment(s) -> (read permission, write permission); used to say which permission a 403 lacks.
+def _type_endpoints() -> list[tuple[tuple[str, ...], str, str]]:
+    """Each object type's collection (and delta) path -> its read and write permission, from the registry."""
+    rows = []
+    for t in objecttypes.TYPES:
+        for path in {t.path, (t.delta_path or t.path).removesuffix("/delta")}:
+            if "{" not in path and t.writeback.permission:
+                rows.append((tuple(path.strip("/").split("/")), t.permission, t.writeback.permission))
+    return sorted(rows, key=lambda row: -len(row[0]))  # the longest prefix wins
+
+
+# Path segments -> (read permission, write permission); used to say which permission a 403 lacks.
 _ENDPOINTS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("groups", "*", "members"), "GroupMember.Read.All", "Group.ReadWrite.All"),
-    (("identity", "conditionalAccess"), "Policy.Read.All", "Policy.ReadWrite.ConditionalAccess"),
-    (("directory", "administrativeUnits"), "AdministrativeUnit.Read.All", "AdministrativeUnit.ReadWrite.All"),
     (("directory", "deletedItems"), "Directory.Read.All", "Directory.ReadWrite.All"),
-    (("roleManagement",), "RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory"),
-    (("directoryRoles",), "RoleManagement.Read.Directory", "RoleManagement.ReadWrite.Directory"),
-    (("users",), "User.Read.All", "User.ReadWrite.All"),
-    (("groups",), "Group.Read.All", "Group.ReadWrite.All"),
-    (("applications",), "Application.Read.All", "Application.ReadWrite.All"),
-    (("servicePrincipals",), "Application.Read.All", "Application.ReadWrite.All"),
-    (("administrativeUnits",), "AdministrativeUnit.Read.All", "AdministrativeUnit.ReadWrite.All"),
-    (("devices",), "Device.Read.All", "Device.ReadWrite.All"),
-    (("domains",), "Domain.Read.All", "Domain.ReadWrite.All"),
-    (("organization",), "Organization.Read.All", "Organization.ReadWrite.All"),
-    (("contacts",), "OrgContact.Read.All", "Directory.ReadWrite.All"),
-    (("oauth2PermissionGrants",), "Directory.Read.All", "DelegatedPermissionGrant.ReadWrite.All"),
-    (("policies",), "Policy.Read.All", "Policy.ReadWrite.AuthenticationMethod"),
     (("auditLogs",), "AuditLog.Read.All", "AuditLog.Read.All"),
+    *_type_endpoints(),
 )
 
 GRANT_INSTRUCTIONS = (

@@ -16,7 +16,8 @@ ALT_KEY = re.compile(r"^(applications|servicePrincipals)\(appId='([^']+)'\)$")
 TOP_KINDS = {"users": "users", "groups": "groups", "applications": "applications",
              "servicePrincipals": "servicePrincipals", "devices": "devices", "domains": "domains",
              "organization": "organization", "directoryRoles": "directoryRoles",
-             "oauth2PermissionGrants": "oauth2PermissionGrants", "administrativeUnits": "administrativeUnits"}
+             "oauth2PermissionGrants": "oauth2PermissionGrants", "administrativeUnits": "administrativeUnits",
+             "contacts": "contacts"}
 DELTA_NAMES = {"delta", "delta()", "microsoft.graph.delta", "microsoft.graph.delta()"}
 
 

@@ -10,25 +10,12 @@ import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
-# Reading order: principals first, then what references them (assignments, roles, policies); the
-# orchestration may run them in this order so a restore point's references resolve within it.
-OBJECT_TYPES: list[str] = [
-    "user", "group", "application", "servicePrincipal", "appRoleAssignment", "oauth2PermissionGrant",
-    "directoryRole", "roleDefinition", "roleAssignment", "administrativeUnit", "conditionalAccessPolicy",
-    "namedLocation", "authenticationMethodsPolicy", "device", "domain", "organization",
-]
+from entrabackup import objecttypes
 
-TYPE_LABELS: dict[str, str] = {
-    "user": "Users", "group": "Groups", "application": "App registrations",
-    "servicePrincipal": "Enterprise applications", "appRoleAssignment": "App role assignments",
-    "oauth2PermissionGrant": "Delegated permission grants", "directoryRole": "Directory roles",
-    "roleDefinition": "Role definitions", "roleAssignment": "Role assignments",
-    "administrativeUnit": "Administrative units", "conditionalAccessPolicy": "Conditional Access policies",
-    "namedLocation": "Named locations", "authenticationMethodsPolicy": "Authentication methods policy",
-    "device": "Devices", "domain": "Domains", "organization": "Organization",
-}
+# The types in reading order and their labels, from the object type registry.
+OBJECT_TYPES: list[str] = list(objecttypes.NAMES)
+TYPE_LABELS: dict[str, str] = dict(objecttypes.LABELS)
 
 ProgressFn = Callable[[str, int], None]
 CancelledFn = Callable[[], bool]
@@ -47,10 +34,6 @@ class TypeResult:
     counts: dict[str, int] = field(default_factory=dict)
     relations: dict[str, dict[str, int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"object_type": self.object_type, "mode": self.mode, "counts": dict(self.counts),
-                "relations": {k: dict(v) for k, v in self.relations.items()}, "warnings": list(self.warnings)}
 
 
 class Pager:
@@ -141,6 +124,7 @@ def prefetched(pages: Iterable, depth: int = PREFETCH_PAGES) -> Iterator:
 
 
 def target_type(ref: dict, default: str = "user") -> str:
-    """'#microsoft.graph.group' -> 'group' (directoryObject references carry @odata.type, FACTS §1.4)."""
+    """'#microsoft.graph.group' -> 'group' (directoryObject references carry @odata.type:
+    https://learn.microsoft.com/graph/api/group-list-members)."""
     odata_type = ref.get("@odata.type") or ""
     return odata_type.removeprefix("#").removeprefix("microsoft.graph.") or default

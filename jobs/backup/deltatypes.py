@@ -1,5 +1,5 @@
-"""Collectors for the delta-tracked directory types: users, groups, applications, service principals,
-administrative units and devices.
+"""Collectors for the delta-tracked directory types (``read=DELTA`` in the object type registry): users, groups,
+applications, service principals, administrative units, devices and organizational contacts.
 
 https://learn.microsoft.com/graph/delta-query-overview (FACTS §2.2, §2.3). One delta round per session:
 - no saved link, or a full session: an initial round (no token) with `$select` of every property plus the
@@ -16,7 +16,8 @@ full session; Graph reports neither the members of a soft-deleted group nor soft
 relations stay as they were (kept for a restore) until a full session drops them.
 
 API per type: user-delta, group-delta, application-delta, serviceprincipal-delta, administrativeunit-delta,
-device-delta (https://learn.microsoft.com/graph/api/<type>-delta); deleted items:
+device-delta, orgcontact-delta (https://learn.microsoft.com/graph/api/<type>-delta; the registry holds each
+documented path); deleted items:
 https://learn.microsoft.com/graph/api/directory-deleteditems-list ; directory extension properties (returned
 only when selected by name, FACTS §7):
 https://learn.microsoft.com/graph/api/directoryobject-getavailableextensionproperties
@@ -31,6 +32,7 @@ import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from entrabackup import objecttypes
 from entrabackup.graph import GraphError, select_for
 
 from .common import Pager, TypeResult, prefetched, target_type
@@ -39,29 +41,31 @@ from .owners import read_all_owners, read_owners_of
 
 @dataclass(frozen=True)
 class DeltaSpec:
-    path: str  # the collection; the client appends /delta
-    tracked: tuple[str, ...] = ()  # relationships added to $select so delta reports them (FACTS §2.2)
+    """What a delta round of one type needs, derived from its entry in the object type registry."""
+
+    path: str  # the collection, for owners (/groups/{id}/owners)
+    delta_path: str  # the documented delta function (/administrativeUnits/delta)
+    tracked: tuple[str, ...] = ()  # relationships added to $select so delta reports them (members, manager)
     relations: tuple[tuple[str, str], ...] = ()  # (annotation, relation kind), e.g. members@delta -> group_member
     single_valued: frozenset[str] = frozenset()  # kinds whose annotation states the whole value (manager)
-    deleted_cast: str | None = None  # /directory/deletedItems/<cast> for soft-deletable types (FACTS §5.3)
+    deleted_path: str | None = None  # /directory/deletedItems/microsoft.graph.<type> for soft-deletable types
     owners: str | None = None  # owner relation kind, read outside delta (owners.py)
     extension_target: str | None = None  # targetObjects value of directory extensions that apply to the type
 
 
-DELTA_TYPES: dict[str, DeltaSpec] = {
-    "user": DeltaSpec("/users", ("manager",), (("manager@delta", "manager"),), frozenset({"manager"}),
-                      "microsoft.graph.user", extension_target="User"),
-    # The deletedItems group cast lists only Microsoft 365 groups: security groups are deleted at once.
-    "group": DeltaSpec("/groups", ("members",), (("members@delta", "group_member"),),
-                       deleted_cast="microsoft.graph.group", owners="group_owner", extension_target="Group"),
-    "application": DeltaSpec("/applications", deleted_cast="microsoft.graph.application", owners="app_owner",
-                             extension_target="Application"),
-    "servicePrincipal": DeltaSpec("/servicePrincipals", deleted_cast="microsoft.graph.servicePrincipal",
-                                  owners="sp_owner"),
-    "administrativeUnit": DeltaSpec("/directory/administrativeUnits", ("members",), (("members@delta", "au_member"),),
-                                    deleted_cast="microsoft.graph.administrativeUnit"),
-    "device": DeltaSpec("/devices", extension_target="Device"),
-}
+def delta_spec(spec: objecttypes.ObjectType) -> DeltaSpec:
+    """The round of a registry type: relations read from delta are $selected and come back as
+    ``<navigation>@delta`` annotations; owners are read beside the round."""
+    tracked = [r for r in spec.relations if r.read == objecttypes.FROM_DELTA]
+    owners = [r.kind for r in spec.relations if r.read == objecttypes.FROM_OWNERS]
+    return DeltaSpec(
+        path=spec.path, delta_path=spec.delta_path, tracked=tuple(r.navigation for r in tracked),
+        relations=tuple((f"{r.navigation}@delta", r.kind) for r in tracked),
+        single_valued=frozenset(r.kind for r in tracked if r.single_valued), deleted_path=spec.deleted_path,
+        owners=owners[0] if owners else None, extension_target=spec.extension_target)
+
+
+DELTA_TYPES: dict[str, DeltaSpec] = {t.name: delta_spec(t) for t in objecttypes.TYPES if t.read == objecttypes.DELTA}
 
 
 @dataclass
@@ -79,9 +83,9 @@ def backup_delta_type(client, writer, object_type: str, full: bool, pager: Pager
     spec = DELTA_TYPES[object_type]
     pager.check()
     warnings: list[str] = []
-    select = [*select_for(object_type), *_extensions(client, spec, warnings), *spec.tracked]
+    select = [*select_for(objecttypes.get(object_type).graph_type), *_extensions(client, spec, warnings), *spec.tracked]
     link = _saved_link(writer, object_type, select, full)
-    round_ = client.delta_or_full(spec.path, delta_link=link, select=select)
+    round_ = client.delta_or_full(spec.delta_path, delta_link=link, select=select)
     pager.check()
     pages = prefetched(round_)  # the next page is read while this one is stored
     first = next(pages)  # an expired link falls back here, so the mode is known before anything is stored
@@ -215,9 +219,9 @@ def _delta_relations(writer, spec: DeltaSpec, log: RoundLog, result: TypeResult)
 
 def _mark_soft_deleted(client, writer, object_type: str, spec: DeltaSpec, pager: Pager) -> None:
     """Objects in the recycle bin are soft-deleted (restorable for 30 days) rather than gone (FACTS §5.3)."""
-    if spec.deleted_cast is None:
+    if spec.deleted_path is None:
         return
-    pages = client.iter_pages(f"/directory/deletedItems/{spec.deleted_cast}", {"$select": "id", "$top": "999"})
+    pages = client.iter_pages(spec.deleted_path, {"$select": "id", "$top": "999"})
     ids = [obj["id"] for page in pager.pages(pages, count=False) for obj in page.get("value", ())]
     writer.mark_soft_deleted(object_type, ids)
 

@@ -8,25 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from entrabackup.graph import collection_for, list_params, select_for
+from entrabackup import objecttypes
+from entrabackup.graph import list_params, select_for
 
 from .common import Pager, TypeResult, prefetched, target_type
 from .owners import EXPAND_LIMIT
-
-# Our object type -> the Graph client's property/collection name (entrabackup/graph/properties.py).
-GRAPH_TYPE = {
-    "oauth2PermissionGrant": "oAuth2PermissionGrant",  # https://learn.microsoft.com/graph/api/oauth2permissiongrant-list
-    "directoryRole": "directoryRole",  # https://learn.microsoft.com/graph/api/directoryrole-list
-    "roleDefinition": "unifiedRoleDefinition",  # https://learn.microsoft.com/graph/api/rbacapplication-list-roledefinitions
-    "roleAssignment": "unifiedRoleAssignment",  # https://learn.microsoft.com/graph/api/rbacapplication-list-roleassignments
-    "conditionalAccessPolicy": "conditionalAccessPolicy",  # https://learn.microsoft.com/graph/api/conditionalaccessroot-list-policies
-    "namedLocation": "namedLocation",  # https://learn.microsoft.com/graph/api/conditionalaccessroot-list-namedlocations
-    "domain": "domain",  # https://learn.microsoft.com/graph/api/domain-list
-    "organization": "organization",  # https://learn.microsoft.com/graph/api/organization-list
-}
-# Conditional Access is throttled to 1 request/s per tenant (FACTS §4.2): ask for the largest page the
-# list APIs document ($top is supported there) so a tenant's policies come in one request.
-LARGE_PAGE = {"conditionalAccessPolicy": "999", "namedLocation": "999"}
 
 
 def backup_listed_type(client, writer, object_type: str, pager: Pager) -> TypeResult:
@@ -34,11 +20,8 @@ def backup_listed_type(client, writer, object_type: str, pager: Pager) -> TypeRe
         return _app_role_assignments(client, writer, pager)
     if object_type == "authenticationMethodsPolicy":
         return _auth_methods_policy(client, writer, pager)
-    graph_type = GRAPH_TYPE[object_type]
-    params = list_params(graph_type)
-    if object_type in LARGE_PAGE:
-        params["$top"] = LARGE_PAGE[object_type]
-    pages = client.iter_pages(collection_for(graph_type).path, params)
+    spec = objecttypes.get(object_type)  # path and page size: the registry (Conditional Access asks for 999)
+    pages = client.iter_pages(spec.path, list_params(spec.graph_type))
     if object_type == "directoryRole":
         return _directory_roles(client, writer, pager, pages)
     counts = writer.put_full(object_type, pager.values(pages))
@@ -127,7 +110,7 @@ def _auth_methods_policy(client, writer, pager: Pager) -> TypeResult:
     each with @odata.type, inside it): https://learn.microsoft.com/graph/api/authenticationmethodspolicy-get .
     No query options: the API documents none (FACTS §1.1)."""
     pager.check()
-    policy = client.get(collection_for("authenticationMethodsPolicy").path)
+    policy = client.get(objecttypes.get("authenticationMethodsPolicy").path)
     pager.page(1)
     counts = writer.put_full("authenticationMethodsPolicy", [policy])
     return TypeResult("authenticationMethodsPolicy", "full", counts.as_dict())

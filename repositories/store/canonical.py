@@ -13,24 +13,10 @@ import hashlib
 
 import orjson
 
-VOLATILE: dict[str, frozenset[str]] = {
-    "user": frozenset({
-        "signInActivity",                    # updated by every sign-in, not by an administrator
-        "onPremisesLastSyncDateTime",        # bumped by each Entra Connect sync cycle (every ~30 min)
-        "refreshTokensValidFromDateTime",    # moves when sessions are revoked or a password changes:
-        "signInSessionsValidFromDateTime",   # security events, not directory state one restores
-    }),
-    "group": frozenset({
-        "onPremisesLastSyncDateTime",        # sync cycle, as for users
-        "renewedDateTime",                   # Microsoft 365 group expiry policy renews groups on activity
-    }),
-    "device": frozenset({
-        "approximateLastSignInDateTime",     # updated as the device signs in
-        "onPremisesLastSyncDateTime",        # sync cycle
-    }),
-    "organization": frozenset({"onPremisesLastSyncDateTime"}),  # tenant-wide last sync time
-    # servicePrincipal, application: no volatile property known.
-}
+from entrabackup import objecttypes
+
+# Declared per type in the object type registry, with the reason for each.
+VOLATILE: dict[str, frozenset[str]] = {t.name: t.volatile for t in objecttypes.TYPES if t.volatile}
 NO_VOLATILE: frozenset[str] = frozenset()
 KEPT_ANNOTATION = "@odata.type"
 HASH_BYTES = 16  # 128 bits: collisions are irrelevant at directory sizes
@@ -62,8 +48,7 @@ def content_hash(obj: dict, object_type: str) -> bytes:
 
 def search_fields(obj: dict) -> tuple[str | None, str | None, str | None, str | None]:
     """(display_name, upn, mail, app_id) as indexed for search; non-strings are ignored."""
-    return tuple(v if isinstance(v, str) else None
-                 for v in (obj.get("displayName"), obj.get("userPrincipalName"), obj.get("mail"), obj.get("appId")))
+    return tuple(v if isinstance(v, str) else None for v in map(obj.get, objecttypes.SEARCH_FIELDS))
 
 
 def changed_properties(old: dict | None, new: dict | None, object_type: str) -> list[str]:

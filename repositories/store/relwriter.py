@@ -14,12 +14,12 @@ from collections.abc import Iterable
 
 import psycopg
 
+from entrabackup import objecttypes
 from repositories.store import copytext
 
 logger = logging.getLogger(__name__)
 
-KINDS = frozenset({"group_member", "group_owner", "app_owner", "sp_owner", "manager", "au_member",
-                   "directory_role_member"})
+KINDS = frozenset(objecttypes.RELATIONS)  # declared with their source types in the object type registry
 
 _TEMP_TABLES = """
 CREATE TEMP TABLE rel_in (kind text, source_id text, target_id text, target_type text);

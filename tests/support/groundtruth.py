@@ -5,15 +5,14 @@ Object normalisation is shared with the collectors' tests (jobs/backup/tests/tru
 import json
 from pathlib import Path
 
-from jobs.backup.tests.truth import EXPORT_KEYS, normalise
+from entrabackup import objecttypes
+from jobs.backup.tests.truth import EXPORT_KEYS, RELATION_KEYS, normalise
 
 TYPES = EXPORT_KEYS  # our object type -> the key of the emulator export holding it
-RELATIONS = {
-    ("group", "members"): "group_members", ("group", "owners"): "group_owners",
-    ("application", "owners"): "application_owners", ("servicePrincipal", "owners"): "servicePrincipal_owners",
-    ("administrativeUnit", "members"): "administrativeUnitMembers", ("directoryRole", "members"): "directoryRoleMembers",
-}
-NAVIGATION = {"members", "owners", "manager"}
+# (source type, navigation property) -> the emulator export's table of that relation; managers apart.
+RELATIONS = {(source.name, relation.navigation): RELATION_KEYS[kind]
+             for kind, (source, relation) in objecttypes.RELATIONS.items() if kind in RELATION_KEYS}
+NAVIGATION = {relation.navigation for _, relation in objecttypes.RELATIONS.values()}
 
 
 def _clean(object_type: str, obj: dict) -> dict:

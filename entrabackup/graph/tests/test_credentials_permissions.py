@@ -131,7 +131,8 @@ def test_group_select_leaves_out_single_get_only_and_never_returned():
 
 def test_list_params_and_polymorphic_named_locations():
     assert list_params("user")["$top"] == "999"
-    assert list_params("namedLocation") == {}
+    # Polymorphic: no $select (each subtype has its own properties); Conditional Access asks for its largest page.
+    assert list_params("namedLocation") == {"$top": "999"}
     assert list_params("signIn")["$top"] == "1000"
     with pytest.raises(ValueError):
         select_for("nope")

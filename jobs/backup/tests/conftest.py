@@ -50,13 +50,13 @@ def emu(tmp_path_factory):
 class Tenant:
     """One emulated tenant, its app, a GraphClient and the repository tenant of the same key."""
 
-    def __init__(self, emu, store: RepositoryStore, users: int):
+    def __init__(self, emu, store: RepositoryStore, users: int, transport=None):
         self.emu, self.store = emu, store
         self.tid = emu.control.create_tenant(seed=next(_seeds), users=users)["tenant_id"]
         app = emu.control.register_app(self.tid, READ_ROLES)
         cloud = custom_cloud(emu.url, emu.url, emu.ca_path, name="emulator")
         self.client = GraphClient(cloud, self.tid, app["client_id"], ClientSecret(app["client_secret"]),
-                                  pacing=False)
+                                  pacing=False, transport=transport)
         store.tenant_ensure(self.tid, self.tid, "Test tenant")
         self._sessions = itertools.count(1)
 
@@ -93,8 +93,8 @@ class Tenant:
 def new_tenant(emu, store):
     made = []
 
-    def make(users: int = 60) -> Tenant:
-        made.append(Tenant(emu, store, users))
+    def make(users: int = 60, transport=None) -> Tenant:
+        made.append(Tenant(emu, store, users, transport))
         return made[-1]
 
     yield make

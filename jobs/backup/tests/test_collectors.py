@@ -13,7 +13,7 @@ from .truth import assert_matches
 
 def test_api_names_every_type_with_a_label():
     assert OBJECT_TYPES[:4] == ["user", "group", "application", "servicePrincipal"]
-    assert set(OBJECT_TYPES) == set(TYPE_LABELS) and len(OBJECT_TYPES) == 16
+    assert set(OBJECT_TYPES) == set(TYPE_LABELS) and len(OBJECT_TYPES) == 17
     assert TYPE_LABELS["user"] == "Users"
 
 

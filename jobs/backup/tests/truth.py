@@ -8,27 +8,26 @@ soft-deleted group nor soft-deleted members (FACTS §2.3), while the emulator ke
 
 from __future__ import annotations
 
+from entrabackup import objecttypes
 from entrabackup.graph import excluded_for
-from jobs.backup.listings import GRAPH_TYPE
+from graph_emulator.kinds import kind_of_type
 
-EXPORT_KEYS = {
-    "user": "users", "group": "groups", "application": "applications", "servicePrincipal": "servicePrincipals",
-    "appRoleAssignment": "appRoleAssignments", "oauth2PermissionGrant": "oauth2PermissionGrants",
-    "directoryRole": "directoryRoles", "roleDefinition": "roleDefinitions", "roleAssignment": "roleAssignments",
-    "administrativeUnit": "administrativeUnits", "conditionalAccessPolicy": "conditionalAccessPolicies",
-    "namedLocation": "namedLocations", "authenticationMethodsPolicy": "authenticationMethodsPolicy",
-    "device": "devices", "domain": "domains", "organization": "organization",
-}
+# Our object type -> the key of the emulator's export holding it: the emulator names its kinds itself (it does
+# not import the product), so the two meet on the Graph type. The auth methods policy is not a stored kind.
+EXPORT_KEYS = {t.name: kind_of_type(t.graph_type) or t.name for t in objecttypes.TYPES}
+# Relation kind -> the emulator's export table of it (the manager relation is exported as "managers").
 RELATION_KEYS = {
     "group_member": "group_members", "group_owner": "group_owners", "app_owner": "application_owners",
     "sp_owner": "servicePrincipal_owners", "au_member": "administrativeUnitMembers",
     "directory_role_member": "directoryRoleMembers",
 }
 RELATION_KINDS = [*RELATION_KEYS, "manager"]
+assert set(RELATION_KINDS) == set(objecttypes.RELATIONS), "a relation kind of the registry has no ground truth"
 
 
 def normalise(object_type: str, obj: dict) -> dict:
-    skip = set(excluded_for(GRAPH_TYPE.get(object_type, object_type))) if object_type != "appRoleAssignment" else set()
+    graph_type = objecttypes.get(object_type).graph_type
+    skip = set(excluded_for(graph_type)) if object_type != "appRoleAssignment" else set()
     return {k: v for k, v in obj.items() if v is not None and "@" not in k and k not in skip}
 
 

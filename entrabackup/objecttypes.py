@@ -1,0 +1,243 @@
+"""The one registry of the directory object types the product backs up.
+
+Each ``ObjectType`` says everything the product knows about a type: its name (the repository's
+``object_type``), its Graph entity type and documented request paths, how it is read (delta query, a plain
+listing, a singleton, or a special reader), its page size, its volatile properties, the application
+permission it needs (and the feature that permission belongs to), its relationships, how it is shown, and
+how it is written back (a slot the restore work fills). Every other table of object types in the product is
+derived from ``TYPES``: the collectors (``jobs/backup``), the Graph client's collections
+(``entrabackup/graph/properties.py``), the permissions each feature needs (``entrabackup/graph/permissions.py``),
+the repository's volatile properties and relation kinds (``repositories/store``), the navigation properties
+of an export (``restore``) and the job form. Plain Python (no Django), importable from any layer.
+
+Paths are the ones Microsoft Learn documents in each API's "HTTP request" section (the ``doc`` page of each
+type; ``docs/graph-paths.md`` lists every path the product requests). Adding a type: docs/architecture.md,
+"Adding an object type".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LEARN = "https://learn.microsoft.com/graph/api/"
+
+# How a type is read (jobs/backup): a delta round, a complete listing of the collection, the single object
+# at the path, or a reader of its own.
+DELTA, LISTING, SINGLETON, SPECIAL = "delta", "listing", "singleton", "special"
+
+# How a relationship is read: from the type's delta round (``<navigation>@delta`` annotations), from the
+# ``/owners`` of each object (delta does not track owners), or from each object's navigation listed on its own.
+FROM_DELTA, FROM_OWNERS, FROM_LISTING = "delta", "owners", "listing"
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A relationship stored in ``relation_version`` with this ``kind``: the source is an object of the type
+    that declares it, ``navigation`` its navigation property in Graph (and in an export)."""
+
+    kind: str
+    navigation: str
+    read: str  # FROM_DELTA | FROM_OWNERS | FROM_LISTING
+    single_valued: bool = False  # the annotation states the whole value (a user's one manager)
+
+
+@dataclass(frozen=True)
+class Writeback:
+    """How objects of the type are written back: ``permission`` is the application permission a write needs
+    (also named when Graph answers 403 to one); ``restore`` says the restore feature writes the type back, so
+    its permission is among the restore feature's. The restore work fills in the rest (create path...)."""
+
+    permission: str | None = None
+    restore: bool = False
+    create_path: str | None = None
+
+
+@dataclass(frozen=True)
+class ObjectType:
+    name: str  # the repository's object_type and the name in the pages, the API and the commands
+    graph_type: str  # Graph's entity type: @odata.type is "#microsoft.graph.<graph_type>"
+    path: str  # the documented collection (or singleton) path
+    label: str  # shown in the pages ("Users")
+    permission: str  # least privileged application permission that reads it
+    doc: str  # the Microsoft Learn page of the API that lists it (under LEARN)
+    read: str = LISTING
+    delta_path: str | None = None  # the documented delta function, for read == DELTA
+    delta_doc: str | None = None
+    page_size: int | None = None  # $top of a collection read; None = let the server choose
+    volatile: frozenset[str] = frozenset()  # change without anyone changing the object: not hashed
+    relations: tuple[Relation, ...] = ()
+    soft_deletable: bool = False  # listed in /directory/deletedItems/microsoft.graph.<graph_type>
+    extension_target: str | None = None  # targetObjects value of directory extension properties
+    feature: str = "directory_backup"  # the feature whose permissions include ``permission``
+    display: str = "displayName"  # the property shown as the object's name (the repository's display_name)
+    writeback: Writeback = field(default_factory=Writeback)
+
+    @property
+    def odata_type(self) -> str:
+        return f"#microsoft.graph.{self.graph_type}"
+
+    @property
+    def deleted_path(self) -> str | None:
+        """The recycle bin's listing of this type (directory-deleteditems-list)."""
+        return f"/directory/deletedItems/microsoft.graph.{self.graph_type}" if self.soft_deletable else None
+
+
+def _delta(name, graph_type, path, label, permission, **kw) -> ObjectType:
+    """A type read by delta query: listed at ``path``, tracked at ``path``/delta unless documented otherwise."""
+    kw.setdefault("delta_path", f"{path}/delta")
+    return ObjectType(name, graph_type, path, label, permission, doc=f"{graph_type.lower()}-list", read=DELTA,
+                      delta_doc=f"{graph_type.lower()}-delta", page_size=999, **kw)
+
+
+SYNC_CYCLE = "onPremisesLastSyncDateTime"  # bumped by each Entra Connect sync cycle (every ~30 min)
+OWNERS = "owners"
+
+# Reading order: principals first, then what references them (assignments, roles, policies), so a restore
+# point's references resolve within it.
+TYPES: tuple[ObjectType, ...] = (
+    _delta("user", "user", "/users", "Users", "User.Read.All", extension_target="User",
+           soft_deletable=True,
+           relations=(Relation("manager", "manager", FROM_DELTA, single_valued=True),),
+           volatile=frozenset({
+               "signInActivity",                    # updated by every sign-in, not by an administrator
+               SYNC_CYCLE,
+               "refreshTokensValidFromDateTime",    # moves when sessions are revoked or a password changes:
+               "signInSessionsValidFromDateTime",   # security events, not directory state one restores
+           }),
+           writeback=Writeback("User.ReadWrite.All", restore=True, create_path="/users")),
+    _delta("group", "group", "/groups", "Groups", "Group.Read.All", extension_target="Group",
+           soft_deletable=True,  # only Microsoft 365 groups reach the recycle bin
+           relations=(Relation("group_member", "members", FROM_DELTA), Relation("group_owner", OWNERS, FROM_OWNERS)),
+           volatile=frozenset({SYNC_CYCLE,
+                               "renewedDateTime"}),  # the Microsoft 365 group expiry policy renews on activity
+           writeback=Writeback("Group.ReadWrite.All", restore=True, create_path="/groups")),
+    _delta("application", "application", "/applications", "App registrations", "Application.Read.All",
+           extension_target="Application", soft_deletable=True,
+           relations=(Relation("app_owner", OWNERS, FROM_OWNERS),),
+           writeback=Writeback("Application.ReadWrite.All", restore=True, create_path="/applications")),
+    _delta("servicePrincipal", "servicePrincipal", "/servicePrincipals", "Enterprise applications",
+           "Application.Read.All", soft_deletable=True, relations=(Relation("sp_owner", OWNERS, FROM_OWNERS),),
+           writeback=Writeback("Application.ReadWrite.All", restore=True, create_path="/servicePrincipals")),
+    # Read from the resource side, expanded from the service principal listing (jobs/backup/listings.py).
+    ObjectType("appRoleAssignment", "appRoleAssignment", "/servicePrincipals/{id}/appRoleAssignedTo",
+               "App role assignments", "Application.Read.All", doc="serviceprincipal-list-approleassignedto",
+               read=SPECIAL, page_size=999,
+               writeback=Writeback("AppRoleAssignment.ReadWrite.All", restore=True)),
+    # DelegatedPermissionGrant.Read.All is the least privileged; Directory.Read.All, which a backup needs
+    # anyway (deleted items, extension properties), also grants it.
+    ObjectType("oauth2PermissionGrant", "oAuth2PermissionGrant", "/oauth2PermissionGrants",
+               "Delegated permission grants", "Directory.Read.All", doc="oauth2permissiongrant-list",
+               writeback=Writeback("DelegatedPermissionGrant.ReadWrite.All", restore=True)),
+    # Neither directoryRoles nor their members page (directoryrole-list-members).
+    ObjectType("directoryRole", "directoryRole", "/directoryRoles", "Directory roles",
+               "RoleManagement.Read.Directory", doc="directoryrole-list",
+               relations=(Relation("directory_role_member", "members", FROM_LISTING),),
+               writeback=Writeback("RoleManagement.ReadWrite.Directory", restore=True)),
+    ObjectType("roleDefinition", "unifiedRoleDefinition", "/roleManagement/directory/roleDefinitions",
+               "Role definitions", "RoleManagement.Read.Directory", doc="rbacapplication-list-roledefinitions",
+               writeback=Writeback("RoleManagement.ReadWrite.Directory", restore=True)),
+    ObjectType("roleAssignment", "unifiedRoleAssignment", "/roleManagement/directory/roleAssignments",
+               "Role assignments", "RoleManagement.Read.Directory", doc="rbacapplication-list-roleassignments",
+               writeback=Writeback("RoleManagement.ReadWrite.Directory", restore=True)),
+    # Listed at /directory/administrativeUnits (directory-list-administrativeunits), tracked at
+    # /administrativeUnits/delta (administrativeunit-delta): two documented paths.
+    _delta("administrativeUnit", "administrativeUnit", "/directory/administrativeUnits", "Administrative units",
+           "AdministrativeUnit.Read.All", delta_path="/administrativeUnits/delta", soft_deletable=True,
+           relations=(Relation("au_member", "members", FROM_DELTA),),
+           writeback=Writeback("AdministrativeUnit.ReadWrite.All", restore=True,
+                               create_path="/directory/administrativeUnits")),
+    # Conditional Access is throttled to 1 request/s per tenant: the largest page the list APIs document,
+    # so a tenant's policies come in one request.
+    ObjectType("conditionalAccessPolicy", "conditionalAccessPolicy", "/identity/conditionalAccess/policies",
+               "Conditional Access policies", "Policy.Read.All", doc="conditionalaccessroot-list-policies",
+               page_size=999, feature="conditional_access",
+               writeback=Writeback("Policy.ReadWrite.ConditionalAccess", restore=True,
+                                   create_path="/identity/conditionalAccess/policies")),
+    ObjectType("namedLocation", "namedLocation", "/identity/conditionalAccess/namedLocations", "Named locations",
+               "Policy.Read.All", doc="conditionalaccessroot-list-namedlocations", page_size=999,
+               feature="conditional_access",
+               writeback=Writeback("Policy.ReadWrite.ConditionalAccess", restore=True,
+                                   create_path="/identity/conditionalAccess/namedLocations")),
+    # One object holding its method configurations; the API documents no query options.
+    ObjectType("authenticationMethodsPolicy", "authenticationMethodsPolicy", "/policies/authenticationMethodsPolicy",
+               "Authentication methods policy", "Policy.Read.All", doc="authenticationmethodspolicy-get",
+               read=SINGLETON, writeback=Writeback("Policy.ReadWrite.AuthenticationMethod")),
+    _delta("device", "device", "/devices", "Devices", "Device.Read.All", extension_target="Device",
+           volatile=frozenset({"approximateLastSignInDateTime",  # updated as the device signs in
+                               SYNC_CYCLE}),
+           writeback=Writeback("Device.ReadWrite.All")),
+    _delta("orgContact", "orgContact", "/contacts", "Organizational contacts", "OrgContact.Read.All",
+           volatile=frozenset({SYNC_CYCLE}), writeback=Writeback("Directory.ReadWrite.All")),
+    ObjectType("domain", "domain", "/domains", "Domains", "Domain.Read.All", doc="domain-list",
+               writeback=Writeback("Domain.ReadWrite.All")),
+    ObjectType("organization", "organization", "/organization", "Organization", "Organization.Read.All",
+               doc="organization-list", volatile=frozenset({SYNC_CYCLE}),  # the tenant-wide last sync time
+               writeback=Writeback("Organization.ReadWrite.All")),
+)
+
+# The properties the repository indexes for search, in its column order (display_name, upn, mail, app_id).
+SEARCH_FIELDS = ("displayName", "userPrincipalName", "mail", "appId")
+
+BY_NAME: dict[str, ObjectType] = {t.name: t for t in TYPES}
+NAMES: list[str] = [t.name for t in TYPES]
+LABELS: dict[str, str] = {t.name: t.label for t in TYPES}
+RELATIONS: dict[str, tuple[ObjectType, Relation]] = {r.kind: (t, r) for t in TYPES for r in t.relations}
+
+
+def get(name: str) -> ObjectType:
+    """The type named ``name``; ValueError naming the known ones otherwise."""
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise ValueError(f"Unknown object type {name!r}; known: {', '.join(NAMES)}") from None
+
+
+def by_graph_type(graph_type: str) -> ObjectType | None:
+    """'#microsoft.graph.user', 'microsoft.graph.user' or 'user' -> the user type."""
+    bare = graph_type.removeprefix("#").removeprefix("microsoft.graph.")
+    return next((t for t in TYPES if t.graph_type == bare), None)
+
+
+def names_for_feature(feature: str) -> set[str]:
+    return {t.name for t in TYPES if t.feature == feature}
+
+
+def read_permissions(feature: str) -> list[str]:
+    """The permissions reading the feature's types needs, in reading order, each once."""
+    return list(dict.fromkeys(t.permission for t in TYPES if t.feature == feature))
+
+
+def restore_permissions() -> list[str]:
+    """The permissions the restore feature needs to write its types back."""
+    return list(dict.fromkeys(t.writeback.permission for t in TYPES if t.writeback.restore))
+
+
+# Requests that belong to no object type: where they are made, and the Microsoft Learn page of each.
+FIXED_REQUESTS: dict[str, str] = {
+    "POST /$batch": "json-batching (up to 20 GET sub-requests per POST; entrabackup/graph/batch.py)",
+    "POST /directoryObjects/getAvailableExtensionProperties":
+        "directoryobject-getavailableextensionproperties (directory extension properties, jobs/backup)",
+    "GET /organization": "organization-list (tenant connection test, tenants/services.py)",
+    "GET /auditLogs/signIns": "signin-list (sign-in log licence check, tenants/services.py)",
+}
+
+
+def _type_requests(t: ObjectType) -> list[str]:
+    """What the collectors request for one type (jobs/backup): {id} stands for an object id."""
+    if t.read == SPECIAL:  # app role assignments: expanded from the service principal listing, or read per one
+        return [f"GET {BY_NAME['servicePrincipal'].path}", f"GET {t.path}"]
+    paths = [t.delta_path] if t.read == DELTA else [t.path]
+    for relation in t.relations:
+        if relation.read == FROM_OWNERS:  # the collection with $expand=owners, then /owners of some objects
+            paths += [t.path, f"{t.path}/{{id}}/{relation.navigation}"]
+        elif relation.read == FROM_LISTING:
+            paths.append(f"{t.path}/{{id}}/{relation.navigation}")
+    if t.deleted_path:
+        paths.append(t.deleted_path)
+    return [f"GET {path}" for path in paths]
+
+
+def request_paths() -> list[str]:
+    """Every request the product's Graph client makes, as "METHOD /path" relative to the version root
+    (/v1.0), sorted; each is documented on Microsoft Learn (docs/graph-paths.md lists the pages)."""
+    return sorted({*FIXED_REQUESTS, *(request for t in TYPES for request in _type_requests(t))})
