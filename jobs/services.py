@@ -16,6 +16,7 @@ from entrabackup import objecttypes
 from jobs.errors import JobError, JobValidationError, ScheduleError, SessionConflictError
 from jobs.models import BackupJob, BackupSession, Proxy
 from jobs.schedules import next_run, schedule_validate
+from repositories.services import repository_default
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +69,6 @@ def job_create(*, tenant, repository=None, name: str | None = None, object_types
                retention_points: int | None = None, full_every_days: int = 7, proxy: Proxy | None = None,
                retries: int = 1, enabled: bool = True) -> BackupJob:
     """A backup job for `tenant`; the default local repository when none is given."""
-    from repositories.services import repository_default
-
     settings_ = job_settings_validate(
         name=name or f"{tenant.name} directory backup", schedule_kind=schedule_kind, schedule_value=schedule_value,
         retention_days=retention_days, retention_points=retention_points, full_every_days=full_every_days,

@@ -1,4 +1,7 @@
+from datetime import datetime, time
+
 from django import forms
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
 from entrabackup import graph
@@ -53,10 +56,6 @@ class CredentialForm(forms.Form):
         return generated.credential()
 
     def expires_at(self):
-        from datetime import datetime, time
-
-        from django.utils import timezone
-
         day = self.cleaned_data.get("secret_expires_on")
         return timezone.make_aware(datetime.combine(day, time.max)) if day else None
 

@@ -295,7 +295,7 @@ def _organization(client: graph.GraphClient, granted: list[str]) -> dict | None:
 
 
 def _licence(client: graph.GraphClient) -> str:
-    """Sign-in logs need Entra ID P1 or P2; one sign-in read tells (FACTS §3.1)."""
+    """Sign-in logs need Entra ID P1 or P2; one sign-in read tells (https://learn.microsoft.com/graph/api/signin-list)."""
     try:
         client.get("/auditLogs/signIns", params={"$top": "1"})
     except graph.LicenceRequiredError:

@@ -1,6 +1,6 @@
 """Client-side pacing so that a healthy run rarely meets a 429.
 
-Limits and costs from https://learn.microsoft.com/graph/throttling-limits (FACTS.md §4.2):
+Limits and costs from https://learn.microsoft.com/graph/throttling-limits:
 identity and access = token bucket of resource units (RU) per app+tenant (3,500 / 5,000 / 8,000 per 10 s for
 S / M / L tenants) plus 3,000 writes per 150 s; reports (audit logs) 5 requests per 10 s per app+tenant;
 Conditional Access and identity protection 1 request per second per tenant for all apps;

@@ -1,7 +1,8 @@
 """Collectors for the delta-tracked directory types (``read=DELTA`` in the object type registry): users, groups,
 applications, service principals, administrative units, devices and organizational contacts.
 
-https://learn.microsoft.com/graph/delta-query-overview (FACTS §2.2, §2.3). One delta round per session:
+https://learn.microsoft.com/graph/delta-query-overview and
+https://learn.microsoft.com/graph/delta-query-groups. One delta round per session:
 - no saved link, or a full session: an initial round (no token) with `$select` of every property plus the
   tracked relationships (`manager` for users, `members` for groups and AUs). It lists every current object,
   so it is the complete read (`put_full`: objects not seen are deleted);
@@ -19,7 +20,7 @@ API per type: user-delta, group-delta, application-delta, serviceprincipal-delta
 device-delta, orgcontact-delta (https://learn.microsoft.com/graph/api/<type>-delta; the registry holds each
 documented path); deleted items:
 https://learn.microsoft.com/graph/api/directory-deleteditems-list ; directory extension properties (returned
-only when selected by name, FACTS §7):
+only when selected by name, https://learn.microsoft.com/graph/extensibility-overview):
 https://learn.microsoft.com/graph/api/directoryobject-getavailableextensionproperties
 """
 
@@ -133,7 +134,7 @@ def _extensions(client, spec: DeltaSpec, warnings: list[str]) -> list[str]:
 
 def _saved_link(writer, object_type: str, select: list[str], full: bool) -> str | None:
     """The link to follow, or None for an initial round. A link saved with another $select (an upgrade
-    added properties) would not track the new ones (FACTS §2.2: $select is encoded in the token)."""
+    added properties) would not track the new ones (https://learn.microsoft.com/graph/delta-query-overview: $select is encoded in the token)."""
     if full:
         return None
     link = writer.sync_state(f"delta:{object_type}")
@@ -148,7 +149,7 @@ def _fingerprint(select: list[str]) -> str:
 
 def _merged_items(items, spec: DeltaSpec, log: RoundLog, keep_removed: bool) -> Iterator[dict]:
     """Each object once per round: a large group comes on consecutive pages, each with a slice of
-    members@delta and the same properties (FACTS §2.3) — its slices are merged. Relationship annotations
+    members@delta and the same properties (https://learn.microsoft.com/graph/delta-query-groups) — its slices are merged. Relationship annotations
     go to ``log``; objects are yielded without them (other @-annotations are left to the store, which keeps
     none but @odata.type)."""
     pending: dict | None = None
@@ -218,7 +219,7 @@ def _delta_relations(writer, spec: DeltaSpec, log: RoundLog, result: TypeResult)
 
 
 def _mark_soft_deleted(client, writer, object_type: str, spec: DeltaSpec, pager: Pager) -> None:
-    """Objects in the recycle bin are soft-deleted (restorable for 30 days) rather than gone (FACTS §5.3)."""
+    """Objects in the recycle bin are soft-deleted (restorable for 30 days) rather than gone (https://learn.microsoft.com/graph/api/directory-deleteditems-list)."""
     if spec.deleted_path is None:
         return
     pages = client.iter_pages(spec.deleted_path, {"$select": "id", "$top": "999"})

@@ -29,7 +29,7 @@ def backup_listed_type(client, writer, object_type: str, pager: Pager) -> TypeRe
 
 
 def _directory_roles(client, writer, pager: Pager, pages) -> TypeResult:
-    """Activated roles and their members. Neither list pages (FACTS §1.1):
+    """Activated roles and their members. Neither list pages (https://learn.microsoft.com/graph/api/directoryrole-list):
     https://learn.microsoft.com/graph/api/directoryrole-list-members"""
     roles = list(pager.values(pages))
     counts = writer.put_full("directoryRole", roles)
@@ -53,7 +53,7 @@ def _app_role_assignments(client, writer, pager: Pager) -> TypeResult:
     """Every app role granted to a user, group or service principal, read from the resource side and keyed
     by the assignment id. The service principal listing expands them
     (https://learn.microsoft.com/graph/api/serviceprincipal-list-approleassignedto as a navigation property):
-    one request per 100 service principals (the parent page size with $expand, FACTS §1.3) instead of one
+    one request per 100 service principals (the parent page size with $expand, https://learn.microsoft.com/graph/query-parameters#expand) instead of one
     $batch per 20 — a fixed cost every session, since assignments have no delta query. $expand returns at
     most 20 items, so a service principal that comes back with 20 has its assignments read in full."""
     warnings: list[str] = []
@@ -108,7 +108,7 @@ def _assignment(item: dict) -> dict:
 def _auth_methods_policy(client, writer, pager: Pager) -> TypeResult:
     """The tenant's single authentication methods policy, stored as one object (its method configurations,
     each with @odata.type, inside it): https://learn.microsoft.com/graph/api/authenticationmethodspolicy-get .
-    No query options: the API documents none (FACTS §1.1)."""
+    No query options: the API documents none (https://learn.microsoft.com/graph/api/authenticationmethodspolicy-get)."""
     pager.check()
     policy = client.get(objecttypes.get("authenticationMethodsPolicy").path)
     pager.page(1)

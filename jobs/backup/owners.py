@@ -1,10 +1,10 @@
 """Owners of groups, applications and service principals (relations group_owner / app_owner / sp_owner).
 
-Owners are not tracked by delta query (only `members` of groups/AUs and `manager` of users are, FACTS §2.2),
+Owners are not tracked by delta query (only `members` of groups/AUs and `manager` of users are, https://learn.microsoft.com/graph/delta-query-overview),
 so they are read separately:
 - full rounds: the collection with `$expand=owners($select=id)` — https://learn.microsoft.com/graph/api/group-list
   (also application-list, serviceprincipal-list). `$expand` returns at most 20 related items and no nextLink
-  (FACTS §1.3), so an object that comes back with 20 owners has its `/owners` read in full.
+  (https://learn.microsoft.com/graph/query-parameters#expand), so an object that comes back with 20 owners has its `/owners` read in full.
 - delta rounds: `/{collection}/{id}/owners` only for the objects the round reported, 20 per `$batch`
   (https://learn.microsoft.com/graph/api/group-list-owners, application-list-owners, serviceprincipal-list-owners).
 """
@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from .common import Pager, prefetched, target_type
 
-EXPAND_LIMIT = 20  # $expand returns at most 20 items (FACTS §1.3)
+EXPAND_LIMIT = 20  # $expand returns at most 20 items (https://learn.microsoft.com/graph/query-parameters#expand)
 ID_ONLY = {"$select": "id"}
 
 

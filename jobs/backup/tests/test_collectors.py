@@ -96,7 +96,7 @@ def test_expired_delta_link_falls_back_to_a_full_read(new_tenant):
     t = new_tenant(30)
     t.backup(full=True)
     victim = sorted(u["id"] for u in t.emu.control.export(t.tid)["users"])[2]
-    t.mutate("advance_clock", seconds=8 * 86400)  # delta tokens live 7 days (FACTS §2.2)
+    t.mutate("advance_clock", seconds=8 * 86400)  # delta tokens live 7 days (https://learn.microsoft.com/graph/delta-query-overview)
     t.mutate("update_user", id=victim, properties={"department": "Resynced"})
     rp, results, _ = t.backup(full=False)
     assert {results[k].mode for k in DELTA_TYPES} == {"resync"}

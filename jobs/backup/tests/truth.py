@@ -3,7 +3,7 @@
 Normalisation: top-level annotations (``@odata.*``) are ignored, null and missing are equal, and properties
 Graph refuses on collection reads (``excluded_for``: single-GET-only ones like ``aboutMe``) are not expected.
 Relations are compared as (source, target) pairs among live objects: Graph lists neither the members of a
-soft-deleted group nor soft-deleted members (FACTS §2.3), while the emulator keeps them in its tables.
+soft-deleted group nor soft-deleted members (https://learn.microsoft.com/graph/delta-query-groups), while the emulator keeps them in its tables.
 """
 
 from __future__ import annotations
