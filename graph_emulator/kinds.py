@@ -16,7 +16,7 @@ class Kind:
     type: str  # schema type name (data/schema.json)
     entity_set: str  # path used in @odata.context
     soft_delete: bool = False
-    delta: bool = False
+    delta: bool = False  # a documented GET /{collection}/delta
     directory_object: bool = True  # appears in /directoryObjects and carries @odata.type in mixed lists
     extra: tuple = field(default=())
 
@@ -35,9 +35,11 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
     Kind("servicePrincipals", "servicePrincipal", "servicePrincipals", soft_delete=True, delta=True),
     Kind("administrativeUnits", "administrativeUnit", "directory/administrativeUnits", soft_delete=True, delta=True),
     Kind("devices", "device", "devices", delta=True),
-    Kind("directoryRoles", "directoryRole", "directoryRoles"),
+    Kind("orgContacts", "orgContact", "contacts", delta=True),
+    Kind("directoryRoles", "directoryRole", "directoryRoles", delta=True),
     Kind("appRoleAssignments", "appRoleAssignment", "appRoleAssignments"),
-    Kind("oauth2PermissionGrants", "oAuth2PermissionGrant", "oauth2PermissionGrants", directory_object=False),
+    Kind("oauth2PermissionGrants", "oAuth2PermissionGrant", "oauth2PermissionGrants", delta=True,
+         directory_object=False),
     Kind("roleDefinitions", "unifiedRoleDefinition", "roleManagement/directory/roleDefinitions",
          directory_object=False),
     Kind("roleAssignments", "unifiedRoleAssignment", "roleManagement/directory/roleAssignments",
