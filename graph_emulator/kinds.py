@@ -70,9 +70,23 @@ def is_soft_deletable(kind: str, obj: dict) -> bool:
     return True
 
 
+# The v1.0 metadata declares the namespace microsoft.graph with the alias "graph", so a type cast segment may
+# be written either way; Microsoft's SDKs write /directory/deletedItems/graph.user.
+NAMESPACE_PREFIXES = ("microsoft.graph.", "graph.")
+
+
+def cast_type(segment: str) -> str | None:
+    """'microsoft.graph.user' or 'graph.user' -> 'user'; None when the segment is not a type cast."""
+    for prefix in NAMESPACE_PREFIXES:
+        if segment.startswith(prefix):
+            return segment.removeprefix(prefix)
+    return None
+
+
 def kind_of_type(odata_type: str) -> str | None:
-    """'#microsoft.graph.user' or 'microsoft.graph.user' or 'user' -> 'users'."""
-    t = odata_type.lstrip("#").removeprefix("microsoft.graph.")
+    """'#microsoft.graph.user', 'microsoft.graph.user', 'graph.user' or 'user' -> 'users'."""
+    t = odata_type.lstrip("#")
+    t = cast_type(t) or t
     for k in KINDS.values():
         if k.type == t:
             return k.name

@@ -21,7 +21,7 @@ TOP_KINDS = {"users": "users", "groups": "groups", "applications": "applications
              "servicePrincipals": "servicePrincipals", "devices": "devices", "domains": "domains",
              "organization": "organization", "directoryRoles": "directoryRoles", "contacts": "orgContacts",
              "oauth2PermissionGrants": "oauth2PermissionGrants"}
-DELTA_NAMES = {"delta", "delta()", "microsoft.graph.delta", "microsoft.graph.delta()"}
+DELTA_NAMES = {"delta", "delta()", "microsoft.graph.delta", "microsoft.graph.delta()", "graph.delta", "graph.delta()"}
 
 
 def dispatch(ctx: Ctx) -> Response:

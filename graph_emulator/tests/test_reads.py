@@ -269,3 +269,6 @@ def test_deleted_items_list_requires_type_cast(shared):
     assert shared.get("/v1.0/directory/deletedItems").status_code == 400
     r = shared.get("/v1.0/directory/deletedItems/microsoft.graph.user")
     assert r.status_code == 200 and r.json()["value"] == []
+    # the metadata's namespace alias, as Microsoft's SDKs write it
+    assert shared.get("/v1.0/directory/deletedItems/graph.user").json()["value"] == []
+    assert shared.get("/v1.0/directory/deletedItems/graph.contact").status_code == 400
