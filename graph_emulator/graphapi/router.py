@@ -188,5 +188,6 @@ def _batch(ctx: Ctx, rest: list[str]) -> Response:
     raise bad_request("Nested $batch requests are not supported.", "BadRequest")
 
 
-SPECIAL = {"directory": _directory, "administrativeUnits": _administrative_units, "roleManagement": _role_management, "identity": _identity,
-           "policies": _policies, "directoryObjects": _directory_objects, "auditLogs": _audit, "$batch": _batch}
+SPECIAL = {"directory": _directory, "administrativeUnits": _administrative_units, "roleManagement": _role_management,
+           "identity": _identity, "policies": _policies, "directoryObjects": _directory_objects, "auditLogs": _audit,
+           "$batch": _batch}
