@@ -24,6 +24,7 @@ Run with ``-s`` to see the table of objects read, parse errors and unknown prope
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import re
 from collections.abc import Callable
@@ -267,7 +268,10 @@ def test_msgraph_sdk_reads_every_collection_without_parse_errors_or_unknown_prop
         finally:
             await http.aclose()
 
-    results = asyncio.run(run())
+    # Its own thread and event loop: Playwright's sync API (browser tests in the same session) keeps a loop
+    # running in the main thread, where asyncio.run() refuses to start.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        results = pool.submit(asyncio.run, run()).result()
     report = table(results)
     print(f"\nmsgraph-sdk conformance against the demo-sized tenant ({DEMO_USERS} users)\n{report}")
     record_property("sdk_conformance", report)
