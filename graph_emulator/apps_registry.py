@@ -26,7 +26,7 @@ def register(tenant, name: str, roles: list[str], want_secret: bool, cert_pem: s
                        {"id": app_role_id(r), "type": "Role"} for r in roles]}])
         cred = {"display_name": name, "roles": roles, "app_object_id": app["id"], "secrets": [], "certs": []}
         if want_secret:
-            pc = credential(rng, tenant.now(), "password", "emulator secret")
+            pc = credential(rng, tenant.now(), "password", "emulator secret", start=tenant.now())
             pc["hint"] = secret[:3]
             app["passwordCredentials"].append(pc)
             cred["secrets"].append({"keyId": pc["keyId"], "hash": identity.secret_hash(secret)})
@@ -62,7 +62,7 @@ def _cert_credential(rng, cert_pem: str, cred: dict) -> dict:
     x5t, x5t256 = jwt.thumbprints(cert)
     cred["certs"].append({"x5t": x5t, "x5t256": x5t256, "pem": cert_pem})
     der = cert.public_bytes(serialization.Encoding.DER)
-    return {"customKeyIdentifier": hashlib.sha1(der).hexdigest().upper(), "displayName": cert.subject.rfc4514_string(),  # noqa: S324 - thumbprint
+    return {"customKeyIdentifier": base64.b64encode(hashlib.sha1(der).digest()).decode(), "displayName": cert.subject.rfc4514_string(),  # noqa: S324 - thumbprint
             "endDateTime": iso(cert.not_valid_after_utc.timestamp()), "key": base64.b64encode(der).decode(),
             "keyId": guid(rng), "startDateTime": iso(cert.not_valid_before_utc.timestamp()),
             "type": "AsymmetricX509Cert", "usage": "Verify"}

@@ -16,7 +16,7 @@ class Kind:
     type: str  # schema type name (data/schema.json)
     entity_set: str  # path used in @odata.context
     soft_delete: bool = False
-    delta: bool = False
+    delta: bool = False  # a documented GET /{collection}/delta
     directory_object: bool = True  # appears in /directoryObjects and carries @odata.type in mixed lists
     extra: tuple = field(default=())
 
@@ -35,10 +35,11 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
     Kind("servicePrincipals", "servicePrincipal", "servicePrincipals", soft_delete=True, delta=True),
     Kind("administrativeUnits", "administrativeUnit", "directory/administrativeUnits", soft_delete=True, delta=True),
     Kind("devices", "device", "devices", delta=True),
-    Kind("contacts", "orgContact", "contacts", delta=True),  # orgcontact-list, orgcontact-delta
-    Kind("directoryRoles", "directoryRole", "directoryRoles"),
+    Kind("orgContacts", "orgContact", "contacts", delta=True),  # orgcontact-list, orgcontact-delta
+    Kind("directoryRoles", "directoryRole", "directoryRoles", delta=True),
     Kind("appRoleAssignments", "appRoleAssignment", "appRoleAssignments"),
-    Kind("oauth2PermissionGrants", "oAuth2PermissionGrant", "oauth2PermissionGrants", directory_object=False),
+    Kind("oauth2PermissionGrants", "oAuth2PermissionGrant", "oauth2PermissionGrants", delta=True,
+         directory_object=False),
     Kind("roleDefinitions", "unifiedRoleDefinition", "roleManagement/directory/roleDefinitions",
          directory_object=False),
     Kind("roleAssignments", "unifiedRoleAssignment", "roleManagement/directory/roleAssignments",
@@ -69,9 +70,23 @@ def is_soft_deletable(kind: str, obj: dict) -> bool:
     return True
 
 
+# The v1.0 metadata declares the namespace microsoft.graph with the alias "graph", so a type cast segment may
+# be written either way; Microsoft's SDKs write /directory/deletedItems/graph.user.
+NAMESPACE_PREFIXES = ("microsoft.graph.", "graph.")
+
+
+def cast_type(segment: str) -> str | None:
+    """'microsoft.graph.user' or 'graph.user' -> 'user'; None when the segment is not a type cast."""
+    for prefix in NAMESPACE_PREFIXES:
+        if segment.startswith(prefix):
+            return segment.removeprefix(prefix)
+    return None
+
+
 def kind_of_type(odata_type: str) -> str | None:
-    """'#microsoft.graph.user' or 'microsoft.graph.user' or 'user' -> 'users'."""
-    t = odata_type.lstrip("#").removeprefix("microsoft.graph.")
+    """'#microsoft.graph.user', 'microsoft.graph.user', 'graph.user' or 'user' -> 'users'."""
+    t = odata_type.lstrip("#")
+    t = cast_type(t) or t
     for k in KINDS.values():
         if k.type == t:
             return k.name

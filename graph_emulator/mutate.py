@@ -122,8 +122,8 @@ def _add_app_credential(r: Run):
         (a for a in r.t.objs["applications"].values() if a["appId"] == oid), None)
     if app is None:
         raise MutationError(f"application {oid} not found")
-    cred = credential(random.Random(uuid.uuid4().int), r.t.now(), "password", r.p.get("display_name", "backdoor"))
-    cred["startDateTime"] = iso(r.t.now())
+    cred = credential(random.Random(uuid.uuid4().int), r.t.now(), "password", r.p.get("display_name", "backdoor"),
+                      start=r.t.now())
     creds = [*app.get("passwordCredentials", []), cred]
     r.t.apply(["patch", "applications", app["id"], {"passwordCredentials": creds}])
     r.log("Update application – Certificates and secrets management ", "applications", app, "Update",

@@ -77,8 +77,8 @@ REQUIRED: dict[str, dict[str, list[tuple[str, ...]]]] = {
                           "write": _any("Policy.ReadWrite.AuthenticationMethod")},
     "devices": {"read": _any("Device.Read.All", "Device.ReadWrite.All", *DIR_R),
                 "write": _any("Device.ReadWrite.All", "Directory.ReadWrite.All")},
+    "orgContacts": {"read": _any("OrgContact.Read.All", *DIR_R), "write": _any("Directory.ReadWrite.All")},
     "domains": {"read": _any("Domain.Read.All", *DIR_R), "write": _any("Domain.ReadWrite.All")},
-    "contacts": {"read": _any("OrgContact.Read.All", *DIR_R), "write": _any("Directory.ReadWrite.All")},
     "organization": {"read": _any("Organization.Read.All", "User.Read.All", *DIR_R),
                      "write": _any("Organization.ReadWrite.All")},
     "directoryObjects": {"read": _any(*DIR_R), "write": _any("Directory.ReadWrite.All")},
@@ -89,7 +89,7 @@ REQUIRED: dict[str, dict[str, list[tuple[str, ...]]]] = {
 # Which area guards each stored kind (deletedItems, directoryObjects lookups, $batch reuse this).
 KIND_AREA = {"users": "users", "groups": "groups", "applications": "applications",
              "servicePrincipals": "applications", "administrativeUnits": "administrativeUnits",
-             "devices": "devices", "contacts": "contacts", "directoryRoles": "roles", "roleDefinitions": "roles", "roleAssignments": "roles",
+             "devices": "devices", "orgContacts": "orgContacts", "directoryRoles": "roles", "roleDefinitions": "roles", "roleAssignments": "roles",
              "appRoleAssignments": "appRoleAssignments", "oauth2PermissionGrants": "oauth2PermissionGrants",
              "conditionalAccessPolicies": "conditionalAccess", "namedLocations": "conditionalAccess",
              "domains": "domains", "organization": "organization"}

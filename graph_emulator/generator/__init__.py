@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from graph_emulator.common import iso
 from graph_emulator.generator.apps import generate_apps
+from graph_emulator.generator.contacts import generate_contacts
 from graph_emulator.generator.groups import generate_groups
 from graph_emulator.generator.misc import generate_misc
 from graph_emulator.generator.people import generate_users
@@ -35,6 +36,7 @@ def generate(tenant) -> None:
     aus = generate_misc(tenant, users, groups)
     generate_roles(tenant, users, aus)
     generate_policies(tenant, users, groups)
+    generate_contacts(tenant, users)
     for kind, table in tenant.objs.items():
         for oid in table:
             tenant.kind_of[oid] = kind

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+
+from graph_emulator.common import iso
 from graph_emulator.generator.common import guid, opaque_id, past, sub_rng
 from graph_emulator.generator.names import APP_WORDS
 from graph_emulator.permissions import GRAPH_APP_ID, app_role_id
@@ -47,16 +50,43 @@ def make_app(rng, i: int, meta: dict) -> dict:
     return app
 
 
-def credential(rng, created: float, kind: str, name: str | None = None) -> dict:
-    """Credential metadata only: secrets are never readable via Graph, key blobs only on $select (FACTS §1.1)."""
-    start = past(rng, created, 300, 1)
-    end = past(rng, created - 730 * 86400, 10)
+def credential(rng, now: float, kind: str, name: str | None = None, start: float | None = None) -> dict:
+    """Credential metadata only: secrets are never readable via Graph, key blobs only on $select
+    (https://learn.microsoft.com/graph/api/serviceprincipal-get). `customKeyIdentifier` and `key` are Edm.Binary,
+    so they are base64 (https://learn.microsoft.com/graph/api/resources/keycredential).
+
+    Lifetimes are 6, 12 or 24 months and the credential started before `now`: about one in eight has expired,
+    one in eight expires within 30 days, the rest are valid. With `start`, the credential starts then and is valid.
+    The draws from `rng` are the same in number and kind as before, so nothing else the generator makes moves.
+    """
+    pick, offset = rng.random(), rng.random()
+    if start is None:
+        start, end = _lifetime(now, pick, offset)
+    else:
+        end = start + LIFETIMES_DAYS[int(pick * len(LIFETIMES_DAYS))] * DAY
     if kind == "password":
-        return {"customKeyIdentifier": None, "displayName": name or "CI secret", "endDateTime": end,
-                "hint": opaque_id(rng, 3)[:3], "keyId": guid(rng), "secretText": None, "startDateTime": start}
-    return {"customKeyIdentifier": opaque_id(rng, 20).upper()[:40], "displayName": name or "CN=signing",
-            "endDateTime": end, "key": None, "keyId": guid(rng), "startDateTime": start,
+        return {"customKeyIdentifier": None, "displayName": name or "CI secret", "endDateTime": iso(end),
+                "hint": opaque_id(rng, 3)[:3], "keyId": guid(rng), "secretText": None, "startDateTime": iso(start)}
+    thumbprint = rng.getrandbits(160).to_bytes(20, "big")  # a certificate's SHA-1 thumbprint, as the portal sets it
+    return {"customKeyIdentifier": base64.b64encode(thumbprint).decode(), "displayName": name or "CN=signing",
+            "endDateTime": iso(end), "key": None, "keyId": guid(rng), "startDateTime": iso(start),
             "type": "AsymmetricX509Cert", "usage": "Verify"}
+
+
+DAY = 86400.0
+LIFETIMES_DAYS = (182, 365, 730)
+
+
+def _lifetime(now: float, pick: float, offset: float) -> tuple[float, float]:
+    """(start, end) from two uniform draws: `pick` chooses expired / expiring soon / valid and the lifetime."""
+    if pick < 0.125:
+        end = now - (1 + offset * 179) * DAY  # expired 1-180 days ago
+    elif pick < 0.25:
+        end = now + (1 + offset * 29) * DAY  # expires within 30 days
+    else:
+        end = now + (31 + offset * 500) * DAY
+    longer = [days * DAY for days in LIFETIMES_DAYS if days * DAY > end - now]  # so it started in the past
+    return end - longer[int(pick * 8) % len(longer)], end
 
 
 def sp_for(rng, app: dict, meta: dict, owner: str | None = None, roles: list | None = None) -> dict:

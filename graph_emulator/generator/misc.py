@@ -1,4 +1,4 @@
-"""Devices, organizational contacts, domains, the organization object and administrative units."""
+"""Devices, domains, the organization object and administrative units."""
 
 from __future__ import annotations
 
@@ -60,39 +60,12 @@ def organization(meta: dict) -> dict:
                                  "isInitial": d["isInitial"], "name": d["id"], "type": "Managed"} for d in domains(meta)]}
 
 
-PARTNERS = ("Fabrikam", "Tailspin Toys", "Litware", "Adventure Works", "Northwind Traders", "Wingtip Toys")
-
-
-def make_contact(rng, i: int, meta: dict) -> dict:
-    """An organizational contact (a mail-enabled person outside the tenant): orgContact in the v1.0 schema."""
-    company = PARTNERS[i % len(PARTNERS)]
-    given, surname = f"Partner{i}", company.split()[0]
-    domain = company.lower().replace(" ", "") + ".example"
-    nick = f"{given}.{surname}".lower()
-    synced = i % 4 == 0
-    return {"id": guid(rng), "displayName": f"{given} {surname} ({company})", "givenName": given, "surname": surname,
-            "companyName": company, "department": None, "jobTitle": ("Account manager", "Consultant")[i % 2],
-            "mail": f"{nick}@{domain}", "mailNickname": nick, "proxyAddresses": [f"SMTP:{nick}@{domain}"],
-            "addresses": [], "phones": [{"type": "business", "number": f"+1 555 01{i % 100:02d}"}],
-            "onPremisesSyncEnabled": True if synced else None,
-            "onPremisesLastSyncDateTime": past(rng, meta["created_at"], 0.02) if synced else None,
-            "onPremisesProvisioningErrors": [], "serviceProvisioningErrors": []}
-
-
-def generate_contacts(tenant, users: list[dict]) -> None:
-    rng = sub_rng(tenant.meta["seed"], "contacts")  # its own stream: other objects are unchanged
-    for i in range(max(2, len(users) // 50)):
-        contact = make_contact(rng, i, tenant.meta)
-        tenant.objs["contacts"][contact["id"]] = contact
-
-
 def generate_misc(tenant, users: list[dict], groups: list[dict]) -> list[dict]:
     meta = tenant.meta
     rng = sub_rng(meta["seed"], "misc")
     for i in range(max(2, len(users) // 2)):
         dev = make_device(rng, i, meta)
         tenant.objs["devices"][dev["id"]] = dev
-    generate_contacts(tenant, users)
     for d in domains(meta):
         tenant.objs["domains"][d["id"]] = d
     org = organization(meta)

@@ -6,7 +6,7 @@ from graph_emulator import permissions
 from graph_emulator.common import GraphError, Response, not_found
 from graph_emulator.graphapi import listing
 from graph_emulator.graphapi.context import Ctx
-from graph_emulator.kinds import DELETED_CASTS, KINDS
+from graph_emulator.kinds import DELETED_CASTS, KINDS, cast_type
 
 
 def _find(tenant, oid: str):
@@ -23,8 +23,8 @@ def handle(ctx: Ctx, rest: list[str]) -> Response:
     if not rest:
         raise GraphError(400, "Request_BadRequest", "Request is not supported. A type cast segment is required, e.g. "
                          "/directory/deletedItems/microsoft.graph.user.")
-    if rest[0].startswith("microsoft.graph."):
-        kind = DELETED_CASTS.get(rest[0].removeprefix("microsoft.graph."))
+    if cast_type(rest[0]):
+        kind = DELETED_CASTS.get(cast_type(rest[0]))
         if kind is None:
             raise GraphError(400, "Request_BadRequest", f"Type '{rest[0]}' is not supported for deleted items.")
         ctx.require(permissions.KIND_AREA[kind])

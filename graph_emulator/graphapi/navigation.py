@@ -6,7 +6,7 @@ from __future__ import annotations
 from graph_emulator.common import GraphError, Response, bad_request, not_found
 from graph_emulator.graphapi import listing
 from graph_emulator.graphapi.context import Ctx
-from graph_emulator.kinds import KINDS, kind_of_type
+from graph_emulator.kinds import KINDS, cast_type, kind_of_type
 
 REL = {("groups", "members"): "group_members", ("groups", "owners"): "group_owners",
        ("administrativeUnits", "members"): "au_members", ("directoryRoles", "members"): "role_members",
@@ -67,7 +67,7 @@ def _relationship(ctx: Ctx, kind: str, obj: dict, nav: str, rest: list[str]) -> 
     else:
         ids = sorted(tenant.members(REL[(kind, nav)], obj["id"]))
     cast = None
-    if rest and rest[0].startswith("microsoft.graph."):  # OData cast segment /members/microsoft.graph.user
+    if rest and cast_type(rest[0]):  # OData cast segment /members/microsoft.graph.user
         cast = kind_of_type(rest[0])
         if cast is None:
             raise bad_request(f"Type '{rest[0]}' is not supported.", "BadRequest")

@@ -13,12 +13,15 @@ from graph_emulator.graphapi.context import Ctx
 from graph_emulator.kinds import KINDS
 
 ALT_KEY = re.compile(r"^(applications|servicePrincipals)\(appId='([^']+)'\)$")
+# Entity sets at the root, each as documented on Microsoft Learn (e.g. GET /contacts,
+# https://learn.microsoft.com/graph/api/orgcontact-list). Administrative units are listed under /directory
+# (https://learn.microsoft.com/graph/api/directory-list-administrativeunits); only their delta is documented
+# at the root (GET /administrativeUnits/delta, https://learn.microsoft.com/graph/api/administrativeunit-delta).
 TOP_KINDS = {"users": "users", "groups": "groups", "applications": "applications",
              "servicePrincipals": "servicePrincipals", "devices": "devices", "domains": "domains",
-             "organization": "organization", "directoryRoles": "directoryRoles",
-             "oauth2PermissionGrants": "oauth2PermissionGrants", "administrativeUnits": "administrativeUnits",
-             "contacts": "contacts"}
-DELTA_NAMES = {"delta", "delta()", "microsoft.graph.delta", "microsoft.graph.delta()"}
+             "organization": "organization", "directoryRoles": "directoryRoles", "contacts": "orgContacts",
+             "oauth2PermissionGrants": "oauth2PermissionGrants"}
+DELTA_NAMES = {"delta", "delta()", "microsoft.graph.delta", "microsoft.graph.delta()", "graph.delta", "graph.delta()"}
 
 
 def dispatch(ctx: Ctx) -> Response:
@@ -33,7 +36,7 @@ def dispatch(ctx: Ctx) -> Response:
         return entity(ctx, TOP_KINDS[head], seg[1:])
     handler = SPECIAL.get(head)
     if handler is None:
-        raise GraphError(400, "BadRequest", f"Resource not found for the segment '{head}'.")
+        raise segment_not_found(head)
     return handler(ctx, seg[1:])
 
 
@@ -60,6 +63,8 @@ def entity(ctx: Ctx, kind: str, rest: list[str]) -> Response:
     """Collection / single entity / navigation for a stored kind."""
     area = permissions.KIND_AREA[kind]
     tenant = ctx.tenant
+    if rest and rest[0] in DELTA_NAMES and not KINDS[kind].delta:
+        raise segment_not_found(rest[0])
     if not rest or rest[0] in ("$count",) or rest[0] in DELTA_NAMES:
         if ctx.method == "POST" and not rest:
             ctx.require(area, "write")
@@ -94,6 +99,18 @@ def list_kind(ctx: Ctx, kind: str) -> Response:
     paging = kind not in ("directoryRoles",)  # directoryRoles: no paging (FACTS §1.1)
     return listing.list_ids(ctx, lambda o: kind, tenant.sorted_ids(kind), table.get, KINDS[kind].entity_set,
                             expand=exp, paging=paging, check_kind=kind)
+
+
+def segment_not_found(segment: str) -> GraphError:
+    """What Graph answers for a path segment it does not serve."""
+    return GraphError(400, "BadRequest", f"Resource not found for the segment '{segment}'.")
+
+
+def _administrative_units(ctx: Ctx, rest: list[str]) -> Response:
+    """GET /administrativeUnits/delta is documented at the root; everything else lives under /directory."""
+    if len(rest) == 1 and rest[0] in DELTA_NAMES:
+        return entity(ctx, "administrativeUnits", rest)
+    raise segment_not_found("administrativeUnits")
 
 
 def _directory(ctx: Ctx, rest: list[str]) -> Response:
@@ -171,5 +188,6 @@ def _batch(ctx: Ctx, rest: list[str]) -> Response:
     raise bad_request("Nested $batch requests are not supported.", "BadRequest")
 
 
-SPECIAL = {"directory": _directory, "roleManagement": _role_management, "identity": _identity,
-           "policies": _policies, "directoryObjects": _directory_objects, "auditLogs": _audit, "$batch": _batch}
+SPECIAL = {"directory": _directory, "administrativeUnits": _administrative_units, "roleManagement": _role_management,
+           "identity": _identity, "policies": _policies, "directoryObjects": _directory_objects, "auditLogs": _audit,
+           "$batch": _batch}

@@ -115,6 +115,7 @@ def test_directory_objects_delta_with_isof_filter_returns_typed_users_and_groups
 def test_other_delta_endpoints_complete_a_round(fresh):
     g = fresh(users=15)
     for path in ("/v1.0/applications/delta", "/v1.0/servicePrincipals/delta", "/v1.0/administrativeUnits/delta",
-                 "/v1.0/devices/delta"):
+                 "/v1.0/directory/administrativeUnits/delta", "/v1.0/devices/delta", "/v1.0/contacts/delta",
+                 "/v1.0/directoryRoles/delta", "/v1.0/oauth2PermissionGrants/delta"):
         items, link, _ = _round(g, path)
         assert items and link

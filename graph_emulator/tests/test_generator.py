@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import random
 import uuid
+from datetime import datetime
 
 from graph_emulator.control_api import tenant_meta
 from graph_emulator.generator import generate
+from graph_emulator.generator.apps import credential
 from graph_emulator.store import Tenant
 
 
@@ -53,3 +57,22 @@ def test_every_tenant_holds_a_cloud_only_user_and_group_with_hostile_display_nam
         assert len(hostile_users) == len(hostile_groups) == 1, (seed, users)
         assert not hostile_users[0].get("onPremisesSyncEnabled") and not hostile_groups[0].get("onPremisesSyncEnabled")
         assert not hostile_groups[0].get("membershipRule")
+
+
+def test_credentials_run_forward_and_mix_expired_expiring_and_valid():
+    now = 1793491200.0
+    creds = [credential(random.Random(i), now, "key" if i % 2 else "password") for i in range(400)]
+    starts = [datetime.fromisoformat(c["startDateTime"]).timestamp() for c in creds]
+    ends = [datetime.fromisoformat(c["endDateTime"]).timestamp() for c in creds]
+    assert all(s < min(e, now) for s, e in zip(starts, ends, strict=True))
+    expired = sum(e < now for e in ends)
+    soon = sum(now <= e < now + 31 * 86400 for e in ends)
+    assert 20 < expired < 100 and 20 < soon < 100 and len(creds) - expired - soon > 250
+    assert {round((e - s) / 86400) for s, e in zip(starts, ends, strict=True)} <= {182, 365, 730}
+    keys = [c["customKeyIdentifier"] for c in creds if c.get("type") == "AsymmetricX509Cert"]
+    assert all(len(base64.b64decode(k, validate=True)) == 20 for k in keys)  # Edm.Binary: a SHA-1 thumbprint
+
+
+def test_a_credential_given_its_start_is_valid_from_then():
+    cred = credential(random.Random(1), 1793491200.0, "password", start=1793491200.0)
+    assert cred["startDateTime"] == "2026-11-01T00:00:00Z" < cred["endDateTime"]

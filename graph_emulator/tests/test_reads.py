@@ -194,11 +194,48 @@ def test_alternate_key_and_other_entity_sets(shared):
     sp = shared.get("/v1.0/servicePrincipals?$top=1").json()["value"][0]
     assert shared.get(f"/v1.0/servicePrincipals(appId='{sp['appId']}')").json()["id"] == sp["id"]
     for path in ["/v1.0/devices", "/v1.0/domains", "/v1.0/organization", "/v1.0/oauth2PermissionGrants",
-                 "/v1.0/directory/administrativeUnits", "/v1.0/administrativeUnits", "/v1.0/applications"]:
+                 "/v1.0/directory/administrativeUnits", "/v1.0/contacts", "/v1.0/applications"]:
         r = shared.get(path)
         assert r.status_code == 200 and r.json()["value"], path
-    au = shared.get("/v1.0/administrativeUnits").json()["value"][0]
-    assert shared.get(f"/v1.0/administrativeUnits/{au['id']}/members").json()["value"]
+    au = shared.get("/v1.0/directory/administrativeUnits").json()["value"][0]
+    assert shared.get(f"/v1.0/directory/administrativeUnits/{au['id']}/members").json()["value"]
+
+
+def test_undocumented_paths_answer_like_graph(shared):
+    """Administrative units are listed under /directory; only their delta is documented at the root
+    (https://learn.microsoft.com/graph/api/administrativeunit-delta). Types without a documented delta
+    function have no /delta segment."""
+    au = shared.get("/v1.0/directory/administrativeUnits").json()["value"][0]
+    for path in ["/v1.0/administrativeUnits", f"/v1.0/administrativeUnits/{au['id']}",
+                 f"/v1.0/administrativeUnits/{au['id']}/members", "/v1.0/domains/delta", "/v1.0/organization/delta",
+                 "/v1.0/roleManagement/directory/roleDefinitions/delta"]:
+        r = shared.get(path)
+        error = r.json()["error"]
+        assert (r.status_code, error["code"]) == (400, "BadRequest"), path
+        assert error["message"].startswith("Resource not found for the segment"), path
+
+
+def test_org_contacts_are_listed_at_contacts_with_delta(shared):
+    contacts = shared.all_pages("/v1.0/contacts?$select=id,displayName,mail,proxyAddresses,onPremisesSyncEnabled")
+    assert len(contacts) == len(shared.export()["orgContacts"]) >= 3
+    assert all(c["mail"] and c["proxyAddresses"] == [f"SMTP:{c['mail']}"] for c in contacts)
+    one = shared.get(f"/v1.0/contacts/{contacts[0]['id']}").json()
+    assert one["id"] == contacts[0]["id"] and one["@odata.context"].endswith("/$metadata#contacts/$entity")
+    delta = shared.all_pages("/v1.0/contacts/delta")
+    assert {c["id"] for c in delta} == {c["id"] for c in contacts}
+
+
+def test_binary_properties_are_base64_and_credentials_start_before_they_end(shared):
+    """Edm.Binary values are base64 (https://learn.microsoft.com/graph/api/resources/keycredential), and every
+    credential's lifetime runs forward (the mix of lifetimes: test_generator)."""
+    apps = shared.all_pages("/v1.0/applications?$select=id,keyCredentials,passwordCredentials")
+    devices = shared.all_pages("/v1.0/devices?$select=id,alternativeSecurityIds")
+    binaries = [k["customKeyIdentifier"] for a in apps for k in a["keyCredentials"]]
+    binaries += [k["key"] for a in apps for k in a["keyCredentials"] if k["key"]]
+    binaries += [s["key"] for d in devices for s in d["alternativeSecurityIds"]]
+    assert binaries and all(base64.b64decode(b, validate=True) for b in binaries)
+    creds = [c for a in apps for c in a["keyCredentials"] + a["passwordCredentials"]]
+    assert creds and all(c["startDateTime"] < c["endDateTime"] for c in creds)
 
 
 def test_app_role_assignments_from_both_sides(shared):
@@ -232,3 +269,6 @@ def test_deleted_items_list_requires_type_cast(shared):
     assert shared.get("/v1.0/directory/deletedItems").status_code == 400
     r = shared.get("/v1.0/directory/deletedItems/microsoft.graph.user")
     assert r.status_code == 200 and r.json()["value"] == []
+    # the metadata's namespace alias, as Microsoft's SDKs write it
+    assert shared.get("/v1.0/directory/deletedItems/graph.user").json()["value"] == []
+    assert shared.get("/v1.0/directory/deletedItems/graph.contact").status_code == 400

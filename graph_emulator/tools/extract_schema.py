@@ -1,7 +1,11 @@
-"""Developer tool: distil /work/shared/graph/schema into graph_emulator/data/schema.json.
+"""Developer tool: distil per-type schema extracts into graph_emulator/data/schema.json.
 
-Run by hand (never at runtime):  python graph_emulator/tools/extract_schema.py [/work/shared/graph]
-The emulator only reads the compact output file, which names its sources.
+Run by hand (never at runtime):  python graph_emulator/tools/extract_schema.py GRAPH_DIR
+GRAPH_DIR holds ``schema/<type>.json`` (one entity type of microsoftgraph/msgraph-metadata's v1.0 CSDL each,
+with its inherited properties and referenced complex types), ``schema/doc_property_flags/<type>.docflags.json``
+(default / $select-only / single-GET-only markers from the resource pages of microsoftgraph/microsoft-graph-docs)
+and ``examples/`` (response bodies from those docs). The emulator, and entrabackup's
+``entrabackup/graph/tools/make_properties.py``, only read the compact output file, which names its sources.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ FIXTURES = [
 def _props(doc: dict) -> list[list[str]]:
     """All structural properties (inherited first, as Graph orders id first)."""
     out = []
-    for inh in reversed(doc.get("inherited", [])):
+    for inh in reversed(doc.get("inherited", [])):  # base types from the nearest: entity is last
         out += [[p["name"], p["type"]] for p in inh["properties"]]
     out += [[p["name"], p["type"]] for p in doc["properties"]]
     return out
@@ -61,18 +65,21 @@ def _flags(root: Path, name: str) -> dict:
 
 
 def main() -> None:
-    root = Path(sys.argv[1] if len(sys.argv) > 1 else "/work/shared/graph")
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    root = Path(sys.argv[1])
     here = Path(__file__).resolve().parent.parent
     types = {}
     for name in TYPES:
         doc = json.loads((root / "schema" / f"{name}.json").read_text())
-        types[name] = {"props": _props(doc), "complex": _complex(doc), **_flags(root, name)}
+        inherited = [p["name"] for inh in doc.get("inherited", []) for p in inh["properties"]]
+        types[name] = {"props": _props(doc), "inherited": inherited, "complex": _complex(doc), **_flags(root, name)}
     beta = json.loads((root / "schema" / "beta" / "signIn.json").read_text())
     types["beta.signIn"] = {"props": _props(beta), "complex": _complex(beta)}
     out = {
         "source": "microsoftgraph/msgraph-metadata schemas/v1.0-Prod.csdl @f54f11b60956 (beta signIn: "
         "schemas/beta-USNat.csdl @f54f11b6); default/$select flags: microsoftgraph/microsoft-graph-docs "
-        "api-reference/v1.0/resources/*.md @db3ad7292b82 (via /work/shared/graph/schema)",
+        "api-reference/v1.0/resources/*.md @db3ad7292b82",
         "types": types,
     }
     (here / "data" / "schema.json").write_text(json.dumps(out, separators=(",", ":"), sort_keys=True))
