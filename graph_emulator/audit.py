@@ -1,6 +1,6 @@
 """Directory audit records (every write leaves one, real shape: examples/list-directoryaudits.json) and
 the /auditLogs endpoints: directoryAudits, signIns (v1.0 + beta). Records appear only after
-audit_delay_seconds (tenant clock) and are kept 30 days on P1/P2, 7 on free (FACTS §3)."""
+audit_delay_seconds (tenant clock) and are kept 30 days on P1/P2, 7 on free (https://learn.microsoft.com/graph/api/resources/azure-ad-auditlog-overview)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""JSON batching (FACTS §4.3): max 20 requests, unique ids, relative URLs, dependsOn -> 424 when a
+"""JSON batching (https://learn.microsoft.com/graph/json-batching): max 20 requests, unique ids, relative URLs, dependsOn -> 424 when a
 dependency failed, each sub-request throttled individually, headers (ConsistencyLevel...) per request."""
 
 from __future__ import annotations

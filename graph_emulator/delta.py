@@ -1,9 +1,9 @@
-"""Delta query (FACTS §2.2, §2.3). Every journaled op appends to tenant.changes; a delta token seals the
+"""Delta query (https://learn.microsoft.com/graph/delta-query-overview, https://learn.microsoft.com/graph/delta-query-groups). Every journaled op appends to tenant.changes; a delta token seals the
 change sequence number it covers, so a later round scans only the changes after it. Pages carry
 @odata.nextLink until a last page with @odata.deltaLink; large groups are split across pages with
 different members@delta slices; removals carry @removed changed (soft) / deleted (hard). Users selected with
-`manager` carry manager@delta (FACTS §2.2, user-delta example). Tokens issued before a `require_resync`
-mutation answer 410 Gone with a Location header (tenant maintenance, FACTS §2.2)."""
+`manager` carry manager@delta (https://learn.microsoft.com/graph/api/user-delta). Tokens issued before a `require_resync`
+mutation answer 410 Gone with a Location header (tenant maintenance, https://learn.microsoft.com/graph/delta-query-overview)."""
 
 from __future__ import annotations
 
@@ -146,7 +146,7 @@ def _page(ctx: Ctx, bind: str, kinds, mixed, entries, state, base_state) -> Resp
 
 
 def _bare(ctx: Ctx):
-    """Query options are encoded in the token; links carry only the token (FACTS §2.2)."""
+    """Query options are encoded in the token; links carry only the token (https://learn.microsoft.com/graph/delta-query-overview)."""
     from graph_emulator.odata import Query
     return Query([])
 
@@ -188,7 +188,7 @@ def _render(ctx: Ctx, entry: tuple, state: dict, mixed: bool):
 
 
 def _manager_delta(tenant, item: dict, uid: str, old: str | None, changed: bool = False) -> None:
-    """manager@delta (FACTS §2.2, user-delta example): a one-entry list with the current manager; when the
+    """manager@delta (https://learn.microsoft.com/graph/api/user-delta): a one-entry list with the current manager; when the
     manager was removed, the previous one with @removed. Like members@delta, soft-deleted managers are not
     listed in a full round."""
     mid = tenant.managers.get(uid)

@@ -1,5 +1,5 @@
 """Microsoft identity platform stand-in: OpenID discovery, client-credentials token endpoint, JWKS,
-and validation of the access tokens Graph requests carry (FACTS §6)."""
+and validation of the access tokens Graph requests carry (https://learn.microsoft.com/entra/identity-platform/v2-oauth2-client-creds-grant-flow)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The object kinds the emulator stores, with their Graph type, entity set and soft-delete behaviour.
 
-One table so routing, export, delta and deleted-items agree on names (FACTS §1.1, §5.3).
+One table so routing, export, delta and deleted-items agree on names (https://learn.microsoft.com/graph/api/resources/directoryobject, https://learn.microsoft.com/graph/api/directory-deleteditems-list).
 """
 
 from __future__ import annotations
@@ -55,13 +55,13 @@ KINDS: dict[str, Kind] = {k.name: k for k in [
 # Relationship tables: name -> (source kind, description)
 RELATIONS = ("group_members", "group_owners", "au_members", "role_members", "app_owners", "sp_owners")
 
-# directoryObject types that deletedItems accepts in its mandatory type cast (FACTS §5.3)
+# directoryObject types that deletedItems accepts in its mandatory type cast (https://learn.microsoft.com/graph/api/directory-deleteditems-list)
 DELETED_CASTS = {"user": "users", "group": "groups", "application": "applications",
                  "servicePrincipal": "servicePrincipals", "administrativeUnit": "administrativeUnits"}
 
 
 def is_soft_deletable(kind: str, obj: dict) -> bool:
-    """Security groups are deleted permanently; Microsoft 365 (Unified) groups go to deletedItems (FACTS §0.6)."""
+    """Security groups are deleted permanently; Microsoft 365 (Unified) groups go to deletedItems (https://learn.microsoft.com/graph/api/directory-deleteditems-list)."""
     k = KINDS[kind]
     if not k.soft_delete:
         return False

@@ -224,7 +224,7 @@ def _set_manager(r: Run):
 
 
 def _require_resync(r: Run):
-    """Tenant maintenance: every delta token issued until now answers 410 Gone (FACTS §2.2)."""
+    """Tenant maintenance: every delta token issued until now answers 410 Gone (https://learn.microsoft.com/graph/delta-query-overview)."""
     r.t.meta["resync_before"] = r.t.now()
     r.t.save_meta()
 

@@ -36,7 +36,7 @@ class Query:
 
     @property
     def count(self) -> bool:
-        """$count=true only counts with ConsistencyLevel: eventual; without it it's silently ignored (FACTS §1.3)."""
+        """$count=true only counts with ConsistencyLevel: eventual; without it it's silently ignored (https://learn.microsoft.com/graph/aad-advanced-queries)."""
         return self.opts.get("$count", "").lower() == "true" and self.eventual
 
     @property
@@ -55,7 +55,7 @@ def parse_query(query_string: str, headers) -> Query:
 
 
 def top(q: Query, default: int, maximum: int = 999) -> int:
-    """$top bounds with the real error text (FACTS §0.2)."""
+    """$top bounds with the real error text (https://learn.microsoft.com/graph/paging)."""
     value = q.get("$top")
     if value is None:
         return default
@@ -135,7 +135,7 @@ class TokenCodec:
 
 
 def next_link(base_url: str, path: str, q: Query, token_key: str, token: str) -> str:
-    """Same path + every original query option except old tokens, + the new token (FACTS §2.1)."""
+    """Same path + every original query option except old tokens, + the new token (https://learn.microsoft.com/graph/paging)."""
     keep = [(k, v) for k, v in q.raw if k.lower().lstrip("$") not in ("skiptoken", "deltatoken")]
     keep.append((token_key, token))
     return f"{base_url}{path}?" + urllib.parse.urlencode(keep, quote_via=urllib.parse.quote, safe="$,()'=:/")

@@ -18,7 +18,7 @@ TOKEN = re.compile(r"""\s*(?:
     (?P<name>[A-Za-z_$@][\w./$@#]*)
 )""", re.X)
 COMPARE = {"eq", "ne", "gt", "ge", "lt", "le"}
-ADVANCED_OPS = {"ne", "not", "endswith"}  # need ConsistencyLevel: eventual + $count=true (FACTS §1.3)
+ADVANCED_OPS = {"ne", "not", "endswith"}  # need ConsistencyLevel: eventual + $count=true (https://learn.microsoft.com/graph/aad-advanced-queries)
 
 
 class FilterError(GraphError):

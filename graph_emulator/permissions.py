@@ -1,7 +1,7 @@
 """Application permissions (token `roles`) and which Graph endpoints they open.
 
 THE one table for authorization: ``REQUIRED[area][access]`` lists alternatives; each alternative is a tuple
-of roles that must ALL be present (signIns need AuditLog.Read.All *and* Directory.Read.All, FACTS §3.1).
+of roles that must ALL be present (signIns need AuditLog.Read.All *and* Directory.Read.All, https://learn.microsoft.com/graph/api/signin-list).
 Handlers name an area; graph dispatch checks it and answers 403 Authorization_RequestDenied otherwise.
 """
 

@@ -1,5 +1,5 @@
 """One Graph request end to end: authenticate, fault injection, throttling, dispatch, response headers.
-$batch sub-requests reuse ``run`` (each one throttled on its own, FACTS §4.3)."""
+$batch sub-requests reuse ``run`` (each one throttled on its own, https://learn.microsoft.com/graph/json-batching)."""
 
 from __future__ import annotations
 

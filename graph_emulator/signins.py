@@ -1,6 +1,6 @@
 """Sign-in logs generated lazily and deterministically per minute of tenant time (no storage):
 minute m holds about signins_per_minute records drawn from Random((seed, m)). Newest first, page
-default = max = 1000 (FACTS §3.1). v1.0 and beta-without-event-type-filter show interactive only."""
+default = max = 1000 (https://learn.microsoft.com/graph/api/signin-list). v1.0 and beta-without-event-type-filter show interactive only."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def _record(tenant, rng, ts: float, users, sps) -> dict:
 
 def handle(ctx: Ctx, rest: list[str]) -> Response:
     t = ctx.tenant
-    if not t.premium:  # FACTS §3.1: sign-in logs need P1/P2
+    if not t.premium:  # https://learn.microsoft.com/graph/api/signin-list: sign-in logs need P1/P2
         raise GraphError(403, "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
                          "Neither tenant is B2C or tenant doesn't have premium license")
     q = ctx.query

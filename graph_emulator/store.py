@@ -195,7 +195,7 @@ class Tenant:
 
     def _rel_change(self, rel: str, src: str, what: str, dst: str) -> None:
         kind = {"group_members": "groups", "au_members": "administrativeUnits"}.get(rel)
-        if kind:  # members@delta is tracked for groups and AUs only (FACTS §2.3)
+        if kind:  # members@delta is tracked for groups and AUs only (https://learn.microsoft.com/graph/delta-query-groups)
             self._change(kind, src, what, dst)
 
     def _op_manager(self, uid: str, mid: str | None) -> None:
@@ -231,11 +231,11 @@ class Tenant:
         return None
 
     def members(self, rel: str, src: str) -> list[str]:
-        """Related ids still active (soft-deleted users keep memberships but are not listed, FACTS §2.3)."""
+        """Related ids still active (soft-deleted users keep memberships but are not listed, https://learn.microsoft.com/graph/delta-query-groups)."""
         return [m for m in self.rel[rel].get(src, {}) if self.find(m)]
 
     def purge_expired(self) -> None:
-        """Soft-deleted objects older than 30 days (tenant clock) are permanently deleted (FACTS §5.3)."""
+        """Soft-deleted objects older than 30 days (tenant clock) are permanently deleted (https://learn.microsoft.com/graph/api/directory-deleteditems-list)."""
         from graph_emulator.common import parse_iso
 
         limit = self.now() - 30 * 86400

@@ -1,4 +1,4 @@
-"""Throttling as Microsoft Graph documents it (FACTS §4): identity & access token bucket of resource units
+"""Throttling as Microsoft Graph documents it (https://learn.microsoft.com/graph/throttling): identity & access token bucket of resource units
 per app+tenant (S/M/L by tenant size) plus a write quota, reports at 5 requests / 10 s per app+tenant,
 Conditional Access at 1 request / s per tenant answered WITHOUT Retry-After. Off unless configured."""
 
@@ -11,7 +11,7 @@ from collections import deque
 
 from graph_emulator.common import Response, json_response, utcnow
 
-COSTS = [  # (method, path predicate, base RU cost) — FACTS §4.2 table
+COSTS = [  # (method, path predicate, base RU cost) — https://learn.microsoft.com/graph/throttling-limits table
     ("GET", lambda s: s[:1] == ["users"] and len(s) == 1, 2),
     ("GET", lambda s: s[:1] == ["applications"] and len(s) == 1, 2),
     ("GET", lambda s: len(s) >= 3 and s[0] == "groups" and s[2] == "members", 3),
@@ -114,7 +114,7 @@ class Throttler:
                 return (too_many(wait, headers) if wait else None), headers
             if segments[:2] == ["identity", "conditionalAccess"]:
                 wait = self._get(("ca", tid), lambda: Window(cfg.get("ca_per_s", 1), 1.0)).take()
-                return (too_many(None, headers) if wait else None), headers  # CA: no Retry-After (FACTS §0.4)
+                return (too_many(None, headers) if wait else None), headers  # CA: no Retry-After (https://learn.microsoft.com/graph/throttling-limits)
             limit = cfg.get("ru_per_10s") or size_limit(tenant.meta["users"])
             # A shorter window (tests only) makes a storm: the same budget, refilled in bursts many times a second.
             window = float(cfg.get("ru_window_seconds") or 10.0)

@@ -12,14 +12,14 @@ from graph_emulator import schema
 from graph_emulator.common import GraphError
 from graph_emulator.kinds import KINDS
 
-# Returned only by GET /users/{id}; selecting them on the collection -> 501 (FACTS §1.1 [DC-userlist]).
+# Returned only by GET /users/{id}; selecting them on the collection -> 501 (https://learn.microsoft.com/graph/api/user-list).
 USER_SINGLE_ONLY = ("aboutMe", "birthday", "hireDate", "interests", "mySite", "pastProjects", "preferredName",
                     "responsibilities", "schools", "skills", "mailboxSettings")
-NEVER_RETURNED = {"hasMembersWithLicenseErrors"}  # filter-only (FACTS §1.2)
-ALWAYS_NULL = {"passwordProfile"}  # writable, never readable back (FACTS §5.1)
+NEVER_RETURNED = {"hasMembersWithLicenseErrors"}  # filter-only (https://learn.microsoft.com/graph/api/user-list#optional-query-parameters)
+ALWAYS_NULL = {"passwordProfile"}  # writable, never readable back (https://learn.microsoft.com/graph/api/user-post-users)
 GROUP_SINGLE_ONLY = ("allowExternalSenders", "autoSubscribeNewMembers", "hideFromAddressLists",
                      "hideFromOutlookClients", "isSubscribedByMail", "unseenCount")
-# An application's keyCredentials.key (public cert blob) only comes back when explicitly selected (FACTS §1.1).
+# An application's keyCredentials.key (public cert blob) only comes back when explicitly selected (https://learn.microsoft.com/graph/api/resources/keycredential).
 
 
 def _empty(edm: str):

@@ -1,5 +1,5 @@
 """Validation rules for writes: required / read-only properties, on-premises mastered properties of
-synced objects, members@odata.bind limits, CA policy shape (FACTS §5.1, §5.2, §5.4)."""
+synced objects, members@odata.bind limits, CA policy shape (https://learn.microsoft.com/graph/api/user-post-users, https://learn.microsoft.com/graph/api/group-post-members, https://learn.microsoft.com/graph/api/conditionalaccessroot-post-policies)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ READ_ONLY = {
     "applications": COMMON_READ_ONLY | {"appId", "publisherDomain", "passwordCredentials"},
     "servicePrincipals": COMMON_READ_ONLY | {"appId", "appOwnerOrganizationId", "passwordCredentials"},
 }
-# Properties mastered on-premises for synced objects (cloud updates rejected, FACTS §5.1 [issue-7301]).
+# Properties mastered on-premises for synced objects (cloud updates rejected, https://learn.microsoft.com/graph/api/user-post-users).
 ON_PREM_MASTERED = {
     "users": {"displayName", "givenName", "surname", "jobTitle", "department", "mail", "mailNickname",
               "userPrincipalName", "companyName", "officeLocation", "businessPhones", "mobilePhone", "city",
@@ -48,7 +48,7 @@ CREATABLE = set(REQUIRED)
 
 
 def members_binds(data: dict) -> list[tuple[str, list[str]]]:
-    """members@odata.bind / owners@odata.bind -> [(relation, ids)], max 20 per request (FACTS §5.2)."""
+    """members@odata.bind / owners@odata.bind -> [(relation, ids)], max 20 per request (https://learn.microsoft.com/graph/api/group-post-members)."""
     out = []
     for key, rel in (("members@odata.bind", "group_members"), ("owners@odata.bind", "group_owners")):
         refs = data.pop(key, None)

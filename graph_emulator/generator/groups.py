@@ -25,7 +25,7 @@ def make_group(rng, i: int, meta: dict) -> dict:
     nick = topic.lower().replace(" ", "-")
     g = _base(rng, topic, nick, meta)
     slot = (i * 7) % 20  # interleave kinds so even tiny tenants get every kind of group
-    if slot < 7:  # Microsoft 365 group: mail-enabled, soft-deletable (FACTS §5.3)
+    if slot < 7:  # Microsoft 365 group: mail-enabled, soft-deletable (https://learn.microsoft.com/graph/api/directory-deleteditems-list)
         mail = f"{nick}@{meta['domain']}"
         g.update(groupTypes=["Unified"], mailEnabled=True, securityEnabled=False, mail=mail, visibility=rng.choice(
             ("Private", "Public")), proxyAddresses=[f"SMTP:{mail}"], renewedDateTime=g["createdDateTime"],

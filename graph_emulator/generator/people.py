@@ -61,9 +61,9 @@ def make_user(rng, i: int, given: str, surname: str, alias: str, meta: dict) -> 
                                "lastNonInteractiveSignInRequestId": guid(rng),
                                "lastSuccessfulSignInDateTime": past(rng, created, 20),
                                "lastSuccessfulSignInRequestId": guid(rng)}
-    if i % 10 < 3:  # a synced subset from on-premises AD (FACTS §5.1 synced-object rules)
+    if i % 10 < 3:  # a synced subset from on-premises AD (https://learn.microsoft.com/graph/api/user-update synced-object rules)
         sync_user(rng, u, alias, meta)
-    if i % 7 == 0:  # a directory extension registered by an HR app (returned only on $select, FACTS §7)
+    if i % 7 == 0:  # a directory extension registered by an HR app (returned only on $select, https://learn.microsoft.com/graph/extensibility-overview)
         u[meta["extension_prop"]] = f"HR-{i:06d}"
     return u
 

@@ -41,7 +41,7 @@ def role_definition(name: str, template: str, builtin: bool = True) -> dict:
 
 
 def role_assignment_id(rng) -> str:
-    """Ids look like 'lAPpYvVpN0KRkAEhdxReEMmO4KwRqtpKkUWt3wOYIz4-1' (FACTS §7)."""
+    """Ids look like 'lAPpYvVpN0KRkAEhdxReEMmO4KwRqtpKkUWt3wOYIz4-1' (https://learn.microsoft.com/graph/api/rbacapplication-list-roleassignments)."""
     return f"{opaque_id(rng)}-1"
 
 

@@ -1,4 +1,4 @@
-"""/directory/deletedItems: list needs the type cast; GET/DELETE by id; POST {id}/restore (FACTS §5.3)."""
+"""/directory/deletedItems: list needs the type cast; GET/DELETE by id; POST {id}/restore (https://learn.microsoft.com/graph/api/directory-deleteditems-list)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""$expand for directory objects: one level, at most 20 related items, no nextLink (FACTS §1.3)."""
+"""$expand for directory objects: one level, at most 20 related items, no nextLink (https://learn.microsoft.com/graph/query-parameters#expand)."""
 
 from __future__ import annotations
 

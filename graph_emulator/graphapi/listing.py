@@ -9,7 +9,7 @@ from graph_emulator import odata, views
 from graph_emulator.common import GraphError, Response, bad_request, json_response
 from graph_emulator.graphapi.context import Ctx
 
-SORTABLE_BY_DEFAULT = {"displayName", "userPrincipalName"}  # FACTS §1.3
+SORTABLE_BY_DEFAULT = {"displayName", "userPrincipalName"}  # https://learn.microsoft.com/graph/aad-advanced-queries
 EXPAND_MAX_ITEMS = 20
 EXPAND_MAX_PAGE = 100
 
@@ -34,7 +34,7 @@ def _matchers(ctx: Ctx, directory: bool):
 
 
 def count_segment(ctx: Ctx, objects) -> Response:
-    """GET .../$count: text/plain integer, only with ConsistencyLevel: eventual (FACTS §1.3)."""
+    """GET .../$count: text/plain integer, only with ConsistencyLevel: eventual (https://learn.microsoft.com/graph/aad-advanced-queries)."""
     if not ctx.query.eventual:
         raise bad_request("$count is not currently supported.")
     match = _matchers(ctx, True)
@@ -55,7 +55,7 @@ def list_ids(ctx: Ctx, kind_of, ids: list[str], get, entity_set: str, *, typed: 
     if q.get("$expand"):
         if q.advanced:
             raise GraphError(400, "Request_UnsupportedQuery", "Unsupported Query.")
-        size = min(size, EXPAND_MAX_PAGE)  # parent page capped at 100 with $expand (FACTS §1.3)
+        size = min(size, EXPAND_MAX_PAGE)  # parent page capped at 100 with $expand (https://learn.microsoft.com/graph/query-parameters#expand)
     bind = f"{ctx.tenant.id}:{ctx.path}"
     state = None
     if q.get("$skiptoken"):

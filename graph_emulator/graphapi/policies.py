@@ -40,7 +40,7 @@ def conditional_access(ctx: Ctx, rest: list[str]) -> Response:
 
 
 def _deleted(ctx: Ctx, rest: list[str]) -> Response:
-    """/identity/conditionalAccess/deletedItems/{policies|namedLocations}[/{id}[/restore]] (FACTS §5.3)."""
+    """/identity/conditionalAccess/deletedItems/{policies|namedLocations}[/{id}[/restore]] (https://learn.microsoft.com/graph/api/directory-deleteditems-list)."""
     if not rest or rest[0] not in CA_SETS:
         raise GraphError(400, "BadRequest", "Resource not found for the segment 'deletedItems'.")
     kind = CA_SETS[rest[0]]

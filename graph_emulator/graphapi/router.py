@@ -41,7 +41,7 @@ def dispatch(ctx: Ctx) -> Response:
 
 
 def _alt_key(ctx: Ctx, kind: str, app_id: str, rest: list[str]) -> Response:
-    """/applications(appId='...') alternate key (FACTS §7)."""
+    """/applications(appId='...') alternate key (https://learn.microsoft.com/graph/api/application-get)."""
     for obj in ctx.tenant.objs[kind].values():
         if obj.get("appId") == app_id:
             return entity(ctx, kind, [obj["id"], *rest])
@@ -96,7 +96,7 @@ def list_kind(ctx: Ctx, kind: str) -> Response:
     exp = expand_mod.apply if ctx.query.get("$expand") else None
     if exp:
         expand_mod.parse(ctx, kind)
-    paging = kind not in ("directoryRoles",)  # directoryRoles: no paging (FACTS §1.1)
+    paging = kind not in ("directoryRoles",)  # directoryRoles: no paging (https://learn.microsoft.com/graph/api/directoryrole-list)
     return listing.list_ids(ctx, lambda o: kind, tenant.sorted_ids(kind), table.get, KINDS[kind].entity_set,
                             expand=exp, paging=paging, check_kind=kind)
 

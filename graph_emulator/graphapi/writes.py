@@ -1,4 +1,4 @@
-"""Writes a restore needs (FACTS §5): POST/PATCH/DELETE per type with Graph's validation, $ref links,
+"""Writes a restore needs (https://learn.microsoft.com/graph/api/user-post-users): POST/PATCH/DELETE per type with Graph's validation, $ref links,
 manager, appRoleAssignments, restore/purge of deleted items. Every write leaves a directory audit record."""
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ def _delete_role_assignment(ctx: Ctx, ra: dict) -> Response:
 
 
 def restore(ctx: Ctx, kind: str, obj: dict) -> Response:
-    """POST .../restore -> 200 + the restored object with @odata.type (FACTS §5.3)."""
+    """POST .../restore -> 200 + the restored object with @odata.type (https://learn.microsoft.com/graph/api/directory-deleteditems-list)."""
     tenant = ctx.tenant
     data = ctx.json() if ctx.body else {}
     tenant.apply(["restore", kind, obj["id"]])

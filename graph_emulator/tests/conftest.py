@@ -29,7 +29,7 @@ def fixture(name: str):
 
 def msal_session(ca_path: str) -> requests.Session:
     s = requests.Session()
-    s.trust_env = False  # REQUESTS_CA_BUNDLE would override verify= (FACTS §6.2)
+    s.trust_env = False  # REQUESTS_CA_BUNDLE would override verify= (https://learn.microsoft.com/entra/msal/python/)
     s.verify = ca_path
     return s
 
