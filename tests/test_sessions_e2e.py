@@ -4,7 +4,6 @@ Real processes and servers: the Graph emulator, `manage.py qcluster`, the local 
 which nothing listens.
 """
 
-import socket
 from datetime import timedelta
 
 import pytest
@@ -12,7 +11,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from entrabackup import localdb, vault
+from entrabackup import localdb
 from jobs.backup import OBJECT_TYPES
 from jobs.models import BackupSession
 from jobs.runner import session_run
@@ -21,6 +20,7 @@ from repositories.models import Repository
 from repositories.services import repository_store
 from repositories.store.writer import SessionWriter
 from tests.support.processes import backup_proxy
+from tests.support.repositories import closed_port, remote_repository_with_password
 from tests.test_backup_e2e import _wait_for
 
 pytestmark = [pytest.mark.e2e]
@@ -70,26 +70,13 @@ def test_a_cancel_that_arrives_after_the_commit_says_the_restore_point_was_kept(
     assert f"after restore point {done.restore_point_id} was committed: the restore point is complete and kept" in done.log
 
 
-def _remote_with_password(**fields) -> Repository:
-    """A remote repository row as the product would hold it: TLS verified, its password sealed for it."""
-    repository = Repository.objects.create(kind="remote", **{k: v for k, v in fields.items() if k != "kind"})
-    repository.sealed_password = vault.seal("Offsite-pw", purpose=vault.purpose_of(Repository, "sealed_password"),
-                                            binding=repository.vault_binding())
-    repository.save(update_fields=["sealed_password"])
-    return repository
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_an_unreachable_repository_fails_the_session_with_the_reason_and_is_retried_later(backed_tenant):
     tenant, job, _ = backed_tenant
-    port = _closed_port()
-    job.repository = _remote_with_password(name="Offsite", kind="remote", host="127.0.0.1", port=port,
+    port = closed_port()
+    job.repository = remote_repository_with_password(password="Offsite-pw", name="Offsite", host="127.0.0.1", port=port,
                                                database="entrabackup_repo", user="backup", sslmode="verify-full")
     job.save()
     session = session_create(job=job)

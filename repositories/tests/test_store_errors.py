@@ -1,11 +1,10 @@
 """The store's errors become the product's in one place: `repository_store`."""
 
-import socket
 
 import pytest
 from django.conf import settings
 
-from entrabackup import localdb, vault
+from entrabackup import localdb
 from repositories import services
 from repositories.errors import (
     RepositoryError,
@@ -15,6 +14,7 @@ from repositories.errors import (
     TenantBusyError,
 )
 from repositories.models import Repository
+from tests.support.repositories import closed_port, remote_repository_with_password
 
 
 @pytest.fixture
@@ -25,24 +25,11 @@ def local(db, clean_repository_database):
     return repository
 
 
-def _remote_with_password(**fields) -> Repository:
-    """A remote repository row as the product would hold it: TLS verified, its password sealed for it."""
-    repository = Repository.objects.create(kind="remote", **{k: v for k, v in fields.items() if k != "kind"})
-    repository.sealed_password = vault.seal("Offsite-pw", purpose=vault.purpose_of(Repository, "sealed_password"),
-                                            binding=repository.vault_binding())
-    repository.save(update_fields=["sealed_password"])
-    return repository
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_an_unreachable_repository_is_named_with_its_reason(db):
-    port = _closed_port()
-    repository = _remote_with_password(name="Offsite", kind="remote", host="127.0.0.1", port=port,
+    port = closed_port()
+    repository = remote_repository_with_password(password="Offsite-pw", name="Offsite", host="127.0.0.1", port=port,
                                            database="eb", user="backup", sslmode="verify-full")
     with pytest.raises(RepositoryUnavailableError) as caught, services.repository_store(repository) as store:
         store.restore_points("contoso")
