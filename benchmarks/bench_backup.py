@@ -22,12 +22,15 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import psycopg
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import report  # noqa: E402
 from entrabackup import localdb  # noqa: E402
 from entrabackup.graph import ClientSecret, GraphClient, custom_cloud  # noqa: E402
+from graph_emulator.testing import running_emulator  # noqa: E402
 from jobs.backup import OBJECT_TYPES, backup_type  # noqa: E402
 from repositories.store import RepositoryStore, TypeCounts  # noqa: E402
 
@@ -249,7 +252,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--write-docs", action="store_true", help="add/replace the section in docs/benchmarks.md")
     args = parser.parse_args()
-    from graph_emulator.testing import running_emulator
 
     # A fresh cluster of our own (sizes and caches start from nothing), in a short folder: the server's Unix
     # socket path must stay under ~100 bytes.
@@ -284,8 +286,6 @@ def main() -> None:
 
 
 def psycopg_version(server) -> str:
-    import psycopg
-
     with psycopg.connect(server.conninfo("postgres")) as conn:
         return conn.execute("SHOW server_version").fetchone()[0]
 

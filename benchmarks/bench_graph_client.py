@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks import report  # noqa: E402
 from entrabackup.graph import ClientSecret, GraphClient, custom_cloud, list_params  # noqa: E402
 from entrabackup.graph import requester as requester_module  # noqa: E402
+from graph_emulator.testing import running_emulator  # noqa: E402
 
 SECTION = "## Graph client: reading 100k users"
 NOTES = (
@@ -142,7 +143,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--write-docs", action="store_true", help="add/replace the section in docs/benchmarks.md")
     args = parser.parse_args()
-    from graph_emulator.testing import running_emulator
 
     with tempfile.TemporaryDirectory() as state, running_emulator(Path(state)) as emu:
         started = time.perf_counter()

@@ -10,6 +10,7 @@ import orjson
 
 from graph_emulator import odata, ofilter
 from graph_emulator.common import GraphError, Response, iso_precise, json_response, parse_iso
+from graph_emulator.generator.roles import GLOBAL_ADMIN_TEMPLATE
 from graph_emulator.graphapi.context import Ctx
 from graph_emulator.graphapi.listing import expired_token
 
@@ -24,8 +25,6 @@ def retention_days(tenant) -> int:
 
 def admin(tenant) -> dict:
     """initiatedBy for control-plane mutations: the first Global Administrator (a real admin user)."""
-    from graph_emulator.generator.roles import GLOBAL_ADMIN_TEMPLATE
-
     role = next((r for r in tenant.objs["directoryRoles"].values() if r["roleTemplateId"] == GLOBAL_ADMIN_TEMPLATE), None)
     uid = next(iter(tenant.rel["role_members"].get(role["id"], {})), None) if role else None
     user = tenant.objs["users"].get(uid) if uid else None
@@ -66,19 +65,6 @@ def record(tenant, activity: str, category: str, operation: str, initiated: dict
            "additionalDetails": details or [], "_ts": now}
     tenant.apply(["audit", rec])
     return rec["id"]
-
-
-def handle(ctx: Ctx, rest: list[str]) -> Response:
-    if ctx.method != "GET" or not rest:
-        raise GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
-    if rest[0] == "directoryAudits":
-        ctx.require("directoryAudits")
-        return directory_audits(ctx, rest[1:])
-    if rest[0] == "signIns":
-        ctx.require("signIns")
-        from graph_emulator import signins
-        return signins.handle(ctx, rest[1:])
-    raise GraphError(400, "BadRequest", f"Resource not found for the segment '{rest[0]}'.")
 
 
 def _visible(ctx: Ctx):

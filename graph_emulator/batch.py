@@ -39,6 +39,7 @@ def _validate(payload) -> list[dict]:
 
 
 def handle(emu, tenant, claims, version: str, outer_headers, body: bytes) -> Response:
+    # local: pipeline imports batch (a $batch request re-enters the pipeline for each sub-request)
     from graph_emulator.pipeline import run, split_path
 
     try:

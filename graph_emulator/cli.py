@@ -15,12 +15,13 @@ import sys
 import threading
 from pathlib import Path
 
+from graph_emulator.control import EmulatorControl
+from graph_emulator.server import Emulator, Server
 from graph_emulator.store import atomic_write
+from graph_emulator.testing import InProcessEmulator
 
 
 def _serve(args) -> int:
-    from graph_emulator.server import Emulator, Server
-
     emu = Emulator(Path(args.state_dir), log=args.log)
     server = Server(emu, args.port)
     emu.warm()
@@ -50,9 +51,6 @@ def _serve(args) -> int:
 @contextlib.contextmanager
 def _control(state_dir: str):
     """EmulatorControl on the live server for this state dir, or on a temporary in-process one."""
-    from graph_emulator.control import EmulatorControl
-    from graph_emulator.testing import InProcessEmulator
-
     ready = Path(state_dir) / "ready.json"
     if ready.exists():
         info = json.loads(ready.read_text())

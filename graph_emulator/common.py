@@ -85,3 +85,11 @@ def parse_iso(value: str) -> float:
     if d.tzinfo is None:
         d = d.replace(tzinfo=dt.UTC)
     return d.timestamp()
+
+
+def request_ids(headers) -> dict:
+    """The ids Graph returns on every response (https://learn.microsoft.com/graph/best-practices-concept#reliability-and-support)."""
+    rid = str(uuid.uuid4())
+    return {"request-id": rid, "client-request-id": headers.get("client-request-id") or rid,
+            "x-ms-ags-diagnostic": '{"ServerInfo":{"DataCenter":"Emulator","Slice":"E","Ring":"5",'
+            '"ScaleUnit":"000","RoleInstance":"EMU"}}'}  # Date: sent by send_response

@@ -10,8 +10,10 @@ import uuid
 
 import orjson
 
-from graph_emulator import views
+from graph_emulator import mutate, views
+from graph_emulator.apps_registry import register
 from graph_emulator.common import Response, json_response
+from graph_emulator.faults import FAULTS
 from graph_emulator.kinds import KINDS
 from graph_emulator.store import DEFAULT_CONFIG, merge_config
 
@@ -86,8 +88,6 @@ def list_tenants(emu) -> list[dict]:
 
 
 def register_app(emu, tenant, data: dict) -> Response:
-    from graph_emulator.apps_registry import register
-
     try:
         out = register(tenant, str(data.get("display_name") or "Backup app"), list(data.get("roles") or []),
                        bool(data.get("secret", True)), data.get("certificate_pem"), secrets.token_urlsafe(30))
@@ -104,14 +104,11 @@ def configure(emu, tenant, data: dict) -> Response:
         tenant.meta["config"] = merge_config(tenant.config, data)
         tenant.save_meta()
     emu.throttler.reset(tenant.id)
-    from graph_emulator.pipeline import FAULTS
     FAULTS.reseed(tenant.id)
     return json_response(200, tenant.config)
 
 
 def mutation(emu, tenant, data: dict) -> Response:
-    from graph_emulator import mutate
-
     try:
         with tenant.lock:
             result = mutate.run(tenant, data)

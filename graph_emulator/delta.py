@@ -11,7 +11,7 @@ from graph_emulator import ofilter, views
 from graph_emulator.common import GraphError, Response, json_response
 from graph_emulator.graphapi.context import Ctx
 from graph_emulator.kinds import KINDS
-from graph_emulator.odata import next_link
+from graph_emulator.odata import Query, next_link
 
 MEMBER_REL = {"groups": "group_members", "administrativeUnits": "au_members"}
 
@@ -147,7 +147,6 @@ def _page(ctx: Ctx, bind: str, kinds, mixed, entries, state, base_state) -> Resp
 
 def _bare(ctx: Ctx):
     """Query options are encoded in the token; links carry only the token (https://learn.microsoft.com/graph/delta-query-overview)."""
-    from graph_emulator.odata import Query
     return Query([])
 
 

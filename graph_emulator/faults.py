@@ -46,3 +46,6 @@ def error_for(kind: str, pick_retry: bool) -> GraphError:
         return GraphError(503, "serviceNotAvailable", "The service is temporarily unavailable. Please retry later.",
                           headers)
     return GraphError(504, "UnknownError", "The request timed out at the gateway.")
+
+
+FAULTS = Faults()  # one per process: the server's pipeline draws from it, the control plane re-seeds it

@@ -6,13 +6,11 @@ from __future__ import annotations
 import time
 import urllib.parse
 
-from graph_emulator import odata
-from graph_emulator.common import GraphError, Response
-from graph_emulator.faults import Faults, error_for
+from graph_emulator import batch, odata
+from graph_emulator.common import GraphError, Response, request_ids
+from graph_emulator.faults import FAULTS, error_for
 from graph_emulator.graphapi.context import Ctx
-from graph_emulator.server import request_ids
-
-FAULTS = Faults()
+from graph_emulator.graphapi.router import dispatch
 
 
 def split_path(path: str) -> tuple[str, list[str]]:
@@ -45,13 +43,11 @@ def run(emu, tenant, claims, method, version, segments, query, headers, body, in
     try:
         q = odata.parse_query(query, headers)
         if segments == ["$batch"] and not in_batch:
-            from graph_emulator import batch
             return batch.handle(emu, tenant, claims, version, headers, body)
         limited, extra = emu.throttler.check(tenant, claims.get("appid", ""), method, segments, q)
         if limited is not None:
             return limited
         ctx = Ctx(tenant, claims, method, version, segments, q, headers, body, emu.base, emu.codec, in_batch)
-        from graph_emulator.graphapi.router import dispatch
         with tenant.lock:
             resp = dispatch(ctx)
         resp.headers.update(extra)

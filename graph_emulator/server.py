@@ -10,15 +10,15 @@ import threading
 import time
 import traceback
 import urllib.parse
-import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from graph_emulator import identity
-from graph_emulator.common import GraphError, Response, json_response
+from graph_emulator import control_api, identity, pipeline
+from graph_emulator.common import GraphError, Response, json_response, request_ids
 from graph_emulator.odata import TokenCodec
 from graph_emulator.pki import ensure_pki, ensure_secret_file
 from graph_emulator.store import Store
+from graph_emulator.throttle import Throttler
 
 
 class Emulator:
@@ -35,8 +35,6 @@ class Emulator:
         self.validator = identity.TokenValidator(self.pki, self.store)
         self.log = log
         self.base = ""
-        from graph_emulator.throttle import Throttler
-
         self.throttler = Throttler()
 
     def warm(self) -> None:
@@ -52,10 +50,8 @@ class Emulator:
         path = url.path
         try:
             if path.startswith("/_emulator/"):
-                from graph_emulator import control_api
                 return control_api.handle(self, method, path, url.query, headers, body)
             if path.startswith(("/v1.0/", "/beta/")) or path in ("/v1.0", "/beta"):
-                from graph_emulator import pipeline
                 return pipeline.graph_request(self, method, path, url.query, headers, body)
             return self._identity(method, path, headers, body)
         except GraphError as err:
@@ -163,10 +159,3 @@ class Server(ThreadingHTTPServer):
         exc = sys.exc_info()[1]
         if not isinstance(exc, (ConnectionError, ssl.SSLError, TimeoutError)):
             super().handle_error(request, client_address)
-
-
-def request_ids(headers) -> dict:
-    rid = str(uuid.uuid4())
-    return {"request-id": rid, "client-request-id": headers.get("client-request-id") or rid,
-            "x-ms-ags-diagnostic": '{"ServerInfo":{"DataCenter":"Emulator","Slice":"E","Ring":"5",'
-            '"ScaleUnit":"000","RoleInstance":"EMU"}}'}  # Date: sent by send_response

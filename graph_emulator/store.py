@@ -14,6 +14,8 @@ from pathlib import Path
 
 import orjson
 
+from graph_emulator.common import parse_iso
+from graph_emulator.generator import generate
 from graph_emulator.kinds import KINDS, RELATIONS
 
 DEFAULT_CONFIG = {
@@ -91,8 +93,6 @@ class Tenant:
         with self.lock:
             if self.loaded:
                 return
-            from graph_emulator.generator import generate
-
             generate(self)
             self._replay()
             self.loaded = True
@@ -236,8 +236,6 @@ class Tenant:
 
     def purge_expired(self) -> None:
         """Soft-deleted objects older than 30 days (tenant clock) are permanently deleted (https://learn.microsoft.com/graph/api/directory-deleteditems-list)."""
-        from graph_emulator.common import parse_iso
-
         limit = self.now() - 30 * 86400
         for kind, items in self.deleted.items():
             for oid, obj in list(items.items()):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from graph_emulator.control import EmulatorControl
+from graph_emulator.server import Emulator, Server
 
 
 @dataclass
@@ -83,8 +84,6 @@ class InProcessEmulator:
     """Same server on a daemon thread of this process (no subprocess start-up cost)."""
 
     def __init__(self, state_dir):
-        from graph_emulator.server import Emulator, Server
-
         self.emulator = Emulator(Path(state_dir))
         self.server = Server(self.emulator, 0)
         self.url = self.emulator.base

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graph_emulator import permissions
 from graph_emulator.common import GraphError, Response, not_found
-from graph_emulator.graphapi import listing
+from graph_emulator.graphapi import listing, writes
 from graph_emulator.graphapi.context import Ctx
 from graph_emulator.kinds import DELETED_CASTS, KINDS, cast_type
 
@@ -39,11 +39,9 @@ def handle(ctx: Ctx, rest: list[str]) -> Response:
     kind, obj = hit
     if len(rest) == 2 and rest[1] == "restore" and ctx.method == "POST":
         ctx.require(permissions.KIND_AREA[kind], "write")
-        from graph_emulator.graphapi import writes
         return writes.restore(ctx, kind, obj)
     if ctx.method == "DELETE" and len(rest) == 1:
         ctx.require(permissions.KIND_AREA[kind], "write")
-        from graph_emulator.graphapi import writes
         return writes.purge(ctx, kind, obj)
     ctx.require(permissions.KIND_AREA[kind])
     return listing.get_one(ctx, kind, obj, "directoryObjects", typed=True)

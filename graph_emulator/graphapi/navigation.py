@@ -4,7 +4,7 @@ appRoleAssignments / appRoleAssignedTo."""
 from __future__ import annotations
 
 from graph_emulator.common import GraphError, Response, bad_request, not_found
-from graph_emulator.graphapi import listing
+from graph_emulator.graphapi import listing, writes
 from graph_emulator.graphapi.context import Ctx
 from graph_emulator.kinds import KINDS, cast_type, kind_of_type
 
@@ -27,7 +27,6 @@ def handle(ctx: Ctx, kind: str, obj: dict, rest: list[str]) -> Response:
             u for u, m in ctx.tenant.managers.items() if m == obj["id"])
         return _list_objects(ctx, ids, "directoryObjects")
     if nav in ("appRoleAssignments", "appRoleAssignedTo") and kind in ("users", "groups", "servicePrincipals"):
-        from graph_emulator.graphapi import writes
         if ctx.method == "POST" and not rest[1:]:
             ctx.require("appRoleAssignments", "write")
             return writes.create_app_role_assignment(ctx, kind, obj, nav)
@@ -59,7 +58,6 @@ def _relationship(ctx: Ctx, kind: str, obj: dict, nav: str, rest: list[str]) -> 
     area = AREA[kind]
     if rest and rest[-1] == "$ref" or (ctx.method == "POST" and rest == ["$ref"]):
         ctx.require(area, "write")
-        from graph_emulator.graphapi import writes
         return writes.ref_change(ctx, kind, obj, nav, rest)
     ctx.require(area, "read")
     if nav == "transitiveMembers":
@@ -98,7 +96,6 @@ def transitive(tenant, gid: str) -> set[str]:
 def _manager(ctx: Ctx, obj: dict, rest: list[str]) -> Response:
     if rest == ["$ref"] and ctx.method in ("PUT", "DELETE"):
         ctx.require("users", "write")
-        from graph_emulator.graphapi import writes
         return writes.set_manager(ctx, obj, rest)
     ctx.require("users", "read")
     mid = ctx.tenant.managers.get(obj["id"])

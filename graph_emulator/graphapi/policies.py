@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from graph_emulator import views
 from graph_emulator.common import GraphError, Response, json_response, not_found
-from graph_emulator.graphapi import listing
+from graph_emulator.graphapi import listing, writes
 from graph_emulator.graphapi.context import Ctx
 
 CA_SETS = {"policies": "conditionalAccessPolicies", "namedLocations": "namedLocations"}
@@ -24,7 +24,6 @@ def conditional_access(ctx: Ctx, rest: list[str]) -> Response:
     if len(rest) == 1:
         if ctx.method == "POST":
             ctx.require("conditionalAccess", "write")
-            from graph_emulator.graphapi import writes
             return writes.create(ctx, kind)
         ctx.require("conditionalAccess")
         return listing.list_ids(ctx, lambda o: kind, sorted(table), table.get, entity_set, directory=False)
@@ -35,7 +34,6 @@ def conditional_access(ctx: Ctx, rest: list[str]) -> Response:
         ctx.require("conditionalAccess")
         return listing.get_one(ctx, kind, obj, entity_set)
     ctx.require("conditionalAccess", "write")
-    from graph_emulator.graphapi import writes
     return writes.modify(ctx, kind, obj)
 
 
@@ -55,7 +53,6 @@ def _deleted(ctx: Ctx, rest: list[str]) -> Response:
         raise not_found(rest[1])
     if len(rest) == 3 and rest[2] == "restore" and ctx.method == "POST":
         ctx.require("conditionalAccess", "write")
-        from graph_emulator.graphapi import writes
         return writes.restore(ctx, kind, obj)
     if ctx.method == "DELETE":
         ctx.require("conditionalAccess", "write")
@@ -70,7 +67,6 @@ def auth_methods(ctx: Ctx, rest: list[str]) -> Response:
     policy = ctx.tenant.auth_policy
     if ctx.method == "PATCH" and not rest:
         ctx.require("authMethodsPolicy", "write")
-        from graph_emulator.graphapi import writes
         return writes.patch_auth_policy(ctx)
     ctx.require("authMethodsPolicy")
     if rest:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 import uuid
 
-from graph_emulator import permissions
-from graph_emulator.common import GraphError, Response, bad_request, not_found
+from graph_emulator import audit, delta, permissions, signins
+from graph_emulator.common import GraphError, Response, bad_request, json_response, not_found
+from graph_emulator.graphapi import deleted, listing, navigation, policies, writes
 from graph_emulator.graphapi import expand as expand_mod
-from graph_emulator.graphapi import listing, navigation
 from graph_emulator.graphapi.context import Ctx
 from graph_emulator.kinds import KINDS
 
@@ -68,7 +68,6 @@ def entity(ctx: Ctx, kind: str, rest: list[str]) -> Response:
     if not rest or rest[0] in ("$count",) or rest[0] in DELTA_NAMES:
         if ctx.method == "POST" and not rest:
             ctx.require(area, "write")
-            from graph_emulator.graphapi import writes
             return writes.create(ctx, kind)
         ctx.require(area, "read")
         if ctx.method != "GET":
@@ -76,7 +75,6 @@ def entity(ctx: Ctx, kind: str, rest: list[str]) -> Response:
         if rest and rest[0] == "$count":
             return listing.count_segment(ctx, tenant.objs[kind].values())
         if rest:
-            from graph_emulator import delta
             return delta.handle(ctx, [kind])
         return list_kind(ctx, kind)
     obj = lookup(ctx, kind, rest[0])
@@ -85,7 +83,6 @@ def entity(ctx: Ctx, kind: str, rest: list[str]) -> Response:
             ctx.require(area, "read")
             return listing.get_one(ctx, kind, obj, KINDS[kind].entity_set)
         ctx.require(area, "write")
-        from graph_emulator.graphapi import writes
         return writes.modify(ctx, kind, obj)
     return navigation.handle(ctx, kind, obj, rest[1:])
 
@@ -117,7 +114,6 @@ def _directory(ctx: Ctx, rest: list[str]) -> Response:
     if rest and rest[0] == "administrativeUnits":
         return entity(ctx, "administrativeUnits", rest[1:])
     if rest and rest[0] == "deletedItems":
-        from graph_emulator.graphapi import deleted
         return deleted.handle(ctx, rest[1:])
     raise GraphError(400, "BadRequest", "Resource not found for the segment 'directory'.")
 
@@ -129,14 +125,12 @@ def _role_management(ctx: Ctx, rest: list[str]) -> Response:
 
 
 def _identity(ctx: Ctx, rest: list[str]) -> Response:
-    from graph_emulator.graphapi import policies
     if rest and rest[0] == "conditionalAccess":
         return policies.conditional_access(ctx, rest[1:])
     raise GraphError(400, "BadRequest", "Resource not found for the segment 'identity'.")
 
 
 def _policies(ctx: Ctx, rest: list[str]) -> Response:
-    from graph_emulator.graphapi import policies
     if rest and rest[0] == "authenticationMethodsPolicy":
         return policies.auth_methods(ctx, rest[1:])
     raise GraphError(400, "BadRequest", "Resource not found for the segment 'policies'.")
@@ -149,7 +143,6 @@ def _extension_properties(ctx: Ctx) -> Response:
     """POST /directoryObjects/getAvailableExtensionProperties: the directory extension properties registered
     in the tenant (https://learn.microsoft.com/graph/api/directoryobject-getavailableextensionproperties).
     The generator registers one (users' cost centre, from an HR app that is not otherwise modelled)."""
-    from graph_emulator.common import json_response
     if ctx.method != "POST":
         raise GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
     synced = ctx.json().get("isSyncedFromOnPremises")
@@ -168,7 +161,6 @@ def _directory_objects(ctx: Ctx, rest: list[str]) -> Response:
         return _extension_properties(ctx)
     if rest and rest[0] in DELTA_NAMES:
         ctx.require("directoryObjects", "read")
-        from graph_emulator import delta
         return delta.handle(ctx, ["users", "groups"], mixed=True)
     if rest and len(rest) == 1:
         ctx.require("directoryObjects", "read")
@@ -180,8 +172,16 @@ def _directory_objects(ctx: Ctx, rest: list[str]) -> Response:
 
 
 def _audit(ctx: Ctx, rest: list[str]) -> Response:
-    from graph_emulator import audit
-    return audit.handle(ctx, rest)
+    """/auditLogs: directory audits and sign-ins (dispatched here so that audit and signins need not import each other)."""
+    if ctx.method != "GET" or not rest:
+        raise GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
+    if rest[0] == "directoryAudits":
+        ctx.require("directoryAudits")
+        return audit.directory_audits(ctx, rest[1:])
+    if rest[0] == "signIns":
+        ctx.require("signIns")
+        return signins.handle(ctx, rest[1:])
+    raise GraphError(400, "BadRequest", f"Resource not found for the segment '{rest[0]}'.")
 
 
 def _batch(ctx: Ctx, rest: list[str]) -> Response:

@@ -8,6 +8,7 @@ import uuid
 
 from graph_emulator import audit, views
 from graph_emulator.common import GraphError, Response, bad_request, iso, json_response, not_found
+from graph_emulator.generator.apps import assignment
 from graph_emulator.graphapi.context import Ctx
 from graph_emulator.kinds import KINDS, is_soft_deletable, kind_of_type
 from graph_emulator.writerules import (
@@ -224,7 +225,6 @@ def create_app_role_assignment(ctx: Ctx, kind: str, obj: dict, nav: str) -> Resp
         raise bad_request("Permission being assigned was not found on application")
     ptype = {"users": "User", "groups": "Group", "servicePrincipals": "ServicePrincipal"}[principal[0]]
     rng = random.Random(uuid.uuid4().int)
-    from graph_emulator.generator.apps import assignment
     a = assignment(rng, principal[1], ptype, resource, data["appRoleId"], tenant.now())
     a["createdDateTime"] = iso(tenant.now())
     tenant.apply(["put", "appRoleAssignments", a])
