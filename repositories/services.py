@@ -44,6 +44,12 @@ _PURPOSE = vault.purpose_of(Repository, "sealed_password")
 # A vanished peer (a proxy host, a NAT, a failed-over server) is noticed after about 30 + 3 * 10 seconds,
 # not after the kernel's two hours, so a tenant's lock held over this connection is released.
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+# The same on the server's end of the connection. A tenant's lock is held by the server for the session
+# that took it: when the proxy's host vanishes, only the server's own keepalives (and the TCP user timeout
+# for unacknowledged writes) end that session and release the lock, in about a minute instead of the
+# operating system's default of two hours. Any user may set these parameters.
+SERVER_KEEPALIVES = {"tcp_keepalives_idle": 30, "tcp_keepalives_interval": 10, "tcp_keepalives_count": 3,
+                     "tcp_user_timeout": 60_000}
 
 
 # The store's errors, and how the product names them. The first matching class wins (subclasses first).
@@ -114,6 +120,7 @@ def _remote_options(repository: Repository, has_password: bool) -> dict:
         options["require_auth"] = "scram-sha-256,none" if has_password else "none"
     else:
         options["require_auth"] = "scram-sha-256"
+        options["options"] = " ".join(f"-c {name}={value}" for name, value in SERVER_KEEPALIVES.items())
         # Without a CA certificate of its own, verify-full trusts the system's CAs (libpq 16+).
         options["sslrootcert"] = _root_cert_file(repository.ssl_root_cert_pem) if repository.ssl_root_cert_pem else "system"
     return options

@@ -191,6 +191,8 @@ def test_remote_connections_use_scram_verifying_tls_and_keepalives(repository):
     assert info["require_auth"] == "scram-sha-256" and info["sslmode"] == "verify-full"
     assert info["keepalives"] == "1" and int(info["keepalives_idle"]) <= 60
     assert int(info["keepalives_interval"]) > 0 and int(info["keepalives_count"]) > 0
+    # The server's end too: it holds the tenant's lock for the session, so it must notice a vanished proxy.
+    assert "-c tcp_keepalives_idle=30" in info["options"] and "-c tcp_user_timeout=60000" in info["options"]
 
 
 @pytest.mark.parametrize("host, sslmode, message", [

@@ -77,6 +77,11 @@ def test_a_remote_repository_over_verified_tls_and_scram_is_added_and_used(tls_s
         # pg_hba.conf admits only hostssl + scram-sha-256: being in means TLS and SCRAM were used.
         assert conn.execute("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetchone() == (True,)
         assert conn.info.parameter_status("server_version").startswith(PG_BIN.parent.name)
+        # The server's keepalives, so that a proxy host that vanishes stops holding its tenant's lock.
+        settings = dict(conn.execute("SELECT name, setting FROM pg_settings WHERE name IN "
+                                     "('tcp_keepalives_idle', 'tcp_keepalives_interval', 'tcp_keepalives_count',"
+                                     " 'tcp_user_timeout')").fetchall())
+        assert settings == {name: str(value) for name, value in services.SERVER_KEEPALIVES.items()}
 
 
 def test_a_server_whose_certificate_is_not_from_the_given_ca_is_refused(tls_server, db, tmp_path):
