@@ -386,3 +386,9 @@ def test_a_directory_registered_at_the_same_moment_is_the_same_clear_error(backe
         tenant_create(name="Contoso twin", directory_id=DIRECTORY, client_id=str(uuid.uuid4()),
                       credential=graph.ClientSecret("s"))
     assert calls == [1]
+
+
+def test_secrets_key_with_a_key_that_is_not_one_says_which_variable_holds_it(db, monkeypatch):
+    monkeypatch.setenv("ENTRABACKUP_SECRETS_KEY", "not-a-key")
+    with pytest.raises(CommandError, match="ENTRABACKUP_SECRETS_KEY holds a key that is not 32 bytes of base64"):
+        call_command("secrets_key", "status", stdout=io.StringIO(), stderr=io.StringIO())
