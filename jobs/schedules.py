@@ -14,7 +14,7 @@ from jobs.errors import ScheduleError
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _NUMBER = re.compile(r"^[0-9]{1,9}$")
-# Bounds of "every N": at most one session per year, and a value a datetime can add; no more often than every
+# Bounds of "every N": at least one session a year, and a value a datetime can add; no more often than every
 # 5 minutes, as a session competes with Graph throttling and with the one before it.
 EVERY_MIN = {"minutes": 5, "hours": 1}
 EVERY_MAX = {"minutes": 525_600, "hours": 8_760}
