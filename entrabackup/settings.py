@@ -113,6 +113,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Before django-axes, which stores the User-Agent of every failed login: no control characters reach it.
+    "accounts.middleware.user_agent_clean",
     # Last, as django-axes asks: it turns a login refused by the throttle into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -14,7 +14,9 @@ from jobs.errors import ScheduleError
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _NUMBER = re.compile(r"^[0-9]{1,9}$")
-# Bounds of "every N": at least one session per year, and a value a datetime can add.
+# Bounds of "every N": at least one session a year, and a value a datetime can add; no more often than every
+# 5 minutes, as a session competes with Graph throttling and with the one before it.
+EVERY_MIN = {"minutes": 5, "hours": 1}
 EVERY_MAX = {"minutes": 525_600, "hours": 8_760}
 CRON_MAX_LENGTH = 100  # BackupJob.schedule_value
 
@@ -25,23 +27,26 @@ def schedule_validate(kind: str, value: str) -> str:
     if kind == "manual":
         return ""
     if kind in ("minutes", "hours"):
-        if not _NUMBER.match(value) or not 1 <= int(value) <= EVERY_MAX[kind]:
-            raise ScheduleError(f"Every N {kind}: N must be a whole number of at least 1 and at most {EVERY_MAX[kind]} "
-                                f"(got {value[:40]!r}).")
-        if kind == "minutes" and int(value) < 5:
-            raise ScheduleError("Every N minutes: N must be at least 5 (Graph throttling and the session itself).")
+        if not _NUMBER.match(value) or not EVERY_MIN[kind] <= int(value) <= EVERY_MAX[kind]:
+            raise ScheduleError(f"Every N {kind}: N must be a whole number of at least {EVERY_MIN[kind]} and at most "
+                                f"{EVERY_MAX[kind]} (got {_shown(value)}).")
         return str(int(value))
     if kind == "daily":
         match = _HHMM.match(value)
         if not match:
-            raise ScheduleError(f"Daily: give the time as HH:MM, 24-hour clock (got {value[:40]!r}).")
+            raise ScheduleError(f"Daily: give the time as HH:MM, 24-hour clock (got {_shown(value)}).")
         return f"{int(match.group(1)):02d}:{match.group(2)}"
     if kind == "cron":
         if len(value) > CRON_MAX_LENGTH or len(value.split()) != 5 or not croniter.is_valid(value):
             raise ScheduleError(f"Cron: give five fields, minute hour day month weekday, at most {CRON_MAX_LENGTH} "
-                                f"characters (got {value[:40]!r}).")
+                                f"characters (got {_shown(value)}).")
         return value
-    raise ScheduleError(f"Unknown schedule kind {kind[:40]!r}.")
+    raise ScheduleError(f"Unknown schedule kind {_shown(kind)}.")
+
+
+def _shown(value: str) -> str:
+    """The user's value quoted for a message, cut to 40 characters."""
+    return f"{value[:40]!r}{'…' if len(value) > 40 else ''}"
 
 
 def next_run(kind: str, value: str, *, after: datetime, tz: str = "UTC") -> datetime | None:

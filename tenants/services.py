@@ -35,8 +35,9 @@ def directory_id_normalise(value: str) -> str:
         pass
     if _DOMAIN.match(text):
         return text
+    shown = f"{(value or '')[:40]!r}{'…' if len(value or '') > 40 else ''}"  # not all of a hostile input
     raise TenantValidationError(
-        f"{value!r} is neither a directory (tenant) ID (a GUID) nor a domain name such as contoso.onmicrosoft.com."
+        f"{shown} is neither a directory (tenant) ID (a GUID) nor a domain name such as contoso.onmicrosoft.com."
     )
 
 
@@ -218,10 +219,12 @@ def _refuse_registered_directory(tenant: Tenant) -> None:
 
 
 def _client_id(value: str) -> uuid.UUID:
+    text = str(value).strip()
     try:
-        return uuid.UUID(str(value).strip())
+        return uuid.UUID(text)
     except ValueError:
-        raise TenantValidationError(f"{value!r} is not an application (client) ID: it must be a GUID.") from None
+        shown = f"{text[:40]!r}{'…' if len(text) > 40 else ''}"  # not all of a hostile input
+        raise TenantValidationError(f"{shown} is not an application (client) ID: it must be a GUID.") from None
 
 
 def _features(features: list[str] | None) -> list[str]:

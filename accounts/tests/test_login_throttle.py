@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.test import RequestFactory, override_settings
 from django.urls import reverse
 
+from accounts.middleware import USER_AGENT_MAX_LENGTH, user_agent_clean
 from accounts.services import login_client_address
 from conftest import ADMIN_PASSWORD
 
@@ -140,3 +141,28 @@ def test_login_client_address_trusts_only_the_configured_proxies(proxies, forwar
     request = RequestFactory().post("/accounts/login/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
     with override_settings(REVERSE_PROXY_COUNT=proxies):
         assert login_client_address(request) == expected
+
+
+# A NUL byte, an escape sequence and a C1 control in a User-Agent: PostgreSQL refuses NUL in text, so before
+# the header was cleaned every recorded failure (and so every wrong password) was a 500.
+HOSTILE_AGENT = "Mozilla/5.0\x00\x1b[31m\x85evil" + "x" * 2000
+
+
+@pytest.mark.parametrize("page", LOGIN_PAGES)
+def test_control_characters_in_the_user_agent_do_not_break_the_throttle(client, admin_persona, page):
+    for attempt in range(1, settings.AXES_FAILURE_LIMIT):
+        response = _login(client, page, "wrong-password", HTTP_USER_AGENT=HOSTILE_AGENT)
+        assert response.status_code == 200 and "correct username and password" in response.content.decode()
+        assert AccessAttempt.objects.get().failures_since_start == attempt
+    assert AccessAttempt.objects.get().user_agent.startswith("Mozilla/5.0[31mevil")
+    _login(client, page, "wrong-password", HTTP_USER_AGENT=HOSTILE_AGENT)
+    assert _login(client, page, ADMIN_PASSWORD, HTTP_USER_AGENT=HOSTILE_AGENT).status_code == 429
+
+
+def test_the_user_agent_is_cleaned_and_cut_before_anything_reads_it():
+    seen = []
+    middleware = user_agent_clean(lambda request: seen.append(request.META["HTTP_USER_AGENT"]))
+    middleware(RequestFactory().get("/", HTTP_USER_AGENT=HOSTILE_AGENT))
+    assert seen == [("Mozilla/5.0[31mevil" + "x" * 2000)[:USER_AGENT_MAX_LENGTH]]
+    assert settings.MIDDLEWARE.index("accounts.middleware.user_agent_clean") < settings.MIDDLEWARE.index(
+        "axes.middleware.AxesMiddleware")

@@ -19,7 +19,7 @@ def test_valid_schedules_are_normalised(kind, value, expected):
 
 
 @pytest.mark.parametrize("kind, value, message", [
-    ("minutes", "0", "at least 1"), ("minutes", "2", "at least 5"), ("hours", "two", "whole number"),
+    ("minutes", "0", "at least 5"), ("minutes", "2", "at least 5"), ("hours", "two", "whole number"),
     ("daily", "25:00", "HH:MM"), ("daily", "noon", "HH:MM"), ("cron", "0 3 * *", "five fields"),
     ("cron", "61 3 * * *", "five fields"), ("weekly", "1", "Unknown schedule kind"),
     ("hours", "99999999999", "at most 8760"), ("minutes", "525601", "at most 525600"), ("hours", "²", "whole number"),

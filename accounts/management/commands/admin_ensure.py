@@ -1,9 +1,11 @@
-from django.core.management.base import BaseCommand
-
+from accounts.errors import AccountError
 from accounts.services import administrator_ensure
+from entrabackup.management.base import ProductCommand
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
+    domain_errors = (AccountError,)
+
     help = (
         "Create an administrator with a random password and print the password once "
         "(it is stored nowhere in clear). An existing administrator is left unchanged."
@@ -13,7 +15,10 @@ class Command(BaseCommand):
         parser.add_argument("--username", default="admin", help="login name (default: admin)")
 
     def handle(self, *args, username, **options):
-        user, password = administrator_ensure(username=username)
+        try:
+            user, password = administrator_ensure(username=username)
+        except AccountError as exc:
+            raise AccountError(f"--username: {exc}") from None
         if password is None:
             self.stdout.write(f"Administrator '{user.username}' already exists; its password is unchanged.")
             self.stdout.write("Forgot it? Run: manage.py changepassword " + user.username)

@@ -3,16 +3,17 @@ import sys
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from accounts.services import administrator_ensure
 from dashboard import demo
 from dashboard.lock import DemoLock, DemoRunningError
 from dashboard.supervisor import Supervisor
 from entrabackup import localdb
+from entrabackup.management.base import ProductCommand
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
     help = (
         "Run the whole product on this machine: the local PostgreSQL, migrations, an administrator "
         "(its password printed once), the Graph emulator with a demo tenant, one backup proxy (qcluster) "

@@ -1,10 +1,13 @@
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from entrabackup import localdb
+from entrabackup.management.base import ProductCommand
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
+    """It reads no table, so it works before `migrate`; the base only names a failure if one comes."""
+
     help = (
         "Manage the local PostgreSQL server in var/pg/ (used when DATABASE_URL is not set). "
         "start: start it or reuse a running one and create the configuration database; "

@@ -1,14 +1,18 @@
 from collections import Counter
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.views.decorators.debug import sensitive_variables
 
 from entrabackup import vault
 from entrabackup.env import env_str
+from entrabackup.management.base import ProductCommand
 
 
-class Command(BaseCommand):
+class Command(ProductCommand):
+    domain_errors = (ImproperlyConfigured,)  # a key file or variable that holds no usable key says which
+
     help = (
         "Manage the key that seals tenant credentials and repository passwords. "
         "status: the configured keys and how many sealed values each opens; "

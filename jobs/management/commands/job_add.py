@@ -11,6 +11,7 @@ from tenants.selectors import tenant_named
 # The option that sets each job setting, to name it in an error.
 OPTION = {"name": "--name", "retention_days": "--retention-days", "retention_points": "--retention-points",
           "full_every_days": "--full-every-days", "retries": "--retries"}
+SCHEDULE_OPTION = {"minutes": "--every-minutes", "hours": "--every-hours", "daily": "--daily", "cron": "--cron"}
 
 
 class Command(ProductCommand):
@@ -50,7 +51,7 @@ class Command(ProductCommand):
                 retries=opts["retries"], enabled=not opts["disabled"],
             )
         except JobValidationError as exc:
-            option = OPTION.get(exc.field)  # a schedule's message names its kind already
+            option = SCHEDULE_OPTION.get(kind) if exc.field == "schedule_value" else OPTION.get(exc.field)
             raise JobError(f"{option}: {exc}" if option else str(exc)) from None
         next_run = f"{job.next_run_at:%Y-%m-%d %H:%M %Z}" if job.next_run_at else "only when started by hand"
         self.stdout.write(f"Job '{job.name}' created (id {job.pk}); next run: {next_run}.")
