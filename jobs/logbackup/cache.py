@@ -2,7 +2,8 @@
 
 One SQLite file per tenant and log type under the proxy's cache directory (ENTRABACKUP_CACHE_DIR) holds:
 - the watermarks: per repository, the time up to which every record Graph served has been stored there;
-- the ids of the records stored within the overlap window (older ones are forgotten: no read reaches them);
+- per repository, the ids of the records stored within the overlap window (older ones are forgotten: no
+  read reaches them);
 - the chunks absorbed: every chunk whose records are in the id set, by the repository's chunk key.
 
 The cache is only ever a shortcut. A session first absorbs every chunk of the overlap window that the
@@ -24,8 +25,9 @@ from pathlib import Path
 _SAFE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")  # tenant keys and log types become file names: nothing else may
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS watermark (repository TEXT PRIMARY KEY, at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS record (id TEXT PRIMARY KEY, at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS record_at ON record (at);
+CREATE TABLE IF NOT EXISTS record (repository TEXT NOT NULL, id TEXT NOT NULL, at REAL NOT NULL,
+                                   PRIMARY KEY (repository, id));
+CREATE INDEX IF NOT EXISTS record_at ON record (repository, at);
 CREATE TABLE IF NOT EXISTS chunk (repository TEXT NOT NULL, key TEXT NOT NULL, last REAL NOT NULL,
                                   PRIMARY KEY (repository, key));
 """
@@ -82,13 +84,14 @@ class TypeCache:
         self._db.execute("INSERT INTO watermark VALUES (?, ?) ON CONFLICT (repository) DO UPDATE "
                          "SET at = max(at, excluded.at)", (repository, at.timestamp()))
 
-    def known(self, ids: Iterable[str]) -> set[str]:
-        """Which of `ids` are stored already."""
+    def known(self, repository: str, ids: Iterable[str]) -> set[str]:
+        """Which of `ids` are stored in `repository` already."""
         ids, found = list(ids), set()
         for start in range(0, len(ids), 500):
             part = ids[start:start + 500]
             marks = ",".join("?" * len(part))
-            found.update(r[0] for r in self._db.execute(f"SELECT id FROM record WHERE id IN ({marks})", part))
+            found.update(r[0] for r in self._db.execute(
+                f"SELECT id FROM record WHERE repository = ? AND id IN ({marks})", [repository, *part]))  # noqa: S608
         return found
 
     def absorbed(self, repository: str) -> set[str]:
@@ -97,24 +100,21 @@ class TypeCache:
 
     def absorb(self, repository: str, chunk_key: str, records: Iterable[tuple[str, datetime]]) -> None:
         """Record a stored chunk and its records' (id, time), in one transaction."""
-        rows = [(rid, at.timestamp()) for rid, at in records]
-        last = max((t for _, t in rows), default=0.0)
+        rows = [(repository, rid, at.timestamp()) for rid, at in records]
+        last = max((t for _, _, t in rows), default=0.0)
         with closing(self._db.cursor()) as cur:
             cur.execute("BEGIN IMMEDIATE")
             try:
-                cur.executemany("INSERT OR IGNORE INTO record VALUES (?, ?)", rows)
+                cur.executemany("INSERT OR IGNORE INTO record VALUES (?, ?, ?)", rows)
                 cur.execute("INSERT OR IGNORE INTO chunk VALUES (?, ?, ?)", (repository, chunk_key, last))
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
 
-    def forget_before(self, at: datetime) -> int:
+    def forget_before(self, repository: str, at: datetime) -> int:
         """Drop ids and chunk keys older than `at` (before the overlap window: no read reaches them again)."""
         cut = at.timestamp()
-        dropped = self._db.execute("DELETE FROM record WHERE at < ?", (cut,)).rowcount
-        self._db.execute("DELETE FROM chunk WHERE last < ?", (cut,))
+        dropped = self._db.execute("DELETE FROM record WHERE repository = ? AND at < ?", (repository, cut)).rowcount
+        self._db.execute("DELETE FROM chunk WHERE repository = ? AND last < ?", (repository, cut))
         return dropped
-
-    def count(self) -> int:
-        return self._db.execute("SELECT count(*) FROM record").fetchone()[0]

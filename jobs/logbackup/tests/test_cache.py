@@ -16,7 +16,7 @@ def test_absorbed_chunks_make_their_ids_known_and_survive_a_reopen(tmp_path):
         c.absorb("primary", "chunk-1", [("a", T0), ("b", T0 + timedelta(minutes=1))])
         c.set_watermark("primary", T0 + timedelta(minutes=5))
     with cache.open("t1", "audit") as c:
-        assert c.known(["a", "b", "c"]) == {"a", "b"}
+        assert c.known("primary", ["a", "b", "c"]) == {"a", "b"} and c.known("secondary", ["a"]) == set()
         assert c.absorbed("primary") == {"chunk-1"} and c.absorbed("secondary") == set()
         assert c.watermark("primary") == T0 + timedelta(minutes=5) and c.watermark("secondary") is None
 
@@ -28,8 +28,8 @@ def test_watermark_never_moves_back_and_old_ids_are_forgotten(tmp_path):
         assert c.watermark("p") == T0
         c.absorb("p", "k1", [("old", T0 - timedelta(hours=3))])
         c.absorb("p", "k2", [("new", T0)])
-        assert c.forget_before(T0 - timedelta(hours=1)) == 1
-        assert c.known(["old", "new"]) == {"new"} and c.absorbed("p") == {"k2"}
+        assert c.forget_before("p", T0 - timedelta(hours=1)) == 1
+        assert c.known("p", ["old", "new"]) == {"new"} and c.absorbed("p") == {"k2"}
 
 
 def test_a_deleted_cache_directory_starts_empty(tmp_path):
@@ -37,7 +37,7 @@ def test_a_deleted_cache_directory_starts_empty(tmp_path):
         c.absorb("p", "k1", [("a", T0)])
     shutil.rmtree(tmp_path / "cache")
     with LogCache(tmp_path / "cache").open("t1", "audit") as c:
-        assert c.known(["a"]) == set() and c.watermark("p") is None
+        assert c.known("p", ["a"]) == set() and c.watermark("p") is None
 
 
 @pytest.mark.parametrize("tenant", ["../x", "a/b", "", ".."])
