@@ -42,6 +42,7 @@ class Backend(Protocol):
     def delete(self, key: str) -> None: ...
     def exists(self, key: str) -> bool: ...
     def free_bytes(self) -> int | None: ...
+    def size_bytes(self) -> int: ...
     def check_writable(self) -> None: ...
     def describe(self) -> str: ...
 
@@ -131,6 +132,10 @@ class DirectoryBackend:
             return shutil.disk_usage(self.root).free
         except OSError as exc:
             raise self._error(exc, "cannot read its free space") from None
+
+    def size_bytes(self) -> int:
+        """The bytes the repository's files take (what the Repositories page shows as usage)."""
+        return sum(self._path(key).stat().st_size for key in self.list() if self._path(key).is_file())
 
     def check_writable(self) -> None:
         """Create the root if needed, then write, read back and delete a probe file."""
@@ -255,6 +260,12 @@ class S3Backend:
 
     def free_bytes(self) -> int | None:
         return None
+
+    def size_bytes(self) -> int:
+        full = f"{self.prefix}/" if self.prefix else ""
+        paginator = self.client.get_paginator("list_objects_v2")
+        pages = self._call("cannot list objects", lambda: list(paginator.paginate(Bucket=self.bucket, Prefix=full)))
+        return sum(item["Size"] for page in pages for item in page.get("Contents", []))
 
     def check_writable(self) -> None:
         """The bucket exists and accepts these credentials (and has object lock when asked), and a probe
