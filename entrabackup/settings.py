@@ -186,9 +186,6 @@ PROXY_NAME = env_str("ENTRABACKUP_PROXY_NAME", socket.gethostname())
 if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", PROXY_NAME):
     raise ImproperlyConfigured(
         f"ENTRABACKUP_PROXY_NAME must be 1-100 letters, digits, '.', '_' or '-' (got {PROXY_NAME!r}).")
-# The proxy's cache repository (jobs/logbackup/cache.py): SQLite files of log watermarks and recent ids.
-# Losing it costs a rebuild from the log repositories' manifests, never a duplicate or a gap.
-CACHE_DIR = Path(env_str("ENTRABACKUP_CACHE_DIR", str(VAR_DIR / "cache"))).resolve()
 Q_CLUSTER = {
     "name": "entrabackup",
     "broker_class": "jobs.broker.ProxyBroker",
