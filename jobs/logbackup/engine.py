@@ -27,7 +27,8 @@ from jobs.logbackup.cache import TypeCache
 from jobs.logbackup.types import LogType, iso, parse_time, record_time
 
 logger = logging.getLogger(__name__)
-SLICE = timedelta(hours=6)
+# Microsoft's advice for log reads: start with 3-day windows (https://learn.microsoft.com/graph/throttling-limits).
+SLICE = timedelta(days=3)
 CHUNK_SIZE = 5000
 BETA_HEADERS = {"Prefer": "include-unknown-enum-members"}
 
