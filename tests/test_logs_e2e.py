@@ -13,6 +13,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from jobs.logbackup.services import log_job_create, log_sessions_fail_over
+from jobs.logbackup.types import LOG_TYPES
+from jobs.logrunner import log_session_run
 from jobs.models import LogJob, LogSession
 from repositories.log_services import log_repository_add, log_repository_open
 from tenants.services import tenant_graph_client
@@ -118,3 +120,55 @@ def test_the_secondary_catches_up_after_an_outage(log_setup, emulator):
     assert down.status == "warning" and any("Secondary" in w for w in down.warnings), down.log
     assert up.status == "success" and up.stats["audit"]["copied"] > 0, up.log
     assert sorted(_exported(tenant, tmp_path, "Secondary")) == sorted(_exported(tenant, tmp_path, "Primary"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sign_ins_without_a_licence_fail_alone_and_the_session_ends_with_a_warning(emulator, clean_repository_database,
+                                                                                  tmp_path, settings):
+    from pathlib import Path
+
+    from tenants import services
+    from tests.conftest import FULL_ROLES
+
+    settings.CACHE_DIR = tmp_path / "cache"
+    info = emulator.control.create_tenant(seed=4242, users=20, licence="free")
+    app = emulator.control.register_app(info["tenant_id"], roles=FULL_ROLES, display_name="entrabackup e2e")
+    tenant = services.tenant_create(
+        name="Free tenant", directory_id=info["tenant_id"], client_id=app["client_id"],
+        credential=services.graph.ClientSecret(app["client_secret"]), cloud="custom", authority_url=emulator.url,
+        graph_url=emulator.url, ca_bundle_pem=Path(emulator.ca_path).read_text())
+    settings.LOG_REPOSITORY_ROOTS = [tmp_path]
+    primary = log_repository_add(name="Free primary", kind="directory", path=str(tmp_path / "primary"))
+    job = log_job_create(tenant=tenant, primary=primary, log_types=["audit", "signin", "signin-noninteractive"])
+    session = LogSession.objects.create(job=job, tenant=tenant)
+    done = log_session_run(session_id=session.pk)
+    assert done.status == "warning", done.log
+    assert list(done.stats) == ["audit"] and done.stats["audit"]["new"] > 0
+    assert len(done.warnings) == 2 and all("licen" in w.lower() for w in done.warnings), done.warnings
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retention_removes_whole_days_from_the_repository_and_the_index_and_only_those(log_setup, settings):
+    from jobs.logbackup import index as logindex
+
+    tenant, job, info, tmp_path = log_setup
+    settings.CACHE_DIR = tmp_path / "cache"
+    today = timezone.now().date()
+    old, kept = today - timedelta(days=10), today - timedelta(days=2)
+    with log_repository_open(job.primary) as store:
+        for n, day in enumerate((old, kept)):
+            at = f"{day.isoformat()}T12:00:00.0000000Z"
+            record = {"id": f"old-{n}", "activityDateTime": at, "category": "UserManagement"}
+            manifest = store.write_chunk(tenant=str(tenant.key), log_type="audit", day=day, session="seed",
+                                         records=[record])
+            logindex.index_chunk(tenant_id=tenant.pk, log_type=LOG_TYPES["audit"], repository=str(job.primary.pk),
+                                 chunk=manifest.chunk, records=[record])
+    job.primary.retention_days = 5
+    job.primary.save()
+    session = LogSession.objects.create(job=job, tenant=tenant)
+    done = log_session_run(session_id=session.pk)
+    assert done.status == "success", done.log
+    with log_repository_open(job.primary) as store:
+        days = {m.day for m in store.manifests(str(tenant.key), "audit")}
+    assert old not in days and kept in days  # whole days past the retention go, the others stay
+    assert old not in logindex.partitions() and kept in logindex.partitions()
