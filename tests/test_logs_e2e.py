@@ -7,17 +7,21 @@ import os
 import signal
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from jobs.logbackup import index as logindex
 from jobs.logbackup.services import log_job_create, log_sessions_fail_over
 from jobs.logbackup.types import LOG_TYPES
 from jobs.logrunner import log_session_run
 from jobs.models import LogJob, LogSession
 from repositories.log_services import log_repository_add, log_repository_open
+from tenants import services
 from tenants.services import tenant_graph_client
+from tests.conftest import FULL_ROLES
 from tests.support.processes import backup_proxy
 from tests.test_backup_e2e import _wait_for
 
@@ -125,11 +129,6 @@ def test_the_secondary_catches_up_after_an_outage(log_setup, emulator):
 @pytest.mark.django_db(transaction=True)
 def test_sign_ins_without_a_licence_fail_alone_and_the_session_ends_with_a_warning(emulator, clean_repository_database,
                                                                                   tmp_path, settings):
-    from pathlib import Path
-
-    from tenants import services
-    from tests.conftest import FULL_ROLES
-
     settings.CACHE_DIR = tmp_path / "cache"
     info = emulator.control.create_tenant(seed=4242, users=20, licence="free")
     app = emulator.control.register_app(info["tenant_id"], roles=FULL_ROLES, display_name="entrabackup e2e")
@@ -149,8 +148,6 @@ def test_sign_ins_without_a_licence_fail_alone_and_the_session_ends_with_a_warni
 
 @pytest.mark.django_db(transaction=True)
 def test_retention_removes_whole_days_from_the_repository_and_the_index_and_only_those(log_setup, settings):
-    from jobs.logbackup import index as logindex
-
     tenant, job, info, tmp_path = log_setup
     settings.CACHE_DIR = tmp_path / "cache"
     today = timezone.now().date()

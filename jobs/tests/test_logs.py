@@ -1,8 +1,10 @@
 """Log jobs, log sessions and the log record index on the configuration database."""
 
 from datetime import UTC, date, datetime, timedelta
+from io import StringIO
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
@@ -12,7 +14,9 @@ from jobs.errors import JobError, SessionConflictError
 from jobs.logbackup import index as logindex
 from jobs.logbackup import services
 from jobs.logbackup.types import LOG_TYPES
+from jobs.management.commands import logs_backup_run
 from jobs.models import LogSession
+from jobs.services import scheduler_tick
 from tenants.services import tenant_create
 
 CLIENT = "11111111-2222-3333-4444-555555555555"
@@ -69,7 +73,6 @@ def test_due_log_jobs_start_on_the_scheduler_tick(tenant, enqueued):
     job = services.log_jobs_for_tenant(tenant)[0]
     job.next_run_at = datetime.now(UTC) - timedelta(minutes=1)
     job.save()
-    from jobs.services import scheduler_tick
     assert len(scheduler_tick()["log_sessions"]) == 1
 
 
@@ -129,3 +132,21 @@ def test_the_logs_pages_escape_tenant_data_and_stop_polling_when_finished(tenant
 def test_the_logs_pages_need_the_view_permission(client, outsider_persona, db):
     client.force_login(outsider_persona)
     assert client.get(reverse("jobs:log_list")).status_code == 403
+
+
+def test_logs_backup_run_says_at_once_that_no_proxy_runs_and_fails(tenant, monkeypatch, enqueued):
+    monkeypatch.setattr(logs_backup_run, "PROXY_GRACE_SECONDS", 0.5)
+    monkeypatch.setattr(logs_backup_run, "proxies_running", lambda: [])
+    err = StringIO()
+    with pytest.raises(CommandError, match="stays queued"):
+        call_command("logs_backup_run", tenant="Contoso", wait=True, stderr=err, stdout=StringIO())
+    assert "No backup proxy has reported" in err.getvalue()
+
+
+def test_log_job_add_names_the_option_in_error(tenant):
+    primary = services.log_jobs_for_tenant(tenant)[0].primary
+    with pytest.raises(CommandError, match="--types: Unknown log type 'nope'"):
+        call_command("log_job_add", tenant="Contoso", primary=primary.name, types="audit,nope")
+    out = StringIO()
+    call_command("log_job_add", tenant="Contoso", primary=primary.name, types="signins", every_minutes=5, stdout=out)
+    assert "signin, signin-noninteractive" in out.getvalue() and "every 5 min" in out.getvalue()
