@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from dashboard.demo import DEMO_ROLES as FULL_ROLES
 from jobs.logbackup import index as logindex
 from jobs.logbackup.services import log_job_create, log_sessions_fail_over
 from jobs.logbackup.types import LOG_TYPES
@@ -21,7 +22,6 @@ from jobs.models import LogJob, LogSession
 from repositories.log_services import log_repository_add, log_repository_open
 from tenants import services
 from tenants.services import tenant_graph_client
-from tests.conftest import FULL_ROLES
 from tests.support.processes import backup_proxy
 from tests.test_backup_e2e import _wait_for
 

@@ -1,5 +1,7 @@
 """Log jobs, log sessions and the log record index on the configuration database."""
 
+import csv
+import json
 from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 
@@ -17,6 +19,7 @@ from jobs.logbackup.types import LOG_TYPES
 from jobs.management.commands import logs_backup_run
 from jobs.models import LogSession
 from jobs.services import scheduler_tick
+from repositories.log_services import log_repository_add, log_repository_open
 from tenants.services import tenant_create
 
 CLIENT = "11111111-2222-3333-4444-555555555555"
@@ -150,3 +153,27 @@ def test_log_job_add_names_the_option_in_error(tenant):
     out = StringIO()
     call_command("log_job_add", tenant="Contoso", primary=primary.name, types="signins", every_minutes=5, stdout=out)
     assert "signin, signin-noninteractive" in out.getvalue() and "every 5 min" in out.getvalue()
+
+
+def test_logs_export_writes_each_record_once_as_json_or_csv_and_refuses_a_wrong_password(tenant, tmp_path, settings):
+    settings.LOG_REPOSITORY_ROOTS = [tmp_path]
+    repository = log_repository_add(name="Sealed", kind="directory", path=str(tmp_path / "sealed"),
+                                    password="correct horse battery")
+    t0 = datetime(2026, 5, 1, 10, tzinfo=UTC)
+    records = [_audit(i, t0 + timedelta(hours=i)) for i in range(4)]
+    records[2]["activityDisplayName"] = "=HYPERLINK(\"http://evil\")"
+    with log_repository_open(repository) as store:
+        store.write_chunk(tenant=str(tenant.key), log_type="audit", day=t0.date(), session="a", records=records[:3])
+        store.write_chunk(tenant=str(tenant.key), log_type="audit", day=t0.date(), session="b", records=records[1:])
+    common = {"tenant": "Contoso", "type": "audit", "start": "2026-05-01T10:30:00Z", "end": "2026-05-01T13:00:00Z",
+              "repository": "Sealed", "stdout": StringIO()}
+    call_command("logs_export", format="json", output=str(tmp_path / "a.json"), **common)
+    exported = json.loads((tmp_path / "a.json").read_text())
+    assert [r["id"] for r in exported] == ["Directory_1", "Directory_2", "Directory_3"] and exported[0] == records[1]
+    call_command("logs_export", format="csv", output=str(tmp_path / "a.csv"), **common)
+    rows = list(csv.reader((tmp_path / "a.csv").open()))
+    assert len(rows) == 4 and rows[2][4].startswith("'=HYPERLINK")
+    (tmp_path / "pw").write_text("wrong password")
+    with pytest.raises(CommandError, match="(?i)password"):
+        call_command("logs_export", format="json", output=str(tmp_path / "b.json"),
+                     password_file=str(tmp_path / "pw"), **common)
