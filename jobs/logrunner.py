@@ -78,6 +78,7 @@ def _run(session: LogSession, heartbeat: Heartbeat) -> tuple[dict, list[str]]:
             log_type = LOG_TYPES[key]
             if heartbeat.cancel_requested:
                 raise engine.LogCancelled()
+            throttled_before = client.stats.throttled_429
             try:
                 result = _backup_type(session, heartbeat, client, log_type, primary, secondary, licensed)
             except graph.LicenceRequiredError as exc:
@@ -85,13 +86,13 @@ def _run(session: LogSession, heartbeat: Heartbeat) -> tuple[dict, list[str]]:
                 warnings.append(f"{log_type.label} not backed up: {exc}")
                 log_session_log(session.pk, warnings[-1])
                 continue
-            stats[key] = {**result.as_dict(), "throttled": client.stats.as_dict().get("throttled_429", 0)}
+            stats[key] = {**result.as_dict(), "throttled": client.stats.throttled_429 - throttled_before}
             warnings += result.warnings
             log_session_log(session.pk, f"{log_type.label}: read {result.read}, new {result.new}, duplicates "
                                         f"skipped {result.duplicates}, {result.chunks} chunks, {result.bytes} bytes "
                                         f"({result.start} to {result.end}).")
             LogSession.objects.filter(pk=session.pk).update(stats=stats)
-        _prune(session, primary, secondary)
+        _prune(session, primary, secondary, warnings)
     return stats, warnings
 
 
@@ -123,20 +124,26 @@ def _backup_type(session, heartbeat, client, log_type, primary, secondary, licen
         return engine.backup_log_type(run)
 
 
-def _prune(session, primary, secondary) -> None:
+def _prune(session, primary, secondary, warnings: list[str]) -> None:
     """Each repository's retention, in whole days; the index drops the primary's days with it."""
-    job, tenant = session.job, session.tenant
-    for target, row in ((primary, job.primary), (secondary, job.secondary)):
-        days = getattr(row, "retention_days", None) if target else None
-        if not days:
-            continue
-        before = timezone.now().date() - timedelta(days=days)
-        for key in job.log_types or list(LOG_TYPES):
-            removed = target.store.prune(str(tenant.key), key, before)
-            if removed:
-                log_session_log(session.pk, f"Retention of {row.name}: removed {len(removed)} days of {key}.")
-        if target is primary:
-            logindex.index_prune(tenant_id=tenant.pk, repository=target.name, before=before)
+    job = session.job
+    _prune_one(session, primary, job.primary)
+    if secondary is not None:
+        try:
+            _prune_one(session, secondary, job.secondary)
+        except Exception as exc:  # noqa: BLE001 - the secondary's retention waits for the next session
+            warnings.append(f"Retention of secondary repository {job.secondary.name} not applied: {exc}")
+
+
+def _prune_one(session, target, row) -> None:
+    tenant = session.tenant
+    before = timezone.now().date() - timedelta(days=row.retention_days)
+    for key in session.job.log_types or list(LOG_TYPES):
+        removed = target.store.prune(str(tenant.key), key, before)
+        if removed:
+            log_session_log(session.pk, f"Retention of {row.name}: removed {len(removed)} days of {key}.")
+    if row == session.job.primary:
+        logindex.index_prune(tenant_id=tenant.pk, repository=target.name, before=before)
 
 
 class _Progress:
