@@ -5,17 +5,19 @@ arrival delays, real directory log repositories, the local PostgreSQL. What was 
 import json
 import os
 import signal
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import timezone
 
 from dashboard.demo import DEMO_ROLES as FULL_ROLES
 from jobs.logbackup import index as logindex
-from jobs.logbackup.services import log_job_create, log_sessions_fail_over
+from jobs.logbackup.services import log_job_create, log_session_cancel, log_sessions_fail_over
 from jobs.logbackup.types import LOG_TYPES
 from jobs.logrunner import log_session_run
 from jobs.models import LogJob, LogSession
@@ -169,3 +171,27 @@ def test_retention_removes_whole_days_from_the_repository_and_the_index_and_only
         days = {m.day for m in store.manifests(str(tenant.key), "audit")}
     assert old not in days and kept in days  # whole days past the retention go, the others stay
     assert old not in logindex.partitions() and kept in logindex.partitions()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_log_session_stops_at_the_next_page_when_cancelled(log_setup, emulator, settings, admin_persona):
+    tenant, job, info, tmp_path = log_setup
+    settings.CACHE_DIR = tmp_path / "cache"
+    emulator.control.configure(info["tenant_id"], signins_per_minute=0.05,
+                               faults={"slow_rate": 1.0, "slow_seconds": 0.3, "seed": 2})
+    LogJob.objects.filter(pk=job.pk).update(log_types=["signin", "audit"])
+    session = LogSession.objects.create(job=job, tenant=tenant)
+    def run_in_thread():
+        try:
+            log_session_run(session_id=session.pk)
+        finally:
+            connection.close()  # this thread's own connection
+
+    runner = threading.Thread(target=run_in_thread)
+    runner.start()
+    _wait_for(lambda: LogSession.objects.get(pk=session.pk).status == "running", 30)
+    assert log_session_cancel(session=session, user=admin_persona)
+    runner.join(60)
+    done = LogSession.objects.get(pk=session.pk)
+    assert done.status == "cancelled" and "audit" not in done.stats, done.log
+    assert "Cancel requested by alice" in done.log
