@@ -195,3 +195,4 @@ def test_a_running_log_session_stops_at_the_next_page_when_cancelled(log_setup, 
     done = LogSession.objects.get(pk=session.pk)
     assert done.status == "cancelled" and "audit" not in done.stats, done.log
     assert "Cancel requested by alice" in done.log
+    assert done.ended_at - done.cancelled_at < timedelta(seconds=5)  # at the next page, not after the log type
