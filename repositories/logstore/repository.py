@@ -173,13 +173,15 @@ class LogRepository:
         n += 1
         base = f"{tenant}/{log_type}/{day:%Y/%m/%d}/{session}-{n}"
         chunk = base + (".jsonl.zst.enc" if self.keyring.encrypted else ".jsonl.zst")
-        blob = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True).compress(b"".join(orjson.dumps(r) + b"\n" for r in records))
+        ndjson = b"".join([orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records])
+        blob = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True).compress(ndjson)
         if self.keyring.encrypted:
             blob = self.keyring.seal(blob, aad=chunk)
-        times = sorted(t for t in (next((r.get(f) for f in TIME_FIELDS if r.get(f)), None) for r in records) if t)
+        first_field, second_field = TIME_FIELDS
+        times = [t for t in (r.get(first_field) or r.get(second_field) for r in records) if isinstance(t, str)]
         manifest = Manifest(tenant=tenant, log_type=log_type, day=day, session=session, n=n, chunk=chunk,
-                            records=len(records), first_time=times[0] if times else None,
-                            last_time=times[-1] if times else None, sha256=hashlib.sha256(blob).hexdigest(),
+                            records=len(records), first_time=min(times, default=None),
+                            last_time=max(times, default=None), sha256=hashlib.sha256(blob).hexdigest(),
                             size=len(blob), key_id=self.keyring.key_id, previous=previous,
                             created_at=datetime.now(UTC).isoformat(timespec="seconds"))
         document = keys.dumps(manifest.document())

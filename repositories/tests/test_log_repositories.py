@@ -292,3 +292,18 @@ def test_names_must_be_unique(db, roots):
     add_directory()
     with pytest.raises(RepositoryError, match="exists already"):
         add_directory(name="primary", path="other")
+
+
+def test_the_password_change_command(db, roots, tmp_path):
+    repository = add_directory(password=PASSWORD)
+    manifest = write(repository, audit_records(4))
+    (tmp_path / "old").write_text("not it at all")
+    (tmp_path / "new").write_text("brand new password")
+    with pytest.raises(CommandError, match="Wrong password"):
+        call_command("log_repository_change_password", "--name", "Primary", "--old-password-file",
+                     str(tmp_path / "old"), "--new-password-file", str(tmp_path / "new"))
+    (tmp_path / "old").write_text(PASSWORD)
+    call_command("log_repository_change_password", "--name", "Primary", "--old-password-file",
+                 str(tmp_path / "old"), "--new-password-file", str(tmp_path / "new"), stdout=StringIO())
+    store = LogStore(services.log_repository_backend(repository), password="brand new password")
+    assert store.read_chunk(manifest) == audit_records(4)
