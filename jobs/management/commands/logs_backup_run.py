@@ -6,6 +6,7 @@ from django.core.management.base import CommandError
 from entrabackup.management.base import ProductCommand
 from jobs.errors import JobError
 from jobs.logbackup.services import log_jobs_for_tenant, log_session_create
+from jobs.logbackup.types import LOG_TYPES
 from jobs.management.commands.backup_run import NO_PROXY, PROXY_GRACE_SECONDS
 from jobs.models import LogSession
 from jobs.selectors import proxies_running
@@ -75,4 +76,5 @@ def _bar(session: LogSession) -> str:
     if session.status == Status.QUEUED:
         return "waiting for a backup proxy..."
     p = session.progress
-    return f"[{len(session.stats)}/{len(session.job.log_types)} types] {p.get('current', '')} read {p.get('read', 0):>8}  new {p.get('new', 0):>8}   "
+    total = len(session.job.log_types or LOG_TYPES)
+    return f"[{len(session.stats)}/{total} types] {p.get('current', '')} read {p.get('read', 0):>8}  new {p.get('new', 0):>8}   "
