@@ -318,6 +318,16 @@ CREDENTIAL_WARN_DAYS = env_int("ENTRABACKUP_CREDENTIAL_WARN_DAYS", 30)
 # The database of the default local repository, on the project's own PostgreSQL.
 REPOSITORY_DEFAULT_DATABASE = env_str("ENTRABACKUP_REPOSITORY_DATABASE", "entrabackup_repository")
 
+# --- Log backup repositories and the cache repository ---------------------------------------------------
+# Directory log repositories must lie inside one of these roots (comma-separated); the default local log
+# repository is created in the first one.
+LOG_REPOSITORY_ROOTS = [Path(p).resolve() for p in env_list("ENTRABACKUP_LOG_REPOSITORY_ROOTS",
+                                                            [str(VAR_DIR / "log-repositories")])]
+# A directory log repository is added only when its disk has at least this much free space.
+LOG_REPOSITORY_MIN_FREE_BYTES = env_int("ENTRABACKUP_LOG_REPOSITORY_MIN_FREE_BYTES", 256 * 1024 * 1024)
+# The cache repository of the proxies on this host (watermarks and ids already stored, SQLite files).
+CACHE_DIR = Path(env_str("ENTRABACKUP_CACHE_DIR", str(VAR_DIR / "cache"))).resolve()
+
 # --- Backup sessions -----------------------------------------------------------------------------------
 # A running session whose proxy has not reported for this many seconds is marked interrupted and retried.
 SESSION_HEARTBEAT_TIMEOUT = env_int("ENTRABACKUP_SESSION_HEARTBEAT_TIMEOUT", 60)

@@ -19,3 +19,6 @@ REPOSITORY_DEFAULT_DATABASE = "test_entrabackup_repository"  # never the local i
 # Django's test client `login()` authenticates without a request, which django-axes refuses; this backend
 # lets it through and throttles every login made through a page, as in production.
 AUTHENTICATION_BACKENDS = ["accounts.tests.backends.AxesBackendForTestClient", *AUTHENTICATION_BACKENDS[1:]]  # noqa: F405
+# Never the local installation's log repositories; tests that add some use their own roots (tmp_path).
+LOG_REPOSITORY_ROOTS = [VAR_DIR / "test-log-repositories"]  # noqa: F405
+LOG_REPOSITORY_MIN_FREE_BYTES = 1024 * 1024

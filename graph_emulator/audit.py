@@ -1,6 +1,7 @@
 """Directory audit records (every write leaves one, real shape: examples/list-directoryaudits.json) and
 the /auditLogs endpoints: directoryAudits, signIns (v1.0 + beta). Records appear only after
-audit_delay_seconds (tenant clock) and are kept 30 days on P1/P2, 7 on free (https://learn.microsoft.com/graph/api/resources/azure-ad-auditlog-overview)."""
+audit_delay_seconds plus their own arrival delay (arrival.py, tenant clock) and are kept 30 days on P1/P2,
+7 on free (https://learn.microsoft.com/graph/api/resources/azure-ad-auditlog-overview)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import uuid
 
 import orjson
 
-from graph_emulator import odata, ofilter
+from graph_emulator import arrival, odata, ofilter
 from graph_emulator.common import GraphError, Response, iso_precise, json_response, parse_iso
 from graph_emulator.generator.roles import GLOBAL_ADMIN_TEMPLATE
 from graph_emulator.graphapi.context import Ctx
@@ -70,9 +71,8 @@ def record(tenant, activity: str, category: str, operation: str, initiated: dict
 def _visible(ctx: Ctx):
     t = ctx.tenant
     now = t.now()
-    newest = now - float(t.config.get("audit_delay_seconds", 0))
     oldest = now - retention_days(t) * 86400
-    return [r for r in t.audits if oldest <= r["_ts"] <= newest]
+    return [r for r in t.audits if oldest <= r["_ts"] and arrival.arrived(t.config, r, now)]
 
 
 def directory_audits(ctx: Ctx, rest: list[str]) -> Response:

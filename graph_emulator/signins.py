@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import random
 
-from graph_emulator import odata, ofilter, schema
+from graph_emulator import arrival, odata, ofilter, schema
 from graph_emulator.audit import filter_bounds, retention_days
 from graph_emulator.common import GraphError, Response, iso_precise, json_response, parse_iso
 from graph_emulator.generator.common import guid
@@ -42,7 +42,8 @@ def _record(tenant, rng, ts: float, users, sps) -> dict:
         if roll < acc:
             etype = name
             break
-    u = tenant.objs["users"].get(users[rng.randrange(len(users))]) if users else None
+    # One draw per pick whatever the list's length, so a new user or app does not reshuffle past minutes.
+    u = tenant.objs["users"].get(users[int(rng.random() * len(users))]) if users else None
     app_name, app_id = APPS[rng.randrange(len(APPS))]
     city, state, cc = OFFICES[rng.randrange(len(OFFICES))][:3]
     failed = rng.random() < 0.08
@@ -69,8 +70,9 @@ def _record(tenant, rng, ts: float, users, sps) -> dict:
            "tokenIssuerType": "AzureAD", "processingTimeInMilliseconds": rng.randrange(20, 400),
            "managedServiceIdentity": {"msiType": "none", "associatedResourceId": None, "federatedTokenId": None,
                                       "federatedTokenIssuer": None}}
+    sp_pick = rng.random()
     if etype in ("servicePrincipal", "managedIdentity") and sps:
-        sp = tenant.objs["servicePrincipals"].get(sps[rng.randrange(len(sps))])
+        sp = tenant.objs["servicePrincipals"].get(sps[int(sp_pick * len(sps))])
         rec.update(userDisplayName=None, userPrincipalName=None, userId="", servicePrincipalId=sp["id"],
                    servicePrincipalName=sp["displayName"], appId=sp["appId"], appDisplayName=sp["displayName"],
                    clientAppUsed=None, isInteractive=False)
@@ -92,13 +94,14 @@ def handle(ctx: Ctx, rest: list[str]) -> Response:
     now = t.now()
     lo, hi = filter_bounds(text, "createdDateTime")
     upper = min(now - float(t.config.get("audit_delay_seconds", 0)), hi if hi is not None else math.inf)
+    late = now - arrival.max_delay(t.config)  # records newer than this may not have arrived yet
     lower = max(now - retention_days(t) * 86400, lo if lo is not None else -math.inf)
     bind = f"{t.id}:signins:{ctx.version}"
     state = ctx.codec.open(q.get("$skiptoken"), bind) if q.get("$skiptoken") else None
     if q.get("$skiptoken") and state is None:
         raise expired_token()
     page, more = _scan(t, lower, upper, state, size, lambda r: (not interactive_only or r["isInteractive"]) and (
-        pred is None or pred(r)))
+        r["_ts"] <= late or arrival.arrived(t.config, r, now)) and (pred is None or pred(r)))
     body = {"@odata.context": ctx.context_url("auditLogs/signIns")}
     if more:
         token = ctx.codec.seal({"t": page[-1]["_ts"], "i": page[-1]["id"]}, bind)

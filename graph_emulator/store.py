@@ -23,6 +23,8 @@ DEFAULT_CONFIG = {
     "faults": {"error_rate": 0.0, "reset_rate": 0.0, "slow_rate": 0.0, "slow_seconds": 2.0, "truncate_rate": 0.0,
                "seed": 0},
     "audit_delay_seconds": 0.0,
+    "arrival_delays": {"enabled": False, "seed": 0,
+                       "quantiles": [[0.0, 0.0], [0.5, 30.0], [0.95, 120.0], [0.99, 300.0], [1.0, 1800.0]]},
     "signins_per_minute": 1.0,
     "delta_token_ttl_seconds": 7 * 86400,
     "page_size_default": 100,

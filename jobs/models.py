@@ -132,3 +132,74 @@ class BackupSession(models.Model):
         if self.started_at and self.ended_at:
             return self.ended_at - self.started_at
         return None
+
+
+class LogJob(models.Model):
+    """Which audit and sign-in logs of a tenant to back up, how often, with how much overlap, and where to."""
+
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="log_jobs")
+    log_types = models.JSONField(default=list, help_text="Log types (jobs/logbackup/types.py; empty: all)")
+    every_minutes = models.PositiveIntegerField(default=15)
+    overlap_minutes = models.PositiveIntegerField(
+        default=60, help_text="Re-read this far behind the watermark for records that arrive late")
+    primary = models.ForeignKey("repositories.LogRepository", on_delete=models.PROTECT, related_name="primary_jobs")
+    secondary = models.ForeignKey("repositories.LogRepository", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="secondary_jobs")
+    enabled = models.BooleanField(default=True)
+    next_run_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["tenant__name", "pk"]
+        permissions = [("run_log_backup", "Can start a log backup")]
+
+    def __str__(self):
+        return f"Log job {self.pk} of {self.tenant}"
+
+
+class LogSession(models.Model):
+    """One run of a log job: what it read from Graph and stored, per log type."""
+
+    Status = BackupSession.Status
+    Failure = BackupSession.Failure
+    FINISHED = BackupSession.FINISHED
+    ACTIVE = BackupSession.ACTIVE
+
+    job = models.ForeignKey(LogJob, on_delete=models.CASCADE, related_name="sessions")
+    tenant = models.ForeignKey("tenants.Tenant", on_delete=models.CASCADE, related_name="log_sessions")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    trigger = models.CharField(max_length=20, default="manual")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    proxy_name = models.CharField(max_length=200, blank=True)
+    cancel_requested = models.BooleanField(default=False)
+    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="+")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    progress = models.JSONField(default=dict, blank=True)
+    stats = models.JSONField(default=dict, blank=True, help_text="Per log type: read/new/duplicates/bytes/chunks/"
+                                                                 "from/to/throttled")
+    warnings = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    failure = models.CharField(max_length=10, choices=Failure.choices, blank=True)
+    log = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-queued_at"]
+        indexes = [models.Index(fields=["tenant", "status"]), models.Index(fields=["status", "heartbeat_at"])]
+        constraints = [
+            # Two log sessions of a tenant would read the same window and race on the same chunks and cache.
+            models.UniqueConstraint(fields=["tenant"], condition=Q(status__in=["queued", "running"]),
+                                    name="one_active_log_session_per_tenant",
+                                    violation_error_message="The tenant has a log session queued or running already."),
+        ]
+
+    def __str__(self):
+        return f"Log session {self.pk} of {self.job}"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED

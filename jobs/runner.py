@@ -38,9 +38,9 @@ CANCEL_POLL = 0.5  # seconds between two reads of a cancellation request
 class Heartbeat(threading.Thread):
     """Beats for the session every few seconds and reads cancellation requests every half second."""
 
-    def __init__(self, session_id: int):
+    def __init__(self, session_id: int, model=BackupSession):
         super().__init__(daemon=True, name=f"heartbeat-{session_id}")
-        self.session_id, self.cancel_requested = session_id, False
+        self.session_id, self.cancel_requested, self.model = session_id, False, model
         self._stopping = threading.Event()
 
     def run(self):
@@ -50,8 +50,9 @@ class Heartbeat(threading.Thread):
             while not self._stopping.wait(min(CANCEL_POLL, interval)):
                 if time.monotonic() - last_beat >= interval:
                     last_beat = time.monotonic()
-                    BackupSession.objects.filter(pk=self.session_id).update(heartbeat_at=timezone.now())
-                self.cancel_requested = self.cancel_requested or _cancel_asked(self.session_id)
+                    self.model.objects.filter(pk=self.session_id).update(heartbeat_at=timezone.now())
+                self.cancel_requested = self.cancel_requested or self.model.objects.filter(
+                    pk=self.session_id, cancel_requested=True).exists()
         finally:
             connection.close()  # this thread's own connection
 

@@ -2,12 +2,14 @@
 
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django_q.status import Stat
 
 from jobs.errors import JobError
-from jobs.models import BackupJob, BackupSession, Proxy
+from jobs.logbackup import index as logindex
+from jobs.models import BackupJob, BackupSession, LogJob, LogSession, Proxy
 from tenants.selectors import tenants_visible_to
 
 
@@ -73,3 +75,32 @@ def proxy_named(name: str) -> Proxy:
     if proxy is None:
         raise JobError(f"No proxy named {name[:100]!r}; the Sessions page lists the running ones.")
     return proxy
+
+
+def log_records_search(tenant, *, start, end, user=None, activity=None, category=None, result=None, target=None,
+                       ip=None, correlation_id=None, page: int = 1, per_page: int = 50) -> dict:
+    """Indexed log records of `tenant` from `start` to `end` (inclusive), newest first, one page of them.
+
+    `user` matches the initiating user's UPN (any case) or object id; `target` a target's id or name;
+    the others match exactly. Each row says where the record is stored (repository, chunk, line).
+    Returns {"rows": [...], "page", "per_page", "has_next"}.
+    """
+    page, per_page = max(1, int(page)), max(1, min(500, int(per_page)))
+    sql, args = logindex.search_sql(tenant.pk, start, end, user=user, activity=activity, category=category,
+                                    result=result, target=target, ip=ip, correlation_id=correlation_id, page=page,
+                                    per_page=per_page)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, args)
+        rows = [dict(zip(logindex.COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+    return {"rows": rows[:per_page], "page": page, "per_page": per_page, "has_next": len(rows) > per_page}
+
+
+def log_jobs_visible_to(user):
+    """Log jobs of the tenants the user may see."""
+    return LogJob.objects.filter(tenant__in=tenants_visible_to(user)).select_related("tenant", "primary", "secondary")
+
+
+def log_sessions_visible_to(user):
+    """Log sessions of the tenants the user may see, newest first."""
+    return LogSession.objects.filter(tenant__in=tenants_visible_to(user)).select_related("job", "tenant")
+

@@ -14,6 +14,7 @@ from django_q.tasks import async_task
 import entrabackup
 from entrabackup import objecttypes
 from jobs.errors import JobError, JobValidationError, ScheduleError, SessionConflictError
+from jobs.logbackup.services import log_jobs_run_due, log_sessions_fail_over
 from jobs.models import BackupJob, BackupSession, Proxy
 from jobs.schedules import next_run, schedule_validate
 from repositories.services import repository_default
@@ -280,10 +281,13 @@ def jobs_run_due(*, now=None) -> list[BackupSession]:
 
 
 def scheduler_tick() -> dict:
-    """The scheduler's minute: proxies' heartbeats, fail-over of dead sessions, retries due, due jobs."""
+    """The scheduler's minute: proxies' heartbeats, fail-over of dead sessions, retries due, due jobs and log jobs."""
     proxies = proxies_sync()
     retried = sessions_fail_over()
+    interrupted_logs = log_sessions_fail_over()
     resumed = sessions_enqueue_due()
     started = jobs_run_due()
+    logs = log_jobs_run_due()
     return {"proxies": len(proxies), "retried": [s.pk for s in retried], "resumed": resumed,
-            "started": [s.pk for s in started]}
+            "started": [s.pk for s in started], "log_sessions": [s.pk for s in logs],
+            "log_interrupted": interrupted_logs}

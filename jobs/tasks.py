@@ -4,6 +4,7 @@ import os
 
 from django.utils import timezone
 
+from jobs.logrunner import log_session_run
 from jobs.runner import session_run
 from jobs.services import proxy_host
 from jobs.services import scheduler_tick as tick
@@ -26,3 +27,9 @@ def run_backup_session(session_id: int) -> str | None:
 def scheduler_tick() -> dict:
     """Every minute (a django-q2 schedule): proxies, fail-over of dead sessions, due jobs."""
     return tick()
+
+
+def run_log_session(session_id: int) -> str | None:
+    """Run one log session (a no-op when another worker claimed it first)."""
+    session = log_session_run(session_id=session_id)
+    return session.status if session else None

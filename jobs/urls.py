@@ -10,4 +10,6 @@ urlpatterns = [
     path("sessions/", views.session_list, name="session_list"),
     path("sessions/<int:pk>/", views.session_detail, name="session_detail"),
     path("sessions/<int:pk>/cancel/", views.session_cancel, name="session_cancel"),
+    path("logs/", views.log_list, name="log_list"),
+    path("logs/sessions/<int:pk>/", views.log_session_detail, name="log_session_detail"),
 ]

@@ -1,6 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from jobs import selectors, services
@@ -72,3 +72,20 @@ def session_cancel(request, pk):
     else:
         messages.error(request, f"Session {session.pk} has already finished.")
     return redirect("jobs:session_detail", pk=session.pk)
+
+
+@permission_required("jobs.view_logsession", raise_exception=True)
+def log_list(request):
+    return render(request, "jobs/log_list.html", {"jobs": selectors.log_jobs_visible_to(request.user),
+                                                  "sessions": selectors.log_sessions_visible_to(request.user)[:100]})
+
+
+@permission_required("jobs.view_logsession", raise_exception=True)
+def log_session_detail(request, pk):
+    session = get_object_or_404(selectors.log_sessions_visible_to(request.user), pk=pk)
+    if request.htmx:
+        response = render(request, "jobs/_log_session_status.html", {"session": session})
+        response.status_code = 286 if session.finished else 200  # 286 stops htmx polling
+        response["Vary"] = "HX-Request"
+        return response
+    return render(request, "jobs/log_session_detail.html", {"session": session})

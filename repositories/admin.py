@@ -2,7 +2,12 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from repositories.models import REPOSITORY_ENDPOINT_FIELDS, Repository
+from repositories.models import (
+    LOG_REPOSITORY_ENDPOINT_FIELDS,
+    REPOSITORY_ENDPOINT_FIELDS,
+    LogRepository,
+    Repository,
+)
 
 
 @admin.register(Repository)
@@ -27,3 +32,16 @@ class RepositoryAdmin(admin.ModelAdmin):
             '<a href="{}">change the connection on the Repositories page</a>.',
             reverse("repositories:repository_connection", args=[repository.pk]),
         )
+
+
+@admin.register(LogRepository)
+class LogRepositoryAdmin(admin.ModelAdmin):
+    """Where a log repository is, and its secrets, are read-only here: they are checked when it is added."""
+
+    list_display = ["name", "kind", "location", "retention_days", "encryption", "checked_at", "check_ok"]
+    exclude = ["sealed_secret_access_key", "sealed_password"]
+    readonly_fields = [*LOG_REPOSITORY_ENDPOINT_FIELDS, "object_lock_days", "encryption", "key", "key_id", "checked_at",
+                       "check_ok", "check_summary", "usage_bytes", "free_bytes", "created_at"]
+
+    def has_add_permission(self, request):
+        return False  # added on the Repositories page, where the storage is checked first

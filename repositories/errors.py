@@ -29,3 +29,11 @@ class TenantBusyError(RepositoryError):
 
 class RepositoryLookupError(RepositoryError):
     """The tenant or restore point asked for is not in the repository."""
+
+
+class LogRepositoryPasswordError(RepositoryMisconfiguredError):
+    """The password does not open the log repository's key (or one is missing, or too short)."""
+
+
+class LogChunkDamagedError(RepositoryError):
+    """A log chunk or its manifest is missing, damaged or replaced; the message names the chunk."""

@@ -1,6 +1,6 @@
 from django import forms
 
-from repositories.models import Repository
+from repositories.models import LogRepository, Repository
 
 MAX_CERT = 256 * 1024
 HOST_HELP = "Remote only: one host name or IP address (TLS verify-ca/verify-full), or a Unix socket directory starting with /"
@@ -69,3 +69,56 @@ class RepositoryConnectionForm(ConnectionFields):
         if not connection["ssl_root_cert_pem"] and connection["host"] == self.repository.host:
             connection["ssl_root_cert_pem"] = self.repository.ssl_root_cert_pem  # same server: keep its CA
         return connection
+
+
+class LogRepositoryForm(forms.Form):
+    """A log backup repository; the rules (allowed roots, bucket names, checks) are the services'."""
+
+    name = forms.CharField(max_length=100)
+    kind = forms.ChoiceField(choices=LogRepository.Kind.choices, initial=LogRepository.Kind.DIRECTORY)
+    path = forms.CharField(required=False, max_length=1000,
+                           help_text="Directory kind: a directory inside the allowed roots (relative paths go inside the first)")
+    endpoint_url = forms.URLField(required=False, label="Endpoint", assume_scheme="https",
+                                  help_text="S3 kind: https://… (empty for AWS itself)")
+    bucket = forms.CharField(required=False, max_length=63)
+    prefix = forms.CharField(required=False, max_length=200)
+    region = forms.CharField(required=False, max_length=40)
+    access_key_id = forms.CharField(required=False, max_length=128, label="Access key id")
+    secret_access_key = forms.CharField(required=False, strip=False, label="Secret access key",
+                                        widget=forms.PasswordInput(render_value=False),
+                                        help_text="Sealed at rest, never shown again")
+    path_style = forms.BooleanField(required=False, label="Path-style addressing")
+    object_lock_days = forms.IntegerField(required=False, min_value=1, max_value=36500, label="Object lock days",
+                                          help_text="S3 kind: keep every chunk in COMPLIANCE mode this long (the bucket needs object lock)")
+    retention_days = forms.IntegerField(min_value=1, max_value=36500, initial=365)
+    encrypt = forms.BooleanField(required=False, label="Encrypt with a password")
+    password = forms.CharField(required=False, strip=False, widget=forms.PasswordInput(render_value=False),
+                               help_text="At least 8 characters")
+    password_again = forms.CharField(required=False, strip=False, widget=forms.PasswordInput(render_value=False))
+    password_hint = forms.CharField(required=False, max_length=200, help_text="Optional; shown to administrators")
+    lost_password_understood = forms.BooleanField(
+        required=False, label="I understand that a lost password cannot be recovered: without it these logs cannot be read")
+
+    ENCRYPTION_FIELDS = ["encrypt", "password", "password_again", "password_hint", "lost_password_understood"]
+
+    def location_fields(self):
+        return [self[name] for name in self.fields if name not in self.ENCRYPTION_FIELDS]
+
+    def encryption_fields(self):
+        return [self[name] for name in self.ENCRYPTION_FIELDS]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("encrypt"):
+            if data.get("password") != data.get("password_again"):
+                self.add_error("password_again", "The two passwords differ.")
+            if not data.get("lost_password_understood"):
+                self.add_error("lost_password_understood", "Confirm that you keep the password safe.")
+        return data
+
+    def repository(self) -> dict:
+        """Keyword arguments for services.log_repository_add."""
+        data = self.cleaned_data
+        fields = ["name", "kind", "path", "endpoint_url", "bucket", "prefix", "region", "access_key_id",
+                  "secret_access_key", "path_style", "object_lock_days", "retention_days", "password_hint"]
+        return {**{name: data[name] for name in fields}, "password": data["password"] if data["encrypt"] else None}

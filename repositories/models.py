@@ -67,3 +67,76 @@ class Repository(models.Model):
         if self.kind == self.Kind.LOCAL:
             return f"local database {self.database}"
         return f"{self.user}@{self.host}:{self.port or 5432}/{self.database}"
+
+
+# The fields that say where a log repository is. Its sealed secret access key and password are bound to
+# them, so they change only together with those secrets.
+LOG_REPOSITORY_ENDPOINT_FIELDS = ("kind", "path", "endpoint_url", "bucket", "prefix", "region", "access_key_id",
+                                  "path_style")
+
+
+class LogRepository(models.Model):
+    """A log backup repository: a directory or an S3 bucket holding audit and sign-in log chunks.
+
+    The chunks live there (repositories.logstore), not in this table. The S3 secret access key and the
+    encryption password are sealed like tenant secrets; proxies open them unattended.
+    """
+
+    class Kind(models.TextChoices):
+        DIRECTORY = "directory", "Directory (local or mounted)"
+        S3 = "s3", "S3-compatible object storage"
+
+    class Encryption(models.TextChoices):
+        NONE = "none", "None"
+        PASSWORD = "password", "Password (AES-256-GCM, scrypt)"
+
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
+                           help_text="Stable identity of this repository; its sealed secrets are bound to it")
+    name = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.DIRECTORY)
+    path = models.CharField(max_length=1000, blank=True, help_text="Directory kind: inside the allowed roots")
+    endpoint_url = models.CharField("endpoint", max_length=500, blank=True)
+    bucket = models.CharField(max_length=63, blank=True)
+    prefix = models.CharField(max_length=200, blank=True)
+    region = models.CharField(max_length=40, blank=True)
+    access_key_id = models.CharField("access key id", max_length=128, blank=True)
+    sealed_secret_access_key = SealedField(blank=True)
+    path_style = models.BooleanField("path-style addressing", default=False)
+    object_lock_days = models.PositiveIntegerField(null=True, blank=True,
+                                                   help_text="Keep every chunk in COMPLIANCE mode this many days")
+    retention_days = models.PositiveIntegerField(default=365)
+    encryption = models.CharField(max_length=10, choices=Encryption.choices, default=Encryption.NONE)
+    sealed_password = SealedField(blank=True)
+    password_hint = models.CharField(max_length=200, blank=True)
+    key_id = models.CharField(max_length=32, blank=True, help_text="Id of the repository's master key")
+    checked_at = models.DateTimeField(null=True, blank=True)
+    check_ok = models.BooleanField(null=True)
+    check_summary = models.TextField(blank=True)
+    usage_bytes = models.BigIntegerField(null=True, blank=True)
+    free_bytes = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "log repositories"
+        permissions = [("check_logrepository", "Can run a health check of a log repository")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind="s3") | ~models.Q(path=""), name="logrepository_directory_has_path"),
+            models.CheckConstraint(condition=models.Q(kind="directory") | ~models.Q(bucket=""), name="logrepository_s3_has_bucket"),
+            models.CheckConstraint(condition=models.Q(encryption="none") | ~models.Q(sealed_password=""),
+                                   name="logrepository_password_sealed"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def vault_binding(self) -> str:
+        """What the sealed secrets are bound to: this repository (its key) and where it is."""
+        return vault.endpoint_binding(self.key, {name: getattr(self, name) for name in LOG_REPOSITORY_ENDPOINT_FIELDS})
+
+    @property
+    def location(self) -> str:
+        if self.kind == self.Kind.DIRECTORY:
+            return self.path
+        where = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
+        return f"{where} at {self.endpoint_url}" if self.endpoint_url else where

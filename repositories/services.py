@@ -327,3 +327,18 @@ def _root_cert_file(pem: str) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(pem)
     return str(path)
+
+
+# Log backup repositories live in their own module; their services are reached through this one too.
+from repositories.log_services import (  # noqa: E402, I001
+    log_repository_add as log_repository_add,
+    log_repository_allowed_path as log_repository_allowed_path,
+    log_repository_backend as log_repository_backend,
+    log_repository_change_password as log_repository_change_password,
+    log_repository_check as log_repository_check,
+    log_repository_default as log_repository_default,
+    log_repository_error as log_repository_error,
+    log_repository_open as log_repository_open,
+    log_repository_prune as log_repository_prune,
+    log_repository_translated as log_repository_translated,
+)

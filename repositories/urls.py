@@ -8,4 +8,6 @@ urlpatterns = [
     path("add/", views.repository_add, name="repository_add"),
     path("<int:pk>/connection/", views.repository_connection, name="repository_connection"),
     path("<int:pk>/check/", views.repository_check, name="repository_check"),
+    path("logs/add/", views.log_repository_add, name="log_repository_add"),
+    path("logs/<int:pk>/check/", views.log_repository_check, name="log_repository_check"),
 ]

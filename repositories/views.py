@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -6,13 +7,18 @@ from django.views.decorators.http import require_POST
 
 from repositories import services
 from repositories.errors import RepositoryError
-from repositories.forms import RepositoryConnectionForm, RepositoryForm
-from repositories.selectors import repositories_visible_to
+from repositories.forms import LogRepositoryForm, RepositoryConnectionForm, RepositoryForm
+from repositories.selectors import log_repositories_visible_to, repositories_visible_to
 
 
 @permission_required("repositories.view_repository", raise_exception=True)
 def repository_list(request):
-    return render(request, "repositories/repository_list.html", {"repositories": repositories_visible_to(request.user)})
+    return render(request, "repositories/repository_list.html", {
+        "repositories": repositories_visible_to(request.user),
+        "log_repositories": log_repositories_visible_to(request.user),
+        "cache_dir": settings.CACHE_DIR,
+        "log_roots": settings.LOG_REPOSITORY_ROOTS,
+    })
 
 
 @sensitive_post_parameters("password")
@@ -59,4 +65,33 @@ def repository_check(request, pk):
         messages.success(request, f"Repository '{repository.name}' is reachable (schema {result['schema_version']}).")
     else:
         messages.error(request, result["error"])
+    return redirect("repositories:repository_list")
+
+
+@sensitive_post_parameters("password", "password_again", "secret_access_key")
+@sensitive_variables()
+@permission_required("repositories.add_logrepository", raise_exception=True)
+def log_repository_add(request):
+    form = LogRepositoryForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            repository = services.log_repository_add(**form.repository())
+        except RepositoryError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Log repository '{repository.name}' added ({repository.location}).")
+            return redirect("repositories:repository_list")
+    return render(request, "repositories/log_repository_add.html", {"form": form, "log_roots": settings.LOG_REPOSITORY_ROOTS})
+
+
+@require_POST
+@permission_required("repositories.check_logrepository", raise_exception=True)
+def log_repository_check(request, pk):
+    repository = get_object_or_404(log_repositories_visible_to(request.user), pk=pk)
+    try:
+        report = services.log_repository_check(repository=repository)
+    except RepositoryError as exc:
+        messages.error(request, str(exc))
+    else:
+        (messages.success if report.ok else messages.error)(request, f"Log repository '{repository.name}': {report.summary()}.")
     return redirect("repositories:repository_list")

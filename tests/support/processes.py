@@ -39,12 +39,12 @@ def product_env(**extra: str) -> dict:
 
 
 @contextmanager
-def backup_proxy(*, workers: int = 1, heartbeat: float = 0.5, name: str | None = None):
+def backup_proxy(*, workers: int = 1, heartbeat: float = 0.5, name: str | None = None, **env: str):
     """A real `manage.py qcluster` process on the test database; stopped (all its workers too) on exit.
 
     `heartbeat`: seconds between a session's heartbeats (short, so fail-over tests need not wait);
-    `name`: the proxy's name (ENTRABACKUP_PROXY_NAME), to route pinned jobs to it."""
-    extra = {"ENTRABACKUP_PROXY_NAME": name} if name else {}
+    `name`: the proxy's name (ENTRABACKUP_PROXY_NAME), to route pinned jobs to it; `env`: more variables."""
+    extra = {**({"ENTRABACKUP_PROXY_NAME": name} if name else {}), **env}
     process = subprocess.Popen(
         [sys.executable, "manage.py", "qcluster"],
         cwd=ROOT,

@@ -1,0 +1,197 @@
+"""Backing up one log type of one tenant: Graph -> the primary log repository -> the secondary. Django-free.
+
+Exactly once, in order:
+1. Absorb: every chunk of the primary within reach of the overlap window that the cache does not know (a
+   chunk a killed session wrote before updating the cache, or every one after the cache was lost) has its
+   ids added to the cache and its records to the index. The watermark of a lost cache is rebuilt as the
+   newest record time in the manifests.
+2. Read from watermark - overlap to now, in slices; per slice the records whose ids are not known are
+   written as chunks (per day, sorted by time, at most `chunk_size` records), each chunk absorbed at once,
+   then the watermark moves to the slice's end. A crash leaves chunks without a cache entry (step 1 of the
+   next session takes them) or unwritten records above the watermark (read again): never a gap, never twice.
+3. Copy to the secondary every primary record it lacks since its own watermark - overlap (the same
+   absorb-then-write rule on the secondary's side), then move the secondary's watermark to the primary's.
+   An unreachable secondary is a warning; the next session catches up from its older watermark.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from entrabackup import graph
+from jobs.logbackup.cache import TypeCache
+from jobs.logbackup.types import LogType, iso, parse_time, record_time
+
+logger = logging.getLogger(__name__)
+# Microsoft's advice for log reads: start with 3-day windows (https://learn.microsoft.com/graph/throttling-limits).
+SLICE = timedelta(days=3)
+CHUNK_SIZE = 5000
+BETA_HEADERS = {"Prefer": "include-unknown-enum-members"}
+
+Indexer = Callable[[str, object, list[dict]], None]  # (repository name, manifest, records)
+
+
+class LogCancelled(Exception):
+    """The session was asked to stop."""
+
+
+@dataclass
+class Target:
+    """A log repository (repositories.logstore.LogRepository) under its name in the cache and the index."""
+
+    name: str
+    store: object
+
+
+@dataclass
+class TypeResult:
+    read: int = 0
+    new: int = 0
+    duplicates: int = 0
+    bytes: int = 0
+    chunks: int = 0
+    start: str = ""
+    end: str = ""
+    copied: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "warnings"}
+
+
+@dataclass
+class Run:
+    """Everything one log type's backup needs; `now` is the read's upper bound."""
+
+    client: graph.GraphClient
+    log_type: LogType
+    tenant: str
+    session: str
+    primary: Target
+    cache: TypeCache
+    overlap: timedelta
+    now: datetime
+    retention: timedelta
+    secondary: Target | None = None
+    index: Indexer = lambda name, manifest, records: None  # noqa: E731
+    cancelled: Callable[[], bool] = lambda: False  # noqa: E731
+    progress: Callable[[TypeResult], None] = lambda result: None  # noqa: E731
+    chunk_size: int = CHUNK_SIZE
+
+
+def backup_log_type(run: Run) -> TypeResult:
+    """Steps 1-3 above for one log type; LicenceRequiredError and Graph errors propagate to the caller."""
+    result = TypeResult()
+    watermark = absorb(run, run.primary, result)
+    edge = run.now - run.retention
+    start = max(watermark - run.overlap, edge) if watermark else edge
+    if watermark and watermark - run.overlap < edge:
+        result.warnings.append(f"{run.log_type.label}: records from {iso(watermark - run.overlap)} to {iso(edge)} "
+                               "could no longer be read: Graph keeps them only for the tenant's retention.")
+    result.start, result.end = iso(start), iso(run.now)
+    while start < run.now:
+        end = min(start + SLICE, run.now)
+        _read_slice(run, start, end, result)
+        run.cache.set_watermark(run.primary.name, end)
+        start = end
+    run.cache.forget_before(run.primary.name, run.now - 2 * run.overlap)
+    if run.secondary is not None:
+        copy_to_secondary(run, result)
+    return result
+
+
+def absorb(run: Run, target: Target, result: TypeResult | None = None) -> datetime | None:
+    """Take the target's unknown chunks near the watermark into the cache (and the index for the primary)."""
+    watermark = run.cache.watermark(target.name)
+    manifests = target.store.manifests(run.tenant, run.log_type.key,
+                                       start=(watermark - 2 * run.overlap).date() if watermark else None)
+    if watermark is None and manifests:  # a lost cache: the newest stored record bounds what was read
+        newest = max((m.last_time for m in manifests if m.last_time), default=None)
+        watermark = parse_time(newest) if newest else None
+        if watermark:
+            run.cache.set_watermark(target.name, watermark)
+    horizon = watermark - 2 * run.overlap if watermark else None
+    known = run.cache.absorbed(target.name)
+    for manifest in manifests:
+        if manifest.path in known or (horizon and manifest.last_time and parse_time(manifest.last_time) < horizon):
+            continue
+        records = target.store.read_chunk(manifest)
+        _absorb_chunk(run, target, manifest, records)
+    return watermark
+
+
+def _absorb_chunk(run: Run, target: Target, manifest, records: list[dict]) -> None:
+    if target is run.primary:
+        run.index(target.name, manifest, records)  # before the cache: a crash between them re-indexes (idempotent)
+    run.cache.absorb(target.name, manifest.path, [(r["id"], record_time(run.log_type, r)) for r in records])
+
+
+def _read_slice(run: Run, start: datetime, end: datetime, result: TypeResult) -> None:
+    log_type, fresh = run.log_type, {}
+    url = f"{run.client.cloud.graph_url}/beta{log_type.path}" if log_type.beta else log_type.path
+    params = {"$filter": log_type.filter(start, end), "$top": "1000"}
+    for page in run.client.iter_pages(url, params=params, headers=BETA_HEADERS if log_type.beta else None):
+        if run.cancelled():
+            raise LogCancelled()
+        values = page.get("value", [])
+        known = run.cache.known(run.primary.name, [r["id"] for r in values])
+        for record in values:
+            if record["id"] in known or record["id"] in fresh:
+                result.duplicates += 1
+            else:
+                fresh[record["id"]] = record
+        result.read += len(values)
+        run.progress(result)
+    _store(run, run.primary, list(fresh.values()), result)
+
+
+def _store(run: Run, target: Target, records: list[dict], result: TypeResult) -> None:
+    """Write records as chunks per day, oldest first, absorbing each chunk as soon as it is stored."""
+    by_day = defaultdict(list)
+    for record in sorted(records, key=lambda r: (record_time(run.log_type, r), r["id"])):
+        by_day[record_time(run.log_type, record).date()].append(record)
+    for day in sorted(by_day):
+        rows = by_day[day]
+        for at in range(0, len(rows), run.chunk_size):
+            if run.cancelled():
+                raise LogCancelled()
+            part = rows[at:at + run.chunk_size]
+            manifest = target.store.write_chunk(tenant=run.tenant, log_type=run.log_type.key, day=day,
+                                                session=run.session, records=part)
+            _absorb_chunk(run, target, manifest, part)
+            if target is run.primary:
+                result.new += len(part)
+                result.chunks += 1
+                result.bytes += manifest.size
+            else:
+                result.copied += len(part)
+            run.progress(result)
+
+
+def copy_to_secondary(run: Run, result: TypeResult) -> None:
+    """Give the secondary every primary record it lacks since its watermark - overlap (step 3)."""
+    secondary = run.secondary
+    try:
+        since = absorb(run, secondary)
+        low = since - run.overlap if since else None
+        missing = []
+        for manifest in run.primary.store.manifests(run.tenant, run.log_type.key,
+                                                    start=low.date() if low else None):
+            records = run.primary.store.read_chunk(manifest)
+            if low:
+                records = [r for r in records if record_time(run.log_type, r) >= low]
+            known = run.cache.known(secondary.name, [r["id"] for r in records])
+            missing += [r for r in records if r["id"] not in known]
+        _store(run, secondary, missing, result)
+        run.cache.set_watermark(secondary.name, run.cache.watermark(run.primary.name))
+        run.cache.forget_before(secondary.name, run.now - 2 * run.overlap)
+    except LogCancelled:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure of the secondary leaves the primary's work standing
+        logger.warning("Secondary %s of %s/%s not written: %s", secondary.name, run.tenant, run.log_type.key, exc)
+        result.warnings.append(f"{run.log_type.label}: secondary repository {secondary.name} not written "
+                               f"({type(exc).__name__}: {exc}); the next session catches it up.")

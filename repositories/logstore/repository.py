@@ -1,0 +1,360 @@
+"""A log repository: chunks of audit and sign-in records, their manifests, and the chain that links them.
+
+Layout (every name validated; tenant data never reaches a path unchecked):
+
+    keyinfo.json                                              encryption none, or the wrapped master key
+    <tenant>/<log_type>/<yyyy>/<mm>/<dd>/<session>-<n>.jsonl.zst[.enc]   zstd NDJSON, sealed when encrypted
+    <tenant>/<log_type>/<yyyy>/<mm>/<dd>/<session>-<n>.manifest.json     its manifest
+    <tenant>/<log_type>/pruned.json                           the chain's anchors left by retention
+
+`n` is the chunk's place in the chain of its tenant and log type (1, 2, ...). Each manifest records the
+sha-256 of the manifest before it, so a deleted or replaced chunk breaks the chain and verify() finds it.
+The chunk is written before its manifest: a chunk without a manifest is a leftover of a crash (reported,
+never read), a manifest without its chunk is damage. One writer per tenant and log type at a time.
+"""
+
+import hashlib
+import json
+import logging
+import re
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+
+import orjson
+import zstandard
+
+from repositories.logstore import keys
+from repositories.logstore.backends import Backend
+from repositories.logstore.errors import (
+    ChunkDamagedError,
+    LogRepositoryLayoutError,
+    LogStoreError,
+    ObjectNotFoundError,
+)
+
+logger = logging.getLogger(__name__)
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
+ZSTD_LEVEL = 3  # 107 bytes per audit record at ~430k records/s here; 9 saves 15% at a tenth of the speed
+TIME_FIELDS = ("activityDateTime", "createdDateTime")
+_CHUNK = re.compile(r"^(?P<tenant>[^/]+)/(?P<log_type>[^/]+)/(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/"
+                    r"(?P<session>[A-Za-z0-9-]+)-(?P<n>\d+)\.(?P<suffix>jsonl\.zst|jsonl\.zst\.enc|manifest\.json)$")
+PRUNED = "pruned.json"
+
+
+def check_name(value: str, what: str) -> str:
+    """`value` if it is a plain name (letters, digits, hyphens; up to 64), else LogRepositoryLayoutError."""
+    if not isinstance(value, str) or not NAME.match(value):
+        raise LogRepositoryLayoutError(f"Not a valid {what}: {str(value)[:80]!r} (letters, digits and hyphens only).")
+    return value
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What a chunk holds and where it sits in its chain. `hash` is the sha-256 of the stored manifest."""
+
+    tenant: str
+    log_type: str
+    day: date
+    session: str
+    n: int
+    chunk: str
+    records: int
+    first_time: str | None
+    last_time: str | None
+    sha256: str
+    size: int
+    key_id: str | None
+    previous: str | None
+    created_at: str
+    path: str = ""
+    hash: str = ""
+
+    def document(self) -> dict:
+        data = asdict(self)
+        data["day"] = self.day.isoformat()
+        del data["path"], data["hash"]
+        return {"format": keys.FORMAT, **data}
+
+    @classmethod
+    def parse(cls, path: str, blob: bytes) -> "Manifest":
+        try:
+            data = json.loads(blob)
+            if data.pop("format") != keys.FORMAT:
+                raise ValueError("format")
+            data["day"] = date.fromisoformat(data["day"])
+            return cls(**data, path=path, hash=hashlib.sha256(blob).hexdigest())
+        except (ValueError, TypeError, KeyError) as exc:
+            raise ChunkDamagedError(f"Manifest {path} is damaged ({type(exc).__name__}).") from None
+
+
+@dataclass
+class Problem:
+    path: str
+    reason: str
+
+    def __str__(self):
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass
+class VerifyReport:
+    """What verify() found. `ok` is false when anything is damaged, missing, replaced or deleted; orphaned
+    chunks (written, then the writer stopped before their manifest) are reported but are not damage."""
+
+    chunks: int = 0
+    records: int = 0
+    damaged: list[Problem] = field(default_factory=list)
+    missing: list[Problem] = field(default_factory=list)
+    replaced: list[Problem] = field(default_factory=list)
+    deleted: list[Problem] = field(default_factory=list)
+    orphaned: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.damaged or self.missing or self.replaced or self.deleted)
+
+    def problems(self) -> list[tuple[str, Problem]]:
+        return [(kind, problem) for kind in ("damaged", "missing", "replaced", "deleted", "orphaned")
+                for problem in getattr(self, kind)]
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{len(getattr(self, kind))} {kind}" for kind in
+                           ("damaged", "missing", "replaced", "deleted", "orphaned") if getattr(self, kind))
+        return f"{self.chunks} chunks, {self.records} records checked" + (f"; {counts}" if counts else "; all sound")
+
+
+class LogRepository:
+    """An opened log repository. `LogRepository.create(...)` starts one in empty storage; opening needs the
+    password it was created with (WrongPasswordError otherwise, before anything is read or written)."""
+
+    def __init__(self, backend: Backend, *, password: str | None):
+        self.backend = backend
+        self.keyring = keys.open_keyinfo(self._keyinfo(), password)
+        self._heads: dict[tuple[str, str], tuple[int, str | None]] = {}
+
+    @classmethod
+    def create(cls, backend: Backend, *, password: str | None, scrypt_n: int = keys.SCRYPT_N) -> "LogRepository":
+        """Write keyinfo.json into storage that holds no log repository yet, and return it opened."""
+        if backend.exists(keys.KEYINFO):
+            raise LogRepositoryLayoutError(f"{backend.describe()} holds a log repository already.")
+        if any(not key.startswith(".") for key in backend.list()):
+            raise LogRepositoryLayoutError(f"{backend.describe()} is not empty; choose an empty directory or prefix.")
+        info, _ = keys.new_keyinfo(password, scrypt_n=scrypt_n)
+        backend.put(keys.KEYINFO, keys.dumps(info), retain=False)
+        return cls(backend, password=password)
+
+    @property
+    def key_id(self) -> str | None:
+        return self.keyring.key_id
+
+    def _keyinfo(self) -> dict:
+        try:
+            return json.loads(self.backend.get(keys.KEYINFO))
+        except ObjectNotFoundError:
+            raise LogRepositoryLayoutError(f"{self.backend.describe()} holds no log repository "
+                                           "(keyinfo.json is missing).") from None
+        except ValueError:
+            raise LogRepositoryLayoutError(f"{self.backend.describe()}: keyinfo.json is damaged.") from None
+
+    def change_password(self, old: str, new: str) -> None:
+        """Wrap the master key with a new password. No chunk is rewritten; WrongPasswordError if `old` is wrong."""
+        self.backend.put(keys.KEYINFO, keys.dumps(keys.rewrap(self._keyinfo(), old, new)), retain=False)
+
+    # Writing
+
+    def write_chunk(self, *, tenant: str, log_type: str, day: date, session: str, records: list[dict]) -> Manifest:
+        """Store the records as one chunk of that day, then its manifest, linked to the chain's head."""
+        check_name(tenant, "tenant"), check_name(log_type, "log type"), check_name(session, "session")
+        if not records:
+            raise LogStoreError("A chunk needs at least one record.")
+        n, previous = self._head(tenant, log_type)
+        n += 1
+        base = f"{tenant}/{log_type}/{day:%Y/%m/%d}/{session}-{n}"
+        chunk = base + (".jsonl.zst.enc" if self.keyring.encrypted else ".jsonl.zst")
+        ndjson = b"".join([orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records])
+        blob = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True).compress(ndjson)
+        if self.keyring.encrypted:
+            blob = self.keyring.seal(blob, aad=chunk)
+        first_field, second_field = TIME_FIELDS
+        times = [t for t in (r.get(first_field) or r.get(second_field) for r in records) if isinstance(t, str)]
+        manifest = Manifest(tenant=tenant, log_type=log_type, day=day, session=session, n=n, chunk=chunk,
+                            records=len(records), first_time=min(times, default=None),
+                            last_time=max(times, default=None), sha256=hashlib.sha256(blob).hexdigest(),
+                            size=len(blob), key_id=self.keyring.key_id, previous=previous,
+                            created_at=datetime.now(UTC).isoformat(timespec="seconds"))
+        document = keys.dumps(manifest.document())
+        self.backend.put(chunk, blob)
+        self.backend.put(base + ".manifest.json", document)
+        digest = hashlib.sha256(document).hexdigest()
+        self._heads[(tenant, log_type)] = (n, digest)
+        return Manifest(**{**asdict(manifest), "path": base + ".manifest.json", "hash": digest})
+
+    def _head(self, tenant: str, log_type: str) -> tuple[int, str | None]:
+        # The chain's last link: the highest n among the manifests, or the one retention removed last.
+        if (tenant, log_type) not in self._heads:
+            paths = self._manifest_paths(tenant, log_type)
+            pruned = self._pruned(tenant, log_type)
+            head = (0, None)
+            if pruned.get("head"):
+                head = (pruned["head"]["n"], pruned["head"]["hash"])
+            if paths:
+                last = max(paths, key=lambda p: int(_CHUNK.match(p)["n"]))
+                if int(_CHUNK.match(last)["n"]) > head[0]:
+                    head = (int(_CHUNK.match(last)["n"]), hashlib.sha256(self.backend.get(last)).hexdigest())
+            self._heads[(tenant, log_type)] = head
+        return self._heads[(tenant, log_type)]
+
+    # Reading
+
+    def _manifest_paths(self, tenant: str, log_type: str) -> list[str]:
+        prefix = f"{check_name(tenant, 'tenant')}/{check_name(log_type, 'log type')}"
+        return [key for key in self.backend.list(prefix) if key.endswith(".manifest.json") and _CHUNK.match(key)]
+
+    def manifests(self, tenant: str, log_type: str, start: date | None = None, end: date | None = None) -> list[Manifest]:
+        """The manifests of the tenant's log type, of days from `start` to `end` (inclusive), in chain order."""
+        found = []
+        for path in self._manifest_paths(tenant, log_type):
+            day = _day_of(path)
+            if (start is None or day >= start) and (end is None or day <= end):
+                found.append(Manifest.parse(path, self.backend.get(path)))
+        return sorted(found, key=lambda m: m.n)
+
+    def read_chunk(self, manifest: Manifest) -> list[dict]:
+        """The records of a chunk, after checking its sha-256 and decrypting; ChunkDamagedError otherwise."""
+        try:
+            blob = self.backend.get(manifest.chunk)
+        except ObjectNotFoundError:
+            raise ChunkDamagedError(f"Chunk {manifest.chunk} is missing (its manifest is there).") from None
+        if hashlib.sha256(blob).hexdigest() != manifest.sha256:
+            raise ChunkDamagedError(f"Chunk {manifest.chunk} does not match the sha-256 in its manifest.")
+        return self._decode(manifest.chunk, blob, manifest.key_id)
+
+    def _decode(self, chunk: str, blob: bytes, key_id: str | None) -> list[dict]:
+        if key_id != self.keyring.key_id:
+            raise ChunkDamagedError(f"Chunk {chunk} was written with key {key_id}, not this repository's key.")
+        if self.keyring.encrypted:
+            blob = self.keyring.open(blob, aad=chunk)
+        try:
+            text = zstandard.ZstdDecompressor().decompress(blob)
+            return [orjson.loads(line) for line in text.splitlines() if line]
+        except (zstandard.ZstdError, orjson.JSONDecodeError):
+            raise ChunkDamagedError(f"Chunk {chunk} does not decompress into records.") from None
+
+    def tenants(self) -> list[str]:
+        return sorted({key.split("/")[0] for key in self.backend.list() if _CHUNK.match(key)})
+
+    def log_types(self, tenant: str) -> list[str]:
+        return sorted({key.split("/")[1] for key in self.backend.list(check_name(tenant, "tenant")) if _CHUNK.match(key)})
+
+    # Health check and retention
+
+    def verify(self, tenant: str | None = None) -> VerifyReport:
+        """Re-read every manifest and chunk (of one tenant, or all): hashes, decryption and the chain."""
+        report = VerifyReport()
+        for name in [check_name(tenant, "tenant")] if tenant else self.tenants():
+            for log_type in self.log_types(name):
+                self._verify_chain(name, log_type, report)
+        return report
+
+    def _verify_chain(self, tenant: str, log_type: str, report: VerifyReport) -> None:
+        keys_by_base = defaultdict(set)
+        for key in self.backend.list(f"{tenant}/{log_type}"):
+            match = _CHUNK.match(key)
+            if match:
+                keys_by_base[key[: -len(match["suffix"]) - 1]].add(key)
+        manifests = []
+        for base, present in sorted(keys_by_base.items()):
+            path = base + ".manifest.json"
+            if path not in present:
+                report.orphaned.extend(Problem(key, "chunk without a manifest (a write that did not finish)")
+                                       for key in sorted(present))
+                continue
+            try:
+                manifests.append(Manifest.parse(path, self.backend.get(path)))
+            except (ChunkDamagedError, ObjectNotFoundError) as exc:
+                report.damaged.append(Problem(path, str(exc)))
+        for manifest in manifests:
+            self._verify_chunk(manifest, report)
+        self._verify_links(tenant, log_type, sorted(manifests, key=lambda m: m.n), report)
+
+    def _verify_chunk(self, manifest: Manifest, report: VerifyReport) -> None:
+        report.chunks += 1
+        try:
+            blob = self.backend.get(manifest.chunk)
+        except ObjectNotFoundError:
+            report.missing.append(Problem(manifest.chunk, "the chunk is missing; its manifest is there"))
+            return
+        try:
+            records = self._decode(manifest.chunk, blob, manifest.key_id)
+        except ChunkDamagedError as exc:
+            report.damaged.append(Problem(manifest.chunk, str(exc)))
+            return
+        if hashlib.sha256(blob).hexdigest() != manifest.sha256 or len(records) != manifest.records:
+            report.replaced.append(Problem(manifest.chunk, "a readable chunk whose sha-256 is not the one in its "
+                                                           "manifest: its content was replaced"))
+            return
+        report.records += len(records)
+
+    def _verify_links(self, tenant: str, log_type: str, manifests: list[Manifest], report: VerifyReport) -> None:
+        pruned = self._pruned(tenant, log_type)
+        anchors = set(pruned.get("anchors", []))
+        # Days before pruned_before are being removed (an interrupted prune finishes on the next run).
+        cut = date.fromisoformat(pruned["pruned_before"]) if pruned.get("pruned_before") else date.min
+        previous: Manifest | None = None
+        for manifest in (m for m in manifests if m.day >= cut):
+            expected = previous.hash if previous else None
+            if previous and manifest.n == previous.n:
+                report.replaced.append(Problem(manifest.path, f"a second manifest with number {manifest.n}"))
+            elif manifest.previous != expected and manifest.previous not in anchors:
+                gap = f"after {previous.path}" if previous else "at the start of the chain"
+                kind = "deleted" if previous is None or manifest.n > previous.n + 1 else "replaced"
+                reason = ("manifests are missing " + gap if kind == "deleted"
+                          else f"the manifest before it ({previous.path}) is not the one it was linked to")
+                getattr(report, kind).append(Problem(manifest.path, reason))
+            previous = manifest
+
+    def _pruned(self, tenant: str, log_type: str) -> dict:
+        try:
+            return json.loads(self.backend.get(f"{tenant}/{log_type}/{PRUNED}"))
+        except ObjectNotFoundError:
+            return {}
+        except ValueError:
+            raise LogRepositoryLayoutError(f"{tenant}/{log_type}/{PRUNED} is damaged.") from None
+
+    def prune(self, tenant: str, log_type: str, before: date) -> list[date]:
+        """Remove every whole day before `before` and return those days.
+
+        The hashes of removed manifests that a kept manifest links to (and the removed head, if everything
+        went) are recorded first in pruned.json, so the chain still verifies after retention.
+        """
+        manifests = self.manifests(tenant, log_type)
+        gone = [m for m in manifests if m.day < before]
+        if not gone:
+            return []
+        kept_links = {m.previous for m in manifests if m.day >= before}
+        state = self._pruned(tenant, log_type)
+        anchors = set(state.get("anchors", [])) | {m.hash for m in gone if m.hash in kept_links}
+        head = max(manifests, key=lambda m: m.n)
+        if head.day < before:
+            state["head"] = {"n": head.n, "hash": head.hash}
+            anchors.add(head.hash)
+        state["anchors"] = sorted(anchors)
+        state["pruned_before"] = max(before.isoformat(), state.get("pruned_before", ""))
+        self.backend.put(f"{tenant}/{log_type}/{PRUNED}", keys.dumps(state), retain=False)
+        days = sorted({m.day for m in gone})
+        prefixes = [f"{tenant}/{log_type}/{day:%Y/%m/%d}" for day in days]
+        for prefix in prefixes:
+            # Manifests first: a prune stopped halfway leaves chunks without manifests, never the reverse.
+            listed = self.backend.list(prefix)
+            for key in sorted(listed, key=lambda k: not k.endswith(".manifest.json")):
+                self.backend.delete(key)
+        self._heads.pop((tenant, log_type), None)
+        logger.info("Log repository %s: %s days of %s/%s removed", self.backend.describe(), len(days), tenant, log_type)
+        return days
+
+
+def _day_of(path: str) -> date:
+    match = _CHUNK.match(path)
+    return date(int(match["y"]), int(match["m"]), int(match["d"]))
