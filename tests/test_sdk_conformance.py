@@ -47,6 +47,7 @@ from msgraph.generated.directory_objects.get_available_extension_properties.get_
 )
 from msgraph_core import GraphClientFactory
 
+from entrabackup import objecttypes
 from graph_emulator import schema, views
 from graph_emulator.control import ssl_context
 from graph_emulator.kinds import KINDS
@@ -167,6 +168,11 @@ COLLECTIONS: list[tuple[str, str | None, Callable]] = [
     # The SDK writes the type cast with the metadata's namespace alias: /directory/deletedItems/graph.user.
     ("directory/deletedItems/graph.user", None, lambda c: c.directory.deleted_items.graph_user),
     ("directory/deletedItems/graph.group", None, lambda c: c.directory.deleted_items.graph_group),
+    ("directory/deletedItems/graph.application", None, lambda c: c.directory.deleted_items.graph_application),
+    ("directory/deletedItems/graph.servicePrincipal", None,
+     lambda c: c.directory.deleted_items.graph_service_principal),
+    ("directory/deletedItems/graph.administrativeUnit", None,
+     lambda c: c.directory.deleted_items.graph_administrative_unit),
 ]
 # Delta functions at their documented paths (https://learn.microsoft.com/graph/api/<type>-delta).
 DELTAS: list[tuple[str, Callable]] = [
@@ -244,16 +250,43 @@ def table(results: list[Result]) -> str:
     return "\n".join(rows)
 
 
+def test_every_path_the_product_reads_is_read_by_the_sdk():
+    """Each registry type's collection, delta and recycle-bin path is among the reads above, so a type added
+    to entrabackup/objecttypes.py is not left out of this test unnoticed."""
+    read = {label for label, _, _ in COLLECTIONS} | {f"{p}/{{id}}/{c}" for p, c, _ in NAVIGATIONS}
+    deltas = {label for label, _ in DELTAS}
+    missing = [t.path for t in objecttypes.TYPES if t.path.strip("/") not in read]
+    missing += [t.delta_path for t in objecttypes.TYPES if t.delta_path and t.delta_path.strip("/") not in deltas]
+    missing += [t.deleted_path for t in objecttypes.TYPES if t.deleted_path  # the SDK's alias of the namespace
+                and t.deleted_path.strip("/").replace("microsoft.graph.", "graph.") not in read]
+    assert not missing, f"add to COLLECTIONS / DELTAS / NAVIGATIONS: {missing}"
+
+
+def _graph_delete(emulator, tenant_id: str, app: dict, path: str) -> None:
+    """DELETE through the emulator's Graph API (the control plane deletes only users and groups)."""
+    tokens = EmulatorTokens(emulator.url, emulator.ca_path, tenant_id, app["client_id"], app["client_secret"])
+    token = tokens.app.acquire_token_for_client(["https://graph.microsoft.com/.default"])["access_token"]
+    with httpx.Client(verify=ssl_context(emulator.ca_path), trust_env=False) as http:
+        http.delete(f"{emulator.url}/v1.0{path}", headers={"Authorization": f"Bearer {token}"}).raise_for_status()
+
+
 @pytest.fixture(scope="module")
 def demo_sized_tenant(emulator):
-    """The demo tenant, with a few users and a Microsoft 365 group in the recycle bin."""
+    """The demo tenant, with a few users, a Microsoft 365 group, an application, a service principal and an
+    administrative unit in the recycle bin (every type the product lists there)."""
     info = emulator.control.create_tenant(seed=DEMO_SEED, users=DEMO_USERS, licence="P2", name="Contoso")
     tid = info["tenant_id"]
     app = emulator.control.register_app(tid, roles=FULL_ROLES, display_name="msgraph-sdk conformance")
     emulator.control.mutate(tid, "mass_delete_users", count=5, seed=9)
-    groups = emulator.control.export(tid)["groups"]
-    unified = next(g for g in groups if "Unified" in g["groupTypes"])
+    export = emulator.control.export(tid)
+    unified = next(g for g in export["groups"] if "Unified" in g["groupTypes"])
     emulator.control.mutate(tid, "delete_group", id=unified["id"])
+    ours = app["client_id"]
+    application = next(a for a in export["applications"] if a["appId"] != ours)
+    principal = next(s for s in export["servicePrincipals"] if s["appId"] not in (ours, application["appId"]))
+    _graph_delete(emulator, tid, app, f"/applications/{application['id']}")
+    _graph_delete(emulator, tid, app, f"/servicePrincipals/{principal['id']}")
+    _graph_delete(emulator, tid, app, f"/directory/administrativeUnits/{export['administrativeUnits'][0]['id']}")
     return info, app
 
 

@@ -1,18 +1,37 @@
-"""Developer tool: distil per-type schema extracts into graph_emulator/data/schema.json.
+"""Developer tool: build graph_emulator/data/schema.json, the emulator's (and make_properties.py's) schema data.
 
-Run by hand (never at runtime):  python graph_emulator/tools/extract_schema.py GRAPH_DIR
-GRAPH_DIR holds ``schema/<type>.json`` (one entity type of microsoftgraph/msgraph-metadata's v1.0 CSDL each,
-with its inherited properties and referenced complex types), ``schema/doc_property_flags/<type>.docflags.json``
-(default / $select-only / single-GET-only markers from the resource pages of microsoftgraph/microsoft-graph-docs)
-and ``examples/`` (response bodies from those docs). The emulator, and entrabackup's
-``entrabackup/graph/tools/make_properties.py``, only read the compact output file, which names its sources.
+Run by hand (never at runtime). Two ways in:
+
+* Add or refresh entity types from Microsoft's published CSDL metadata document, downloaded by hand from
+  ``https://graph.microsoft.com/v1.0/$metadata`` (or microsoftgraph/msgraph-metadata's schemas/v1.0-Prod.csdl):
+
+      python graph_emulator/tools/extract_schema.py --csdl METADATA.xml TYPE [TYPE ...]
+
+  Each TYPE (an entity type name, e.g. ``orgContact``) gets its structural properties (inherited first, as
+  Graph orders ``id`` first), the names of the inherited ones, and the complex types it references; the other
+  types in schema.json are kept. The docs' per-property markers (``default``, ``single_only``, ``never``)
+  are not in the CSDL: add them to the entry by hand from the type's resource page when it has them.
+
+* Regenerate every type from GRAPH_DIR:  python graph_emulator/tools/extract_schema.py GRAPH_DIR
+  GRAPH_DIR holds ``schema/<type>.json`` (one entity type of msgraph-metadata's v1.0 CSDL each, with its
+  inherited properties and referenced complex types), ``schema/doc_property_flags/<type>.docflags.json``
+  (default / $select-only / single-GET-only markers from the resource pages of microsoftgraph/microsoft-graph-docs)
+  and ``examples/`` (response bodies from those docs). Nothing in the project produces GRAPH_DIR: those
+  extracts were made by hand when schema.json was first written; the ``--csdl`` way needs none of them.
+
+The emulator, and entrabackup's ``entrabackup/graph/tools/make_properties.py``, only read the compact output
+file, which names its sources.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import xml.etree.ElementTree as ET
 from pathlib import Path
+
+EDM = "{http://docs.oasis-open.org/odata/ns/edm}"
+OUTPUT = Path(__file__).resolve().parent.parent / "data" / "schema.json"
 
 TYPES = [
     "user", "group", "application", "servicePrincipal", "appRoleAssignment", "oAuth2PermissionGrant",
@@ -64,7 +83,70 @@ def _flags(root: Path, name: str) -> dict:
     }
 
 
+def _qualified(type_name: str, alias: str, namespace: str) -> str:
+    """'Collection(graph.phone)' -> 'Collection(microsoft.graph.phone)' (schema.json spells the namespace)."""
+    inner = type_name.removeprefix("Collection(").removesuffix(")")
+    if inner.startswith(f"{alias}."):
+        inner = namespace + inner[len(alias):]
+    return f"Collection({inner})" if type_name.startswith("Collection(") else inner
+
+
+def from_csdl(metadata: str, names: list[str]) -> dict[str, dict]:
+    """schema.json entries of the entity types ``names`` from a CSDL metadata document (its text)."""
+    # A developer tool reading Microsoft's metadata document, downloaded by hand; expat (>= 2.4.1) refuses
+    # entity-expansion bombs and ElementTree does not fetch external entities.
+    root = ET.fromstring(metadata)  # noqa: S314
+    schema = next(el for el in root.iter(f"{EDM}Schema") if el.get("Namespace") == "microsoft.graph")
+    namespace, alias = "microsoft.graph", schema.get("Alias") or "microsoft.graph"
+
+    def short(type_name: str) -> str:
+        return type_name.rsplit(".", 1)[-1]
+
+    defs = {(el.tag, el.get("Name")): el for el in schema if el.tag in (f"{EDM}EntityType", f"{EDM}ComplexType")}
+
+    def own(el) -> list[list[str]]:
+        return [[p.get("Name"), _qualified(p.get("Type"), alias, namespace)] for p in el.findall(f"{EDM}Property")]
+
+    def chain(tag: str, name: str) -> list:
+        """The type and its base types, nearest first."""
+        out, el = [], defs.get((tag, name))
+        if el is None:
+            raise SystemExit(f"{name!r} is not an {tag.removeprefix(EDM)} of namespace {namespace}")
+        while el is not None:
+            out.append(el)
+            base = el.get("BaseType")
+            el = defs.get((tag, short(base))) if base else None
+        return out
+
+    entries = {}
+    for name in names:
+        entity, *bases = chain(f"{EDM}EntityType", name)
+        inherited = [prop for base in bases for prop in own(base)]
+        props = [prop for base in reversed(bases) for prop in own(base)] + own(entity)
+        complex_types, pending = {}, [t for _, t in props]
+        while pending:
+            ref = short(pending.pop().removeprefix("Collection(").removesuffix(")"))
+            if ref in complex_types or (f"{EDM}ComplexType", ref) not in defs:
+                continue
+            complex_types[ref] = [prop for el in reversed(chain(f"{EDM}ComplexType", ref)) for prop in own(el)]
+            pending += [t for _, t in complex_types[ref]]
+        entries[name] = {"props": props, "inherited": [n for n, _ in inherited],
+                         "complex": dict(sorted(complex_types.items()))}
+    return entries
+
+
+def add_from_csdl(csdl: Path, names: list[str], output: Path = OUTPUT) -> None:
+    """Add (or refresh) ``names`` in schema.json from the CSDL document, keeping every other type."""
+    data = json.loads(output.read_text())
+    data["types"].update(from_csdl(csdl.read_text(), names))
+    data["source"] += f"; {', '.join(names)}: {csdl.name} ($metadata, via extract_schema.py --csdl)"
+    output.write_text(json.dumps(data, separators=(",", ":"), sort_keys=True))
+
+
 def main() -> None:
+    if len(sys.argv) > 3 and sys.argv[1] == "--csdl":
+        add_from_csdl(Path(sys.argv[2]), sys.argv[3:])
+        return
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     root = Path(sys.argv[1])

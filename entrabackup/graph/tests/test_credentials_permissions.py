@@ -1,5 +1,6 @@
 """Certificates, permission checks, property sets, clouds, errors and stats."""
 
+import dataclasses
 import datetime as dt
 import threading
 
@@ -8,6 +9,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from entrabackup import objecttypes
 from entrabackup.graph import (
     CLOUDS,
     ClientCertificate,
@@ -24,7 +26,7 @@ from entrabackup.graph import (
     missing_permissions,
     select_for,
 )
-from entrabackup.graph.permissions import FEATURES, permission_for
+from entrabackup.graph.permissions import FEATURES, SATISFIED_BY, permission_for
 
 
 @pytest.fixture(scope="module")
@@ -78,6 +80,36 @@ def test_directory_read_all_covers_most_of_directory_backup():
     assert missing["directory_backup"] == ["Policy.Read.All"]  # CA and auth-method policies
     assert missing["log_backup"] == ["AuditLog.Read.All"]
     assert "Policy.Read.All" in missing["conditional_access"]
+
+
+# Policies are not directory objects: Directory.Read.All does not read them (conditionalaccessroot-list-policies,
+# authenticationmethodspolicy-get list Policy.Read.All and higher Policy.* permissions only).
+NOT_DIRECTORY_READ = {"Policy.Read.All"}
+
+
+def unsatisfied_registry_permissions(types) -> list[str]:
+    """Read permissions of registry types that SATISFIED_BY (hand-written) does not know, or for which it does not
+    list Directory.Read.All, which reads every directory object."""
+    wrong = []
+    for t in types:
+        p = t.permission
+        if p not in SATISFIED_BY:
+            wrong.append(f"{t.name}: {p} has no SATISFIED_BY entry")
+        elif p != "Directory.Read.All" and p not in NOT_DIRECTORY_READ and "Directory.Read.All" not in SATISFIED_BY[p]:
+            wrong.append(f"{t.name}: SATISFIED_BY[{p!r}] lacks Directory.Read.All")
+    return wrong
+
+
+def test_every_registry_permission_is_in_satisfied_by_with_directory_read_all():
+    assert unsatisfied_registry_permissions(objecttypes.TYPES) == []
+    # every permission a feature asks for: one without an entry would count only when granted by its exact name
+    assert [p for needed in FEATURES.values() for p in needed if p not in SATISFIED_BY] == []
+
+
+def test_a_registry_type_with_an_unknown_permission_fails_the_check():
+    new = dataclasses.replace(objecttypes.BY_NAME["domain"], name="newType", permission="NewType.Read.All")
+    assert unsatisfied_registry_permissions([*objecttypes.TYPES, new]) == [
+        "newType: NewType.Read.All has no SATISFIED_BY entry"]
 
 
 def test_least_privileged_set_satisfies_backup_features():

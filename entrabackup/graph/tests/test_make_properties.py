@@ -2,6 +2,10 @@
 
 import json
 
+import pytest
+
+from entrabackup import objecttypes
+from entrabackup.graph import properties
 from entrabackup.graph.tools import make_properties
 
 
@@ -14,3 +18,15 @@ def test_select_lists_keep_the_csdl_order_own_properties_then_inherited():
     user = make_properties.build(make_properties.DEFAULT_SCHEMA)["types"]["user"]["select"]
     assert user[0] == "accountEnabled" and user[-2:] == ["deletedDateTime", "id"]
     assert "aboutMe" not in user and "signInActivity" not in user
+
+
+def test_the_generated_types_are_the_registrys_graph_types_and_the_clients_other_collections():
+    assert set(make_properties.TYPES) == {t.graph_type for t in objecttypes.TYPES} | set(properties.COLLECTIONS)
+
+
+def test_a_graph_type_missing_from_the_schema_is_named(tmp_path):
+    schema = json.loads(make_properties.DEFAULT_SCHEMA.read_text())
+    del schema["types"]["orgContact"]
+    (tmp_path / "schema.json").write_text(json.dumps(schema))
+    with pytest.raises(SystemExit, match="'orgContact' is not in .*extract_schema.py"):
+        make_properties.build(tmp_path / "schema.json")

@@ -4,6 +4,8 @@ Run by hand on a developer machine (the product never reads the emulator's data 
 
     .venv/bin/python -m entrabackup.graph.tools.make_properties [--schema graph_emulator/data/schema.json]
 
+The types are derived (``TYPES``): a type added to the registry (entrabackup/objecttypes.py) is generated once
+its Graph type is in the input.
 Input: graph_emulator/data/schema.json (see graph_emulator/tools/extract_schema.py): per type, its structural
 properties from microsoftgraph/msgraph-metadata v1.0-Prod.csdl (navigation properties are not among them),
 which of them are inherited, and the ``single_only`` / ``never`` markers parsed from the docs' resource pages.
@@ -19,12 +21,13 @@ import argparse
 import json
 from pathlib import Path
 
-TYPES = (
-    "user", "group", "application", "servicePrincipal", "device", "administrativeUnit", "orgContact",
-    "organization", "domain", "directoryRole", "unifiedRoleAssignment", "unifiedRoleDefinition",
-    "oAuth2PermissionGrant", "appRoleAssignment", "conditionalAccessPolicy", "namedLocation",
-    "authenticationMethodsPolicy", "directoryAudit", "signIn",
-)
+from entrabackup import objecttypes
+from entrabackup.graph import properties
+
+# Every Graph type the product reads: each registry type's, then the client's other collections (the audit
+# logs, entrabackup/graph/properties.py COLLECTIONS). Derived, so a type added to the registry is generated.
+TYPES: tuple[str, ...] = tuple(dict.fromkeys([*(t.graph_type for t in objecttypes.TYPES), *properties.COLLECTIONS]))
+
 USER_SINGLE_GET_ONLY = (
     "aboutMe", "birthday", "hireDate", "interests", "mySite", "pastProjects", "preferredName",
     "responsibilities", "schools", "skills", "mailboxSettings",
@@ -48,6 +51,9 @@ def build(schema_path: Path) -> dict:
     schemas = json.loads(schema_path.read_text())["types"]
     types = {}
     for name in TYPES:
+        if name not in schemas:
+            raise SystemExit(f"Graph type {name!r} is not in {schema_path}: add it there first "
+                             "(graph_emulator/tools/extract_schema.py; docs/architecture.md, 'Adding an object type')")
         schema = schemas[name]
         excluded = dict(EXTRA_EXCLUSIONS.get(name, {}))
         excluded.update(_doc_exclusions(schema))

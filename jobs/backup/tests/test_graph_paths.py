@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import ssl
+from pathlib import Path
 
 import httpx
 
@@ -77,8 +78,37 @@ class RecordingTransport(httpx.BaseTransport):
         self._inner.close()
 
 
+GRAPH_PATHS_DOC = Path(__file__).resolve().parents[3] / "docs" / "graph-paths.md"
+
+
+def documented_in_markdown(text: str) -> list[str]:
+    """The requests in the first column of docs/graph-paths.md's table: "`GET /path`", and for a row
+    "`GET /a/b.c` (also `.d`, `.e`)" also /a/b.d and /a/b.e."""
+    requests = []
+    for line in text.splitlines():
+        if not line.startswith("| `"):
+            continue
+        cell = line.split(" | ", 1)[0].removeprefix("| ")
+        first, *also = re.findall(r"`([^`]+)`", cell)
+        requests.append(first)
+        stem = first.rsplit(".", 1)[0]
+        requests += [stem + suffix for suffix in also if suffix.startswith(".")]
+    return sorted(requests)
+
+
 def test_the_client_requests_list_is_derived_from_the_registry():
     assert objecttypes.request_paths() == DOCUMENTED
+
+
+def test_docs_graph_paths_lists_every_request_and_nothing_else():
+    assert documented_in_markdown(GRAPH_PATHS_DOC.read_text()) == objecttypes.request_paths()
+
+
+def test_the_markdown_reader_sees_a_missing_or_extra_row():
+    text = GRAPH_PATHS_DOC.read_text()
+    without_devices = "\n".join(line for line in text.splitlines() if "`GET /devices/delta`" not in line)
+    assert "GET /devices/delta" not in documented_in_markdown(without_devices)
+    assert "GET /contacts" in documented_in_markdown(text + "\n| `GET /contacts` | x | y |\n")
 
 
 def test_a_full_and_an_incremental_backup_request_only_documented_paths(new_tenant, emu):
