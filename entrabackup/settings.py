@@ -325,6 +325,8 @@ LOG_REPOSITORY_ROOTS = [Path(p).resolve() for p in env_list("ENTRABACKUP_LOG_REP
                                                             [str(VAR_DIR / "log-repositories")])]
 # A directory log repository is added only when its disk has at least this much free space.
 LOG_REPOSITORY_MIN_FREE_BYTES = env_int("ENTRABACKUP_LOG_REPOSITORY_MIN_FREE_BYTES", 256 * 1024 * 1024)
+# Every log repository's health check runs on a proxy this often (hours; 0: only when started by hand).
+LOG_REPOSITORY_CHECK_HOURS = env_int("ENTRABACKUP_LOG_REPOSITORY_CHECK_HOURS", 24)
 # The cache repository of the proxies on this host (watermarks and ids already stored, SQLite files).
 CACHE_DIR = Path(env_str("ENTRABACKUP_CACHE_DIR", str(VAR_DIR / "cache"))).resolve()
 

@@ -17,7 +17,7 @@ from jobs.errors import JobError, JobValidationError, ScheduleError, SessionConf
 from jobs.logbackup.services import log_jobs_run_due, log_sessions_fail_over
 from jobs.models import BackupJob, BackupSession, Proxy
 from jobs.schedules import next_run, schedule_validate
-from repositories.services import repository_default
+from repositories.services import log_repositories_check_due, repository_default
 
 logger = logging.getLogger(__name__)
 
@@ -288,6 +288,16 @@ def scheduler_tick() -> dict:
     resumed = sessions_enqueue_due()
     started = jobs_run_due()
     logs = log_jobs_run_due()
+    checks = log_repository_checks_enqueue()
     return {"proxies": len(proxies), "retried": [s.pk for s in retried], "resumed": resumed,
             "started": [s.pk for s in started], "log_sessions": [s.pk for s in logs],
-            "log_interrupted": interrupted_logs}
+            "log_interrupted": interrupted_logs, "log_repository_checks": checks}
+
+
+def log_repository_checks_enqueue(*, now=None) -> list[int]:
+    """Queue the health check of every log repository whose check is due; a proxy runs each one."""
+    queued = []
+    for repository in log_repositories_check_due(now=now):
+        async_task("jobs.tasks.check_log_repository", repository.pk, task_name=f"log-repository-check-{repository.pk}")
+        queued.append(repository.pk)
+    return queued

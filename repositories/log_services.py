@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -288,6 +289,21 @@ def log_repository_check(*, repository: LogRepository, tenant: str | None = None
     if not report.ok:
         logger.warning("Log repository %s failed its health check: %s", repository.name, report.summary())
     return report
+
+
+def log_repositories_check_due(*, now=None) -> list[LogRepository]:
+    """The log repositories whose scheduled health check is due (ENTRABACKUP_LOG_REPOSITORY_CHECK_HOURS).
+
+    Each is claimed with a conditional update of its `checked_at`, so the scheduler's next minute does not
+    queue it again while a proxy runs the check, and two schedulers never queue it twice.
+    """
+    hours = settings.LOG_REPOSITORY_CHECK_HOURS
+    if not hours:
+        return []
+    now = now or timezone.now()
+    due = LogRepository.objects.filter(Q(checked_at__isnull=True) | Q(checked_at__lt=now - timedelta(hours=hours)))
+    return [repository for repository in due
+            if LogRepository.objects.filter(pk=repository.pk, checked_at=repository.checked_at).update(checked_at=now)]
 
 
 def _record_check(repository: LogRepository, *, ok: bool, summary: str, usage=None, free=None) -> None:

@@ -331,6 +331,7 @@ def _root_cert_file(pem: str) -> str:
 
 # Log backup repositories live in their own module; their services are reached through this one too.
 from repositories.log_services import (  # noqa: E402, I001
+    log_repositories_check_due as log_repositories_check_due,
     log_repository_add as log_repository_add,
     log_repository_allowed_path as log_repository_allowed_path,
     log_repository_backend as log_repository_backend,
