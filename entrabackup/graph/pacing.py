@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
@@ -109,6 +110,50 @@ class TokenBucket:
         return now
 
 
+class SlidingWindow:
+    """At most ``capacity`` sends in any ``period`` seconds, as Graph counts the reports budget ("5 requests per
+    10 seconds"): a token bucket would let a 6th request through 2 s after a burst of 5, and Graph refuses it.
+    Same interface as TokenBucket; each reservation books a send time, later callers queue behind it."""
+
+    MARGIN = 0.25  # seconds: a request reaches Graph a little after we send it, and not always equally late
+
+    def __init__(self, capacity: float, period: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.capacity = max(1, int(capacity))
+        self.period = float(period)
+        self.rate = self.capacity / self.period
+        self._clock = clock
+        self._sends: deque[float] = deque()
+        self._paused_until = 0.0
+        self._lock = threading.Lock()
+
+    def reserve(self, cost: float) -> float:
+        with self._lock:
+            now = self._prune()
+            at = max(now, self._paused_until)
+            if len(self._sends) >= self.capacity:
+                at = max(at, self._sends[-self.capacity] + self.period + self.MARGIN)
+            self._sends.append(at)
+            return at - now
+
+    def adjust(self, delta: float) -> None:
+        """Request counts are exact; nothing to correct."""
+
+    def pause(self, seconds: float) -> None:
+        with self._lock:
+            self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def available(self) -> float:
+        with self._lock:
+            now = self._prune()
+            return float(self.capacity - sum(1 for t in self._sends if t > now - self.period))
+
+    def _prune(self) -> float:
+        now = self._clock()
+        while self._sends and self._sends[0] <= now - self.period - self.MARGIN:
+            self._sends.popleft()
+        return now
+
+
 @dataclass
 class Charge:
     """What one request took from which buckets, so it can be corrected or paused afterwards."""
@@ -125,7 +170,7 @@ class Pacer:
         self.limits = limits
         self.ru = TokenBucket(limits.resource_units, limits.resource_unit_period, clock=clock)
         self.writes = TokenBucket(limits.writes, limits.write_period, clock=clock)
-        self.reports = TokenBucket(limits.reports, limits.report_period, clock=clock)
+        self.reports = SlidingWindow(limits.reports, limits.report_period, clock=clock)
         self.conditional_access = tenant_buckets["conditional_access"]
         self.key_credentials = tenant_buckets["key_credentials"]
 
