@@ -37,17 +37,17 @@ def django_setup() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "entrabackup.settings_test"
     os.environ["ENTRABACKUP_LOCALDB_NAME"] = DATABASE  # never the installation's or the tests' database
     os.environ.pop("DATABASE_URL", None)
-    import django
+    import django  # local: imported once the settings module is chosen
 
     django.setup()
 
 
 def run(records: list[dict], chunk: int) -> dict:
-    from django.db import connection
+    from django.db import connection  # local: after django.setup()
 
-    from jobs.logbackup import index
-    from jobs.logbackup.types import LOG_TYPES
-    from repositories.logstore import DirectoryBackend, LogRepository
+    from jobs.logbackup import index  # local: after django.setup()
+    from jobs.logbackup.types import LOG_TYPES  # local: after django.setup()
+    from repositories.logstore import DirectoryBackend, LogRepository  # local: after django.setup()
 
     audit = LOG_TYPES["audit"]
     with connection.cursor() as cursor:
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-docs", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     django_setup()
-    from repositories.logstore.tests.factories import audit_records
+    from repositories.logstore.tests.factories import audit_records  # local: after django.setup()
 
     records = audit_records(args.records)
     body = render(run(records, args.chunk), count=args.records, chunk=args.chunk)
