@@ -70,14 +70,17 @@ def log_repository_translated(repository: LogRepository) -> Iterator[None]:
 
 
 @contextmanager
-def log_repository_open(repository: LogRepository) -> Iterator[logstore.LogRepository]:
-    """The opened log store of the repository (its password unsealed; the key derived once, here).
+def log_repository_open(repository: LogRepository, *, password: str | None = None) -> Iterator[logstore.LogRepository]:
+    """The opened log store of the repository; inside the block, log store errors are RepositoryErrors.
 
-    Open it once per session and write every chunk through it: deriving the key costs about 0.4 s.
+    The key is derived once, here, from the sealed password, or from `password` when one is given (an
+    export with --password-file). Open it once per session and write every chunk through it: deriving the
+    key costs about 0.4 s.
     """
     with log_repository_translated(repository):
-        store = logstore.LogRepository(log_repository_backend(repository), password=_unsealed_password(repository))
-        yield store
+        if password is None:
+            password = _unsealed_password(repository)
+        yield logstore.LogRepository(log_repository_backend(repository), password=password)
 
 
 def log_repository_backend(repository: LogRepository) -> logstore.Backend:
@@ -277,7 +280,7 @@ def log_repository_check(*, repository: LogRepository, tenant: str | None = None
     """Re-read every manifest and chunk (hashes, the chain, decryption), record the result on the row and
     return the report. An unreachable repository or a wrong password raises (and is recorded too)."""
     try:
-        with log_repository_open(repository) as store, log_repository_translated(repository):
+        with log_repository_open(repository) as store:
             report = store.verify(tenant)
             usage, free = store.backend.size_bytes(), store.backend.free_bytes()
     except RepositoryError as exc:
@@ -330,7 +333,7 @@ def log_repository_prune(*, repository: LogRepository, today: date | None = None
     log type. Returns {"tenant/log_type": [removed days]}."""
     before = (today or timezone.now().date()) - timedelta(days=repository.retention_days - 1)
     removed = {}
-    with log_repository_open(repository) as store, log_repository_translated(repository):
+    with log_repository_open(repository) as store:
         for tenant in store.tenants():
             for log_type in store.log_types(tenant):
                 days = store.prune(tenant, log_type, before)

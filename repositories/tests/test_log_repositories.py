@@ -307,3 +307,13 @@ def test_the_password_change_command(db, roots, tmp_path):
                  str(tmp_path / "old"), "--new-password-file", str(tmp_path / "new"), stdout=StringIO())
     store = LogStore(services.log_repository_backend(repository), password="brand new password")
     assert store.read_chunk(manifest) == audit_records(4)
+
+
+def test_an_export_can_open_a_repository_with_a_password_given_at_hand(db, roots):
+    repository = add_directory(password=PASSWORD)
+    manifest = write(repository, audit_records(3))
+    with services.log_repository_open(repository, password=PASSWORD) as store:
+        assert store.read_chunk(manifest) == audit_records(3)
+    with pytest.raises(LogRepositoryPasswordError, match="Wrong password"):
+        with services.log_repository_open(repository, password="a guess, wrong"):
+            pass
