@@ -184,6 +184,7 @@ def log_repository_add(*, name: str, kind: str, path: str = "", endpoint_url: st
                                                          binding=repository.vault_binding())
     if password:
         repository.sealed_password = vault.seal(password, purpose=_PASSWORD_PURPOSE, binding=repository.vault_binding())
+    _refuse_shared(repository)
     backend = logstore.open_backend(_spec(repository, secret_access_key=secret_access_key))
     created = _first_missing(Path(repository.path)) if kind == LogRepository.Kind.DIRECTORY else None
     try:
@@ -228,6 +229,23 @@ def _new_row(*, name, kind, path, endpoint_url, bucket, prefix, region, access_k
                          prefix=(prefix or "").strip("/"), region=region, access_key_id=access_key_id.strip(),
                          path_style=path_style, object_lock_days=object_lock_days or None,
                          retention_days=retention_days, **_encryption(password, password_hint))
+
+
+def _refuse_shared(repository: LogRepository) -> None:
+    """Two log repositories never share storage: not the same or a nested directory, not overlapping
+    prefixes of one bucket (their retention and chains would fight)."""
+    for other in LogRepository.objects.filter(kind=repository.kind):
+        if repository.kind == LogRepository.Kind.DIRECTORY:
+            mine, theirs = Path(repository.path), Path(other.path)
+            shared = mine == theirs or mine.is_relative_to(theirs) or theirs.is_relative_to(mine)
+        else:
+            same_bucket = (other.endpoint_url.lower(), other.bucket) == (repository.endpoint_url.lower(), repository.bucket)
+            mine, theirs = repository.prefix + "/", other.prefix + "/"
+            shared = same_bucket and (mine.startswith(theirs) or theirs.startswith(mine) or not other.prefix
+                                      or not repository.prefix)
+        if shared:
+            raise RepositoryMisconfiguredError(f"That storage overlaps log repository {other.name} "
+                                               f"({other.location}); choose another place.")
 
 
 def _encryption(password: str | None, hint: str) -> dict:
