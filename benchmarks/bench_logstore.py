@@ -110,7 +110,10 @@ Command: `.venv/bin/python benchmarks/bench_logstore.py --records {count} --chun
 How to read it: the password's scrypt key derivation (~0.4 s) happens once when the repository is opened and
 is not in these times. Random GUIDs (id, correlation id, target and initiator ids) are most of what is left
 after compression; the rest of a record compresses to almost nothing within a chunk, so small chunks cost
-more per record. Indexing and the cache (the log job's other stages) are not in these numbers.
+more per record. Indexing and the cache (the log job's other stages) are not in these numbers. The machine is
+shared (see the load average): write rates vary by about ±30 % between runs, more than encryption costs
+(AES-GCM over the ~0.5 MB a compressed chunk holds takes well under a millisecond), so the plain run coming out
+slower than the encrypted one is noise.
 """
 
 

@@ -71,14 +71,17 @@ def log_repository_translated(repository: LogRepository) -> Iterator[None]:
 
 
 @contextmanager
-def log_repository_open(repository: LogRepository) -> Iterator[logstore.LogRepository]:
-    """The opened log store of the repository (its password unsealed; the key derived once, here).
+def log_repository_open(repository: LogRepository, *, password: str | None = None) -> Iterator[logstore.LogRepository]:
+    """The opened log store of the repository; inside the block, log store errors are RepositoryErrors.
 
-    Open it once per session and write every chunk through it: deriving the key costs about 0.4 s.
+    The key is derived once, here, from the sealed password, or from `password` when one is given (an
+    export with --password-file). Open it once per session and write every chunk through it: deriving the
+    key costs about 0.4 s.
     """
     with log_repository_translated(repository):
-        store = logstore.LogRepository(log_repository_backend(repository), password=_unsealed_password(repository))
-        yield store
+        if password is None:
+            password = _unsealed_password(repository)
+        yield logstore.LogRepository(log_repository_backend(repository), password=password)
 
 
 def log_repository_backend(repository: LogRepository) -> logstore.Backend:
@@ -182,6 +185,7 @@ def log_repository_add(*, name: str, kind: str, path: str = "", endpoint_url: st
                                                          binding=repository.vault_binding())
     if password:
         repository.sealed_password = vault.seal(password, purpose=_PASSWORD_PURPOSE, binding=repository.vault_binding())
+    _refuse_shared(repository)
     backend = logstore.open_backend(_spec(repository, secret_access_key=secret_access_key))
     created = _first_missing(Path(repository.path)) if kind == LogRepository.Kind.DIRECTORY else None
     try:
@@ -226,6 +230,23 @@ def _new_row(*, name, kind, path, endpoint_url, bucket, prefix, region, access_k
                          prefix=(prefix or "").strip("/"), region=region, access_key_id=access_key_id.strip(),
                          path_style=path_style, object_lock_days=object_lock_days or None,
                          retention_days=retention_days, **_encryption(password, password_hint))
+
+
+def _refuse_shared(repository: LogRepository) -> None:
+    """Two log repositories never share storage: not the same or a nested directory, not overlapping
+    prefixes of one bucket (their retention and chains would fight)."""
+    for other in LogRepository.objects.filter(kind=repository.kind):
+        if repository.kind == LogRepository.Kind.DIRECTORY:
+            mine, theirs = Path(repository.path), Path(other.path)
+            shared = mine == theirs or mine.is_relative_to(theirs) or theirs.is_relative_to(mine)
+        else:
+            same_bucket = (other.endpoint_url.lower(), other.bucket) == (repository.endpoint_url.lower(), repository.bucket)
+            mine, theirs = repository.prefix + "/", other.prefix + "/"
+            shared = same_bucket and (mine.startswith(theirs) or theirs.startswith(mine) or not other.prefix
+                                      or not repository.prefix)
+        if shared:
+            raise RepositoryMisconfiguredError(f"That storage overlaps log repository {other.name} "
+                                               f"({other.location}); choose another place.")
 
 
 def _encryption(password: str | None, hint: str) -> dict:
@@ -278,7 +299,7 @@ def log_repository_check(*, repository: LogRepository, tenant: str | None = None
     """Re-read every manifest and chunk (hashes, the chain, decryption), record the result on the row and
     return the report. An unreachable repository or a wrong password raises (and is recorded too)."""
     try:
-        with log_repository_open(repository) as store, log_repository_translated(repository):
+        with log_repository_open(repository) as store:
             report = store.verify(tenant)
             usage, free = store.backend.size_bytes(), store.backend.free_bytes()
     except RepositoryError as exc:
@@ -346,7 +367,7 @@ def log_repository_prune(*, repository: LogRepository, today: date | None = None
     log type. Returns {"tenant/log_type": [removed days]}."""
     before = (today or timezone.now().date()) - timedelta(days=repository.retention_days - 1)
     removed = {}
-    with log_repository_open(repository) as store, log_repository_translated(repository):
+    with log_repository_open(repository) as store:
         for tenant in store.tenants():
             for log_type in store.log_types(tenant):
                 days = store.prune(tenant, log_type, before)

@@ -307,3 +307,28 @@ def test_the_password_change_command(db, roots, tmp_path):
                  str(tmp_path / "old"), "--new-password-file", str(tmp_path / "new"), stdout=StringIO())
     store = LogStore(services.log_repository_backend(repository), password="brand new password")
     assert store.read_chunk(manifest) == audit_records(4)
+
+
+def test_an_export_can_open_a_repository_with_a_password_given_at_hand(db, roots):
+    repository = add_directory(password=PASSWORD)
+    manifest = write(repository, audit_records(3))
+    with services.log_repository_open(repository, password=PASSWORD) as store:
+        assert store.read_chunk(manifest) == audit_records(3)
+    with pytest.raises(LogRepositoryPasswordError, match="Wrong password"):
+        with services.log_repository_open(repository, password="a guess, wrong"):
+            pass
+
+
+def test_two_log_repositories_never_share_storage(db, roots, s3):
+    add_directory(path="group/primary")
+    for path in ["group/primary", "group/primary/inner", "group", "other/../group/primary"]:
+        with pytest.raises(RepositoryMisconfiguredError, match="overlaps log repository Primary"):
+            add_directory(name="Second", path=path)
+    assert add_directory(name="Sibling", path="group-2").pk
+    bucket = s3.new_bucket()
+    s3_args = {"kind": "s3", "endpoint_url": s3.endpoint_url, "bucket": bucket, "access_key_id": "AKIDTESTLOGREPO",
+               "secret_access_key": "test-secret-access-key", "path_style": True, "retention_days": 30}
+    services.log_repository_add(name="A", prefix="tenant-a", **s3_args)
+    services.log_repository_add(name="B", prefix="tenant-b", **s3_args)
+    with pytest.raises(RepositoryMisconfiguredError, match="overlaps log repository A"):
+        services.log_repository_add(name="C", prefix="tenant-a/sub", **s3_args)
