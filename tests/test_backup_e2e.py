@@ -7,7 +7,6 @@ import io
 import json
 import os
 import signal
-import time
 from datetime import timedelta
 
 import psycopg
@@ -23,7 +22,7 @@ from jobs.services import session_create, sessions_enqueue_due, sessions_fail_ov
 from repositories.services import repository_conninfo, repository_store
 from tenants import services
 from tests.support.groundtruth import differences
-from tests.support.processes import backup_proxy
+from tests.support.processes import backup_proxy, wait_for
 
 pytestmark = [pytest.mark.e2e]
 
@@ -105,7 +104,7 @@ def test_a_proxy_killed_with_changes_staged_leaves_one_open_version_per_object_a
     try:
         with backup_proxy(workers=1) as proxy:
             session = session_create(job=job, kind="incremental")
-            _wait_for(lambda: _staged(job.repository, session, touched["staged"]) == touched["staged"], 90)
+            wait_for(lambda: _staged(job.repository, session, touched["staged"]) == touched["staged"], 90, interval=0.1)
             os.killpg(proxy.pid, signal.SIGKILL)
             proxy.wait(10)
     finally:
@@ -121,7 +120,7 @@ def test_a_proxy_killed_with_changes_staged_leaves_one_open_version_per_object_a
     assert retries[0].not_before is not None  # a lost proxy is transient: retried after a pause
     assert sessions_enqueue_due(now=retries[0].not_before) == [retries[0].pk]
     with backup_proxy(workers=1):
-        retry = _wait_for(lambda: BackupSession.objects.filter(pk=retries[0].pk, status__in=BackupSession.FINISHED).first(), 120)
+        retry = wait_for(lambda: BackupSession.objects.filter(pk=retries[0].pk, status__in=BackupSession.FINISHED).first(), 120)
     assert retry.status == "success", retry.error
     assert retry.ran_full is False and retry.restore_point_id > first
     assert _repository_anomalies(job.repository, tenant) == {
@@ -209,15 +208,6 @@ def _run_session(job) -> BackupSession:
     session.refresh_from_db()
     return session
 
-
-def _wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
 
 
 @pytest.mark.django_db

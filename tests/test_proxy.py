@@ -1,24 +1,13 @@
 """A backup proxy is a real django-q2 cluster: tasks enqueued by the server run there."""
 
 import os
-import time
 
 import pytest
 from django_q.models import Task
 from django_q.status import Stat
 from django_q.tasks import async_task, result
 
-from tests.support.processes import backup_proxy
-
-
-def _wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    return None
+from tests.support.processes import backup_proxy, wait_for
 
 
 @pytest.mark.e2e
@@ -39,7 +28,7 @@ def test_task_enqueued_runs_on_a_real_qcluster_and_its_result_is_stored():
 @pytest.mark.django_db(transaction=True)
 def test_running_proxy_is_visible_through_the_cache_and_on_the_sessions_page(client, admin_persona):
     with backup_proxy(workers=2):
-        stats = _wait_for(lambda: [stat for stat in Stat.get_all() if len(stat.workers) == 2])
+        stats = wait_for(lambda: [stat for stat in Stat.get_all() if len(stat.workers) == 2])
         assert stats, "the cluster never reported itself with its 2 workers in the cache"
         client.force_login(admin_persona)
         page = client.get("/jobs/sessions/").content.decode()

@@ -7,17 +7,7 @@ from django_q.models import Task
 
 from jobs.models import BackupSession, Proxy
 from jobs.services import session_create
-from tests.support.processes import backup_proxy
-
-
-def _wait_for(predicate, timeout=60.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    return None
+from tests.support.processes import backup_proxy, wait_for
 
 
 def _finished(session_id: int) -> BackupSession | None:
@@ -30,12 +20,12 @@ def _finished(session_id: int) -> BackupSession | None:
 def test_a_pinned_session_waits_for_its_proxy_runs_there_and_is_never_bounced(backed_tenant):
     tenant, job, _ = backed_tenant
     with backup_proxy(name="proxy-a"):  # proxy-a registers itself, then goes away
-        proxy_a = _wait_for(lambda: Proxy.objects.filter(name="proxy-a").first(), 30)
+        proxy_a = wait_for(lambda: Proxy.objects.filter(name="proxy-a").first(), 30)
         assert proxy_a is not None, "proxy-a never registered itself"
     with backup_proxy(name="proxy-b") as b:
-        assert _wait_for(lambda: Proxy.objects.filter(name="proxy-b").exists(), 30), "proxy-b never registered"
+        wait_for(lambda: Proxy.objects.filter(name="proxy-b").exists(), 30, message="proxy-b never registered")
         shared = session_create(job=job, object_types=["user"])  # not pinned: any proxy takes it
-        assert _wait_for(lambda: _finished(shared.pk)).proxy_name.startswith("proxy-b (pid ")
+        assert wait_for(lambda: _finished(shared.pk)).proxy_name.startswith("proxy-b (pid ")
         job.proxy = proxy_a
         job.save()
         pinned = session_create(job=job, object_types=["user"])
@@ -43,7 +33,7 @@ def test_a_pinned_session_waits_for_its_proxy_runs_there_and_is_never_bounced(ba
         assert BackupSession.objects.get(pk=pinned.pk).status == "queued"
         assert b.poll() is None
         with backup_proxy(name="proxy-a"):
-            session = _wait_for(lambda: _finished(pinned.pk))
+            session = wait_for(lambda: _finished(pinned.pk))
     assert session is not None, "the pinned session did not finish on proxy-a"
     assert session.status == "success", session.error
     assert session.proxy_name.startswith("proxy-a (pid ")

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
@@ -66,3 +67,14 @@ def backup_proxy(*, workers: int = 1, heartbeat: float = 0.5, name: str | None =
                 os.killpg(process.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def wait_for(predicate, timeout: float = 60.0, *, interval: float = 0.2, message: str = "condition not met in time"):
+    """Poll `predicate` until it returns something truthy and return that; AssertionError after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"{message} ({timeout:.0f} s)")
