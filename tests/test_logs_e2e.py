@@ -24,8 +24,7 @@ from jobs.models import LogJob, LogSession
 from repositories.log_services import log_repository_add, log_repository_open
 from tenants import services
 from tenants.services import tenant_graph_client
-from tests.support.processes import backup_proxy
-from tests.test_backup_e2e import _wait_for
+from tests.support.processes import backup_proxy, wait_for
 
 pytestmark = [pytest.mark.e2e]
 # Seconds instead of minutes, so the test need not wait: most records within 2 s, a tail up to 12 s.
@@ -91,9 +90,9 @@ def test_a_proxy_killed_while_writing_chunks_loses_and_duplicates_nothing(log_se
     LogJob.objects.filter(pk=job.pk).update(log_types=["signin"], secondary=None)
     with backup_proxy(ENTRABACKUP_CACHE_DIR=str(tmp_path / "cache")) as proxy:
         call_command("logs_backup_run", tenant=tenant.name)
-        session = _wait_for(lambda: LogSession.objects.filter(tenant=tenant, status="running").first(), 60)
+        session = wait_for(lambda: LogSession.objects.filter(tenant=tenant, status="running").first(), 60)
         with log_repository_open(job.primary) as store:
-            _wait_for(lambda: len(store.manifests(str(tenant.key), "signin")) >= 2, 120)
+            wait_for(lambda: len(store.manifests(str(tenant.key), "signin")) >= 2, 120)
         os.killpg(proxy.pid, signal.SIGKILL)  # mid-session: some slices stored, the rest not
     assert log_sessions_fail_over(now=timezone.now() + timedelta(minutes=5)) == [session.pk]
     emulator.control.configure(info["tenant_id"], faults={"slow_rate": 0.0})
@@ -196,7 +195,7 @@ def test_a_running_log_session_stops_at_the_next_page_when_cancelled(log_setup, 
 
     runner = threading.Thread(target=run_in_thread)
     runner.start()
-    _wait_for(lambda: LogSession.objects.get(pk=session.pk).status == "running", 30)
+    wait_for(lambda: LogSession.objects.get(pk=session.pk).status == "running", 30)
     assert log_session_cancel(session=session, user=admin_persona)
     runner.join(60)
     done = LogSession.objects.get(pk=session.pk)

@@ -19,9 +19,8 @@ from jobs.services import session_cancel, session_create
 from repositories.models import Repository
 from repositories.services import repository_store
 from repositories.store.writer import SessionWriter
-from tests.support.processes import backup_proxy
+from tests.support.processes import backup_proxy, wait_for
 from tests.support.repositories import closed_port, remote_repository_with_password
-from tests.test_backup_e2e import _wait_for
 
 pytestmark = [pytest.mark.e2e]
 
@@ -36,10 +35,10 @@ def test_a_session_cancelled_a_second_after_it_started_stops_mid_read_and_names_
     try:
         with backup_proxy(workers=1, heartbeat=5.0):  # the default: a cancel must not wait for a beat
             session = session_create(job=job, kind="full")
-            _wait_for(lambda: BackupSession.objects.get(pk=session.pk).status == "running")
-            _wait_for(lambda: BackupSession.objects.get(pk=session.pk).progress.get("read"), 10)  # mid-read
+            wait_for(lambda: BackupSession.objects.get(pk=session.pk).status == "running")
+            wait_for(lambda: BackupSession.objects.get(pk=session.pk).progress.get("read"), 10)  # mid-read
             client.post(reverse("jobs:session_cancel", args=[session.pk]))
-            done = _wait_for(lambda: BackupSession.objects.filter(pk=session.pk, status__in=BackupSession.FINISHED).first(), 60)
+            done = wait_for(lambda: BackupSession.objects.filter(pk=session.pk, status__in=BackupSession.FINISHED).first(), 60)
     finally:
         emulator.control.configure(info["tenant_id"], faults={"slow_rate": 0.0})
     assert done.status == "cancelled" and done.restore_point_id is None, done.log
