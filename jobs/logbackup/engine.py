@@ -32,7 +32,22 @@ SLICE = timedelta(days=3)
 CHUNK_SIZE = 5000
 BETA_HEADERS = {"Prefer": "include-unknown-enum-members"}
 
-Indexer = Callable[[str, object, list[dict]], None]  # (repository name, manifest, records)
+
+
+class Indexer:
+    """Where stored chunks go to be indexed (jobs.logbackup.index.ChunkIndexer; this one indexes nothing).
+
+    `submit` may index later, on another thread; `drain` returns when every submitted chunk is indexed (the
+    engine drains before it moves a watermark); `unindexed` names the given chunks that are not indexed."""
+
+    def submit(self, repository: str, manifest, records: list[dict]) -> None:
+        pass
+
+    def drain(self) -> None:
+        pass
+
+    def unindexed(self, repository: str, manifests: list) -> set[str]:
+        return set()
 
 
 class LogCancelled(Exception):
@@ -77,7 +92,7 @@ class Run:
     now: datetime
     retention: timedelta
     secondary: Target | None = None
-    index: Indexer = lambda name, manifest, records: None  # noqa: E731
+    index: Indexer = field(default_factory=Indexer)
     cancelled: Callable[[], bool] = lambda: False  # noqa: E731
     progress: Callable[[TypeResult], None] = lambda result: None  # noqa: E731
     chunk_size: int = CHUNK_SIZE
@@ -96,8 +111,10 @@ def backup_log_type(run: Run) -> TypeResult:
     while start < run.now:
         end = min(start + SLICE, run.now)
         _read_slice(run, start, end, result)
+        run.index.drain()  # the slice's chunks are indexed before the watermark passes them
         run.cache.set_watermark(run.primary.name, end)
         start = end
+    run.index.drain()  # chunks the absorb step queued when there was nothing to read
     run.cache.forget_before(run.primary.name, run.now - 2 * run.overlap)
     if run.secondary is not None:
         copy_to_secondary(run, result)
@@ -116,17 +133,28 @@ def absorb(run: Run, target: Target, result: TypeResult | None = None) -> dateti
             run.cache.set_watermark(target.name, watermark)
     horizon = watermark - 2 * run.overlap if watermark else None
     known = run.cache.absorbed(target.name)
-    for manifest in manifests:
-        if manifest.path in known or (horizon and manifest.last_time and parse_time(manifest.last_time) < horizon):
+    near = [m for m in manifests if not (horizon and m.last_time and parse_time(m.last_time) < horizon)]
+    # The index keeps its own record of what it holds (a chunk the cache knows may still be queued for the
+    # index when a session dies), so it is asked too; only the primary is indexed.
+    unindexed = run.index.unindexed(target.name, near) if target is run.primary else set()
+    for manifest in near:
+        if manifest.path in known and manifest.chunk not in unindexed:
             continue
         records = target.store.read_chunk(manifest)
-        _absorb_chunk(run, target, manifest, records)
+        if manifest.chunk in unindexed:
+            run.index.submit(target.name, manifest, records)
+        if manifest.path not in known:
+            _remember(run, target, manifest, records)
     return watermark
 
 
 def _absorb_chunk(run: Run, target: Target, manifest, records: list[dict]) -> None:
     if target is run.primary:
-        run.index(target.name, manifest, records)  # before the cache: a crash between them re-indexes (idempotent)
+        run.index.submit(target.name, manifest, records)  # indexed by the next drain at the latest
+    _remember(run, target, manifest, records)
+
+
+def _remember(run: Run, target: Target, manifest, records: list[dict]) -> None:
     run.cache.absorb(target.name, manifest.path, [(r["id"], record_time(run.log_type, r)) for r in records])
 
 
