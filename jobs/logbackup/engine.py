@@ -4,10 +4,12 @@ Exactly once, in order:
 1. Absorb: every chunk of the primary within reach of the overlap window that the cache does not know (a
    chunk a killed session wrote before updating the cache, or every one after the cache was lost) has its
    ids added to the cache and its records to the index. The watermark of a lost cache is rebuilt as the
-   newest record time in the manifests.
+   newest record time in the manifests. Listed chunks the index has no marker for (queued for the indexer
+   when a session died) are indexed; a rebuilt watermark is kept once they are.
 2. Read from watermark - overlap to now, in slices; per slice the records whose ids are not known are
-   written as chunks (per day, sorted by time, at most `chunk_size` records), each chunk absorbed at once,
-   then the watermark moves to the slice's end. A crash leaves chunks without a cache entry (step 1 of the
+   written as chunks (per day, sorted by time, at most `chunk_size` records), each chunk absorbed at once
+   (the index may work on another thread: `Indexer`), then, once the indexer has drained, the watermark moves
+   to the slice's end. A crash leaves chunks without a cache entry (step 1 of the
    next session takes them) or unwritten records above the watermark (read again): never a gap, never twice.
 3. Copy to the secondary every primary record it lacks since its own watermark - overlap (the same
    absorb-then-write rule on the secondary's side), then move the secondary's watermark to the primary's.
@@ -126,25 +128,30 @@ def absorb(run: Run, target: Target, result: TypeResult | None = None) -> dateti
     watermark = run.cache.watermark(target.name)
     manifests = target.store.manifests(run.tenant, run.log_type.key,
                                        start=(watermark - 2 * run.overlap).date() if watermark else None)
+    rebuilt = None
     if watermark is None and manifests:  # a lost cache: the newest stored record bounds what was read
         newest = max((m.last_time for m in manifests if m.last_time), default=None)
-        watermark = parse_time(newest) if newest else None
-        if watermark:
-            run.cache.set_watermark(target.name, watermark)
+        watermark = rebuilt = parse_time(newest) if newest else None
     horizon = watermark - 2 * run.overlap if watermark else None
     known = run.cache.absorbed(target.name)
-    near = [m for m in manifests if not (horizon and m.last_time and parse_time(m.last_time) < horizon)]
-    # The index keeps its own record of what it holds (a chunk the cache knows may still be queued for the
-    # index when a session dies), so it is asked too; only the primary is indexed.
-    unindexed = run.index.unindexed(target.name, near) if target is run.primary else set()
-    for manifest in near:
-        if manifest.path in known and manifest.chunk not in unindexed:
+    # The index keeps its own record of what it holds (a chunk the cache knows may still have been queued for
+    # the indexer when a session died), so it is asked about every chunk listed, not only those near the
+    # watermark: a first session killed before its first watermark leaves a rebuilt one past its chunks.
+    # Only the primary is indexed.
+    unindexed = run.index.unindexed(target.name, manifests) if target is run.primary else set()
+    for manifest in manifests:
+        far = horizon and manifest.last_time and parse_time(manifest.last_time) < horizon
+        remember = manifest.path not in known and not far
+        if not remember and manifest.chunk not in unindexed:
             continue
         records = target.store.read_chunk(manifest)
         if manifest.chunk in unindexed:
             run.index.submit(target.name, manifest, records)
-        if manifest.path not in known:
+        if remember:
             _remember(run, target, manifest, records)
+    if rebuilt:
+        run.index.drain()  # kept only once the chunks before it are indexed, like every watermark
+        run.cache.set_watermark(target.name, rebuilt)
     return watermark
 
 

@@ -98,20 +98,25 @@ class _Dropping(logindex.ChunkIndexer):
         pass
 
 
-def test_absorb_indexes_the_chunks_a_killed_session_had_cached_but_not_indexed(db, tmp_path):
+@pytest.mark.parametrize("watermark", [True, False], ids=["a-later-session", "the-first-session"])
+def test_absorb_indexes_the_chunks_a_killed_session_had_cached_but_not_indexed(db, tmp_path, watermark):
+    """A killed first session has no watermark yet: the one rebuilt from the manifests lies past its older
+    chunks, which must be indexed all the same."""
     store = engine.Target("1", open_store(tmp_path / "primary"))
-    records = [_audit(n) for n in range(4)]
+    records = [_audit(n * 60) for n in range(5)]  # five hours: more than twice the overlap
     with LogCache(tmp_path / "cache").open("t", "audit") as cache:
         run = engine.Run(client=None, log_type=AUDIT, tenant="t", session="s", primary=store, cache=cache,
-                         overlap=timedelta(hours=1), now=T0 + timedelta(hours=1), retention=timedelta(days=30),
-                         index=_Dropping(tenant_id=1, log_type=AUDIT, threaded=False))
+                         overlap=timedelta(hours=1), now=T0 + timedelta(hours=6), retention=timedelta(days=30),
+                         index=_Dropping(tenant_id=1, log_type=AUDIT, threaded=False), chunk_size=2)
         engine._store(run, store, records, engine.TypeResult())
-        cache.set_watermark("1", T0 + timedelta(minutes=30))
-        assert _rows() == [] and len(cache.absorbed("1")) == 1
+        if watermark:
+            cache.set_watermark("1", T0 + timedelta(hours=4, minutes=30))
+        assert _rows() == [] and len(cache.absorbed("1")) == 3
         run.index = logindex.ChunkIndexer(tenant_id=1, log_type=AUDIT, threaded=False)
         engine.absorb(run, store)
         engine.absorb(run, store)  # and only once
-    assert _rows() == [(f"Directory_{n}", n) for n in range(4)]
+        assert cache.watermark("1") is not None
+    assert sorted(r[0] for r in _rows()) == sorted(r["id"] for r in records)
 
 
 @pytest.mark.django_db(transaction=True)
