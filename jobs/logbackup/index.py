@@ -81,8 +81,8 @@ CREATE INDEX {TABLE}_user ON {TABLE} (tenant_id, user_key, at);
 DROP = f"DROP TABLE IF EXISTS {TABLE}, {CHUNKS}, {USERS} CASCADE;"
 FIELDS = ["category", "activity", "result", "user_id", "user_upn", "app_id", "app_name", "target_ids",
           "target_names", "correlation_id", "ip_address", "application", "status"]
+# The COPY columns; all sent as text, the time as Graph wrote it (PostgreSQL parses it, Python never does).
 WRITTEN = ["at", "tenant_id", "chunk_id", "line", "log_type", "user_key", "record_id", *FIELDS]
-# Text COPY: the time goes as Graph wrote it (PostgreSQL parses it), so Python never parses it.
 # What a search row holds (jobs.selectors.log_records_search): the record's key fields and where it is stored.
 COLUMNS = ["at", "tenant_id", "log_type", "record_id", *FIELDS, "repository", "chunk", "line"]
 # The smallint of each log type in the rows; never renumber (rows keep them).
