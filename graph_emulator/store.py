@@ -19,7 +19,8 @@ from graph_emulator.generator import generate
 from graph_emulator.kinds import KINDS, RELATIONS
 
 DEFAULT_CONFIG = {
-    "throttling": {"enabled": False, "ru_per_10s": None, "write_per_150s": 3000, "reports_per_10s": 5, "ca_per_s": 1},
+    "throttling": {"enabled": False, "ru_per_10s": None, "write_per_150s": 3000, "tenant_write_per_300s": 18000,
+                   "reports_per_10s": 5, "ca_per_s": 1},
     "faults": {"error_rate": 0.0, "reset_rate": 0.0, "slow_rate": 0.0, "slow_seconds": 2.0, "truncate_rate": 0.0,
                "seed": 0},
     "audit_delay_seconds": 0.0,

@@ -77,11 +77,25 @@ def check_create(tenant, kind: str, data: dict) -> None:
         _check_new_user(tenant, data)
     if kind == "conditionalAccessPolicies":
         check_ca_policy(data)
+        check_ca_references(tenant, data)
+    if kind == "groups" and data.get("mailEnabled") and "Unified" not in (data.get("groupTypes") or []):
+        raise bad_request("Cannot Create a mail-enabled security groups and or distribution list.")
+
+
+def password_complex(password: str) -> bool:
+    """Entra's cloud password rule: 8 to 256 characters from at least three of lower case, upper case, digits and
+    symbols (https://learn.microsoft.com/entra/identity/authentication/concept-password-ban-bad-combined-policy)."""
+    classes = [any(c.islower() for c in password), any(c.isupper() for c in password),
+               any(c.isdigit() for c in password), any(not c.isalnum() for c in password)]
+    return 8 <= len(password) <= 256 and sum(classes) >= 3
 
 
 def _check_new_user(tenant, data: dict) -> None:
     if not (data.get("passwordProfile") or {}).get("password"):
         raise bad_request("Invalid value specified for property 'passwordProfile' of resource 'User'.")
+    if not password_complex(str(data["passwordProfile"]["password"])):
+        raise bad_request("The specified password does not comply with password complexity requirements. Please "
+                          "provide a different password.")
     upn = str(data["userPrincipalName"]).lower()
     domain = upn.rpartition("@")[2]
     if domain not in {d.lower() for d in tenant.objs["domains"]}:
@@ -106,6 +120,31 @@ def check_ca_policy(data: dict) -> None:
         raise bad_request("Conditional Access policy requires a user condition (includeUsers).", "BadRequest")
     if not data.get("grantControls") and not data.get("sessionControls"):
         raise bad_request("Conditional Access policy requires grant controls or session controls.", "BadRequest")
+
+
+# Values Conditional Access accepts besides object ids (https://learn.microsoft.com/graph/api/resources/conditionalaccessusers,
+# https://learn.microsoft.com/graph/api/resources/conditionalaccesslocations).
+CA_KEYWORDS = {"users": {"All", "None", "GuestsOrExternalUsers"}, "locations": {"All", "AllTrusted"}}
+CA_REFERENCES = (("users", ("includeUsers", "excludeUsers"), "users", "user"),
+                 ("users", ("includeGroups", "excludeGroups"), "groups", "group"),
+                 ("users", ("includeRoles", "excludeRoles"), "roleDefinitions", "role"),
+                 ("locations", ("includeLocations", "excludeLocations"), "namedLocations", "location"))
+
+
+def check_ca_references(tenant, data: dict) -> None:
+    """A policy naming a user, group, role or named location that does not exist is refused, as Entra does
+    ("1054: Invalid group value: ..." for a group); a policy already holding the id of an object deleted since
+    keeps it until its conditions are written again."""
+    cond = data.get("conditions") or {}
+    for section, keys, kind, noun in CA_REFERENCES:
+        part = cond.get(section) or {}
+        for key in keys:
+            for value in part.get(key) or []:
+                if value in CA_KEYWORDS[section] or value in tenant.objs[kind]:
+                    continue
+                # Only the group message is seen in public reports; the others follow its shape.
+                prefix = "1054: " if noun == "group" else ""
+                raise bad_request(f"{prefix}Invalid {noun} value: {value}.", "BadRequest")
 
 
 def check_patch(kind: str, obj: dict, data: dict) -> None:
