@@ -128,6 +128,8 @@ def delete(ctx: Ctx, kind: str, obj: dict) -> Response:
         raise GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
     if kind == "roleAssignments":
         return roles.delete_assignment(ctx, obj)
+    if obj.get("onPremisesSyncEnabled"):  # synced objects are deleted on-premises, never in the cloud
+        check_synced(kind, obj, {"displayName": None})
     if is_soft_deletable(kind, obj):
         tenant.apply(["soft", kind, obj["id"], iso(tenant.now())])
     else:
