@@ -147,6 +147,30 @@ def check_ca_references(tenant, data: dict) -> None:
                 raise bad_request(f"{prefix}Invalid {noun} value: {value}.", "BadRequest")
 
 
+CONDITION_LISTS = {"applications": ("includeApplications", "excludeApplications", "includeUserActions",
+                                    "includeAuthenticationContextClassReferences"),
+                   "users": ("includeUsers", "excludeUsers", "includeGroups", "excludeGroups", "includeRoles",
+                             "excludeRoles")}
+CONDITION_TOP = {"userRiskLevels": [], "signInRiskLevels": [], "clientAppTypes": [], "servicePrincipalRiskLevels": [],
+                 "platforms": None, "locations": None, "devices": None, "clientApplications": None}
+
+
+def full_ca_policy(data: dict) -> dict:
+    """A policy as Graph stores and returns it: every condition list present ([] when not given), absent
+    complex conditions null, grant controls with their empty lists (list-conditionalaccess-policies example)."""
+    out = dict(data)
+    if isinstance(data.get("conditions"), dict):
+        cond = {**CONDITION_TOP, **data["conditions"]}
+        for section, keys in CONDITION_LISTS.items():
+            part = dict(cond.get(section) or {})
+            cond[section] = {**{k: [] for k in keys}, **part}
+        out["conditions"] = cond
+    if isinstance(data.get("grantControls"), dict):
+        out["grantControls"] = {"operator": "OR", "builtInControls": [], "customAuthenticationFactors": [],
+                                "termsOfUse": [], **data["grantControls"]}
+    return out
+
+
 def check_patch(kind: str, obj: dict, data: dict) -> None:
     ro = READ_ONLY.get(kind, COMMON_READ_ONLY)
     types = views.props_of(views.KINDS[kind].type)
@@ -198,4 +222,6 @@ def created_defaults(tenant, kind: str, data: dict) -> dict:
                    servicePrincipalType="Application")
     elif kind in ("conditionalAccessPolicies", "namedLocations"):
         obj["modifiedDateTime"] = None
+    if kind == "conditionalAccessPolicies":
+        obj = full_ca_policy({"description": None, "sessionControls": None, "grantControls": None, **obj})
     return obj

@@ -22,6 +22,7 @@ from graph_emulator.writerules import (
     check_patch,
     check_synced,
     created_defaults,
+    full_ca_policy,
     members_binds,
 )
 
@@ -92,6 +93,8 @@ def patch(ctx: Ctx, kind: str, obj: dict) -> Response:
         changes["lastPasswordChangeDateTime"] = iso(tenant.now())
     if kind in ("conditionalAccessPolicies", "namedLocations"):
         changes["modifiedDateTime"] = iso(tenant.now())
+    if kind == "conditionalAccessPolicies":
+        changes = full_ca_policy(changes)
     before = copy.deepcopy(obj)
     old = {k: obj.get(k) for k in changes}
     tenant.apply(["patch", kind, obj["id"], changes])
