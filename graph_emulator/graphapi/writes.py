@@ -48,7 +48,10 @@ def create(ctx: Ctx, kind: str) -> Response:
     tenant.apply(["put", kind, obj])
     t = AUDIT_TYPE[kind]
     noun = _noun(kind)
-    props = [audit.modified(k, None, v) for k, v in data.items() if "@" not in k and k != "passwordProfile"]
+    if kind in POLICY_PROPERTY:
+        props = policy_props(kind, None, obj)
+    else:
+        props = [audit.modified(k, None, v) for k, v in data.items() if "@" not in k and k != "passwordProfile"]
     audit.record(tenant, f"Add {noun}", audit.CATEGORY[t], "Add", _initiator(ctx), [audit.target(obj, t, props)])
     for rel, ids in binds:
         for oid in ids:
