@@ -184,6 +184,8 @@ class Tenant:
             self._op_manager(uid, None)  # the reports lose their manager; users/delta reports it (manager@delta)
         for aid in [a for a, o in self.objs["appRoleAssignments"].items() if oid in (o["principalId"], o["resourceId"])]:
             self._op_hard("appRoleAssignments", aid)
+        for rid in [a for a, o in self.objs["roleAssignments"].items() if o["principalId"] == oid]:
+            self._op_hard("roleAssignments", rid)  # a role-assignable group (or user) gone for good holds no role
         self._change(kind, oid, "hard")
 
     def _op_link(self, rel: str, src: str, dst: str) -> None:

@@ -122,9 +122,20 @@ def test_role_assignment_and_directory_role_member_are_one_assignment(fresh):
     assert g.http.post(f"/v1.0/directoryRoles/{role['id']}/members/$ref", json=ref).status_code == 204
     flt = f"principalId eq '{uid}'"
     listed = g.get(f"/v1.0/roleManagement/directory/roleAssignments?$filter={flt}").json()["value"]
-    assert [a["roleDefinitionId"] for a in listed] == [GLOBAL_ADMIN_TEMPLATE]
+    assert [a["roleDefinitionId"] for a in listed].count(GLOBAL_ADMIN_TEMPLATE) == 1
     missing = {**body, "principalId": "00000000-0000-0000-0000-00000000beef"}
     assert g.http.post("/v1.0/roleManagement/directory/roleAssignments", json=missing).status_code == 404
+
+
+def test_a_hard_deleted_role_assignable_group_loses_its_role_assignments(fresh):
+    g = fresh(roles=[*ALL_WRITE, "RoleManagement.ReadWrite.Directory"])
+    group = g.http.post("/v1.0/groups", json={"displayName": "Tier 0", "mailEnabled": False, "mailNickname": "t0",
+                                              "securityEnabled": True, "isAssignableToRole": True}).json()
+    body = {"principalId": group["id"], "roleDefinitionId": GLOBAL_ADMIN_TEMPLATE, "directoryScopeId": "/"}
+    assert g.http.post("/v1.0/roleManagement/directory/roleAssignments", json=body).status_code == 201
+    assert g.http.delete(f"/v1.0/groups/{group['id']}").status_code == 204
+    flt = f"principalId eq '{group['id']}'"
+    assert g.get(f"/v1.0/roleManagement/directory/roleAssignments?$filter={flt}").json()["value"] == []
 
 
 def test_conditional_access_refuses_unknown_references_but_keeps_stale_ones(fresh):
@@ -273,6 +284,21 @@ def test_batched_writes_depend_on_each_other_and_are_throttled_one_by_one(fresh,
         assert by_id["2"]["headers"]["x-ms-throttle-information"] == "WriteLimitExceeded"
     finally:
         emu.control.configure(g.tid, throttling={"enabled": False, "write_per_150s": 3000})
+
+
+def test_the_tenant_write_quota_is_shared_by_every_app(fresh, emu):
+    g = fresh()
+    gid = _plain_group(g.export())["id"]
+    other = type(g)(emu, g.tenant, ALL_WRITE)
+    emu.control.configure(g.tid, throttling={"enabled": True, "tenant_write_per_300s": 2})
+    try:
+        assert g.http.patch(f"/v1.0/groups/{gid}", json={"description": "a"}).status_code == 204
+        assert other.http.patch(f"/v1.0/groups/{gid}", json={"description": "b"}).status_code == 204
+        r = g.http.patch(f"/v1.0/groups/{gid}", json={"description": "c"})
+        assert r.status_code == 429 and r.headers["x-ms-throttle-scope"].startswith("Tenant/Write/")
+        assert g.get(f"/v1.0/groups/{gid}").status_code == 200  # reads are not writes
+    finally:
+        emu.control.configure(g.tid, throttling={"enabled": False, "tenant_write_per_300s": 18000})
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
