@@ -126,13 +126,15 @@ def tenant_differences(truth_then: dict, truth_now: dict, *, remapped: dict[str,
     ``remapped`` maps ids of objects that were re-created (and appIds of re-created applications) to their
     new ones: every reference to an old id, in attributes and relationships, is read as the new id.
     ``skipped`` holds (object type, old id, attribute) the restore left out with a reason (read-only,
-    synced from on-premises, not restorable); attribute None skips the whole object. Attributes no restore
-    can write (``NOT_RESTORABLE``, the registry's volatile ones) are never compared."""
+    synced from on-premises, not restorable); attribute None skips the whole object, with its assignments and
+    relationships. Attributes no restore can write (``NOT_RESTORABLE``, the registry's volatile ones) are never
+    compared; app role and directory role assignments are matched by what they assign, not by id."""
     remapped = remapped or {}
     then, now = truth_snapshot(truth_then), truth_snapshot(truth_now)
     skip_objects = {(t, remapped.get(i, i)) for t, i, attr in skipped if attr is None}
     skip_attrs = {(t, remapped.get(i, i), attr) for t, i, attr in skipped if attr is not None}
     diffs: list[str] = []
+    skipped_ids = {oid for _, oid in skip_objects}  # their assignments and relationships are skipped too
     live_then = {remapped.get(i, i) for objects in then["objects"].values() for i in objects}
     live_now = {i for objects in now["objects"].values() for i in objects}
     for object_type, objects in then["objects"].items():
@@ -140,9 +142,11 @@ def tenant_differences(truth_then: dict, truth_now: dict, *, remapped: dict[str,
                           live_then)
         actual = _keyed(object_type, now["objects"][object_type], live_now)
         for key in sorted(set(expected) | set(actual)):
-            oid = (expected.get(key) or actual.get(key))["id"]
-            if (object_type, oid) in skip_objects:
+            obj = expected.get(key) or actual.get(key)
+            ends = {obj.get("principalId"), obj.get("resourceId")} if object_type in NATURAL_KEYS else set()
+            if (object_type, obj["id"]) in skip_objects or ends & skipped_ids:
                 continue
+            oid = obj["id"]
             if key not in actual:
                 diffs.append(f"{object_type} {key}: missing now")
             elif key not in expected:
@@ -152,7 +156,6 @@ def tenant_differences(truth_then: dict, truth_now: dict, *, remapped: dict[str,
                 for attr in sorted(set(want) | set(got)):
                     if want.get(attr) != got.get(attr) and (object_type, oid, attr) not in skip_attrs:
                         diffs.append(f"{object_type} {key}: {attr} was {want.get(attr)!r}, is {got.get(attr)!r}")
-    skipped_ids = {oid for _, oid in skip_objects}
     for kind, pairs in then["relations"].items():
         expected = {(remapped.get(s, s), remapped.get(t, t)) for s, t in pairs}
         expected = {(s, t) for s, t in expected if not {s, t} & skipped_ids}

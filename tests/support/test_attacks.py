@@ -6,6 +6,7 @@ restore needs and that ``tenant_differences`` fails until the tenant is really b
 
 from __future__ import annotations
 
+import copy
 import itertools
 
 import pytest
@@ -152,3 +153,19 @@ def test_a_restore_through_graph_leaves_no_difference_with_the_restore_point(emu
     unmapped = tenant_differences(then, now, limit=10_000)
     assert any(prepared["group"] in line for line in unmapped)
     assert any(line.startswith("conditionalAccessPolicy") for line in unmapped)
+
+
+def test_tenant_differences_ignores_what_no_restore_can_write_and_honours_skips(emulator):
+    info = emulator.control.create_tenant(seed=next(_seeds), users=20, licence="P2")
+    then = emulator.control.export(info["tenant_id"])
+    now = copy.deepcopy(then)
+    user = next(u for u in now["users"] if not u["onPremisesSyncEnabled"])
+    user.update(jobTitle="Changed", createdDateTime="2030-01-01T00:00:00Z",
+                signInSessionsValidFromDateTime="2030-01-01T00:00:00Z")  # volatile and server-owned: not compared
+    assert tenant_differences(then, now) == [f"user {user['id']}: jobTitle was "
+                                             f"{next(u for u in then['users'] if u['id'] == user['id']).get('jobTitle')!r}"
+                                             ", is 'Changed'"]
+    assert tenant_differences(then, now, skipped={("user", user["id"], "jobTitle")}) == []
+    now["users"].remove(user)
+    assert tenant_differences(then, now, skipped={("user", user["id"], None)}) == []
+    assert tenant_differences(then, now)[0] == f"user {user['id']}: missing now"
