@@ -12,7 +12,7 @@ import orjson
 from graph_emulator import audit, views
 from graph_emulator.common import GraphError, Response, bad_request, iso, json_response, not_found
 from graph_emulator.generator.apps import assignment
-from graph_emulator.graphapi import roles
+from graph_emulator.graphapi import grants, roles
 from graph_emulator.graphapi.context import Ctx
 from graph_emulator.kinds import KINDS, is_soft_deletable, kind_of_type
 from graph_emulator.writerules import (
@@ -34,8 +34,8 @@ def _initiator(ctx: Ctx) -> dict:
 
 
 def create(ctx: Ctx, kind: str) -> Response:
-    if kind == "roleAssignments":
-        return roles.create_assignment(ctx)
+    if kind in SPECIAL_CREATE:
+        return SPECIAL_CREATE[kind](ctx)
     tenant = ctx.tenant
     data = ctx.json()
     binds = members_binds(data)
@@ -71,6 +71,8 @@ def _noun(kind: str) -> str:
 
 
 def modify(ctx: Ctx, kind: str, obj: dict) -> Response:
+    if kind in SPECIAL_MODIFY:
+        return SPECIAL_MODIFY[kind](ctx, obj)
     if ctx.method == "PATCH":
         return patch(ctx, kind, obj)
     if ctx.method == "DELETE":
@@ -118,6 +120,9 @@ def patch(ctx: Ctx, kind: str, obj: dict) -> Response:
     return NO_CONTENT
 
 
+SPECIAL_CREATE = {"roleAssignments": roles.create_assignment, "oauth2PermissionGrants": grants.create_grant,
+                  "roleDefinitions": grants.create_definition}
+SPECIAL_MODIFY = {"oauth2PermissionGrants": grants.modify_grant, "roleDefinitions": grants.modify_definition}
 POLICY_PROPERTY = {"conditionalAccessPolicies": "ConditionalAccessPolicy", "namedLocations": "NamedLocation"}
 
 

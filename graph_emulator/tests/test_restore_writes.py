@@ -301,6 +301,41 @@ def test_the_tenant_write_quota_is_shared_by_every_app(fresh, emu):
         emu.control.configure(g.tid, throttling={"enabled": False, "tenant_write_per_300s": 18000})
 
 
+def test_delegated_permission_grants_and_custom_roles_can_be_written_back(fresh):
+    g = fresh(roles=[*ALL_WRITE, "RoleManagement.ReadWrite.Directory"])
+    ex = g.export()
+    grant = ex["oauth2PermissionGrants"][0]
+    body = {k: grant[k] for k in ("clientId", "consentType", "principalId", "resourceId", "scope")}
+    assert g.http.post("/v1.0/oauth2PermissionGrants", json=body).status_code == 409
+    assert g.http.delete(f"/v1.0/oauth2PermissionGrants/{grant['id']}").status_code == 204
+    wrong = {**body, "consentType": "Principal", "principalId": None}
+    assert g.http.post("/v1.0/oauth2PermissionGrants", json=wrong).status_code == 400
+    again = g.http.post("/v1.0/oauth2PermissionGrants", json=body)
+    assert again.status_code == 201 and again.json()["id"] != grant["id"]
+    path = f"/v1.0/oauth2PermissionGrants/{again.json()['id']}"
+    assert g.http.patch(path, json={"scope": "User.Read"}).status_code == 204
+    assert g.http.patch(path, json={"clientId": body["resourceId"]}).status_code == 400
+    assert {"Remove delegated permission grant", "Add delegated permission grant", "Update delegated permission grant"} <= {
+        a["activityDisplayName"] for a in g.all_pages("/v1.0/auditLogs/directoryAudits")}
+    custom = next(d for d in ex["roleDefinitions"] if not d["isBuiltIn"])
+    role = {k: custom[k] for k in ("description", "isEnabled", "rolePermissions")}
+    assert g.http.post("/v1.0/roleManagement/directory/roleDefinitions",
+                       json={**role, "displayName": custom["displayName"]}).status_code == 400  # name taken
+    made = g.http.post("/v1.0/roleManagement/directory/roleDefinitions", json={**role, "displayName": "Restored role"})
+    assert made.status_code == 201 and made.json()["isBuiltIn"] is False
+    rid = made.json()["id"]
+    builtin = f"/v1.0/roleManagement/directory/roleDefinitions/{GLOBAL_ADMIN_TEMPLATE}"
+    assert g.http.patch(builtin, json={"description": "x"}).status_code == 400
+    uid = ex["users"][3]["id"]
+    assigned = g.http.post("/v1.0/roleManagement/directory/roleAssignments",
+                           json={"principalId": uid, "roleDefinitionId": rid, "directoryScopeId": "/"})
+    assert assigned.status_code == 201
+    path = f"/v1.0/roleManagement/directory/roleDefinitions/{rid}"
+    assert g.http.delete(path).status_code == 400
+    assert g.http.delete(f"/v1.0/roleManagement/directory/roleAssignments/{assigned.json()['id']}").status_code == 204
+    assert g.http.delete(path).status_code == 204
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_microsofts_sdk_creates_a_user_and_adds_it_to_a_group(fresh, emu):
     sdk = pytest.importorskip("msgraph")
