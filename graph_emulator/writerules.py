@@ -78,6 +78,8 @@ def check_create(tenant, kind: str, data: dict) -> None:
     if kind == "conditionalAccessPolicies":
         check_ca_policy(data)
         check_ca_references(tenant, data)
+    if kind == "namedLocations":
+        check_named_location(data)
     if kind == "groups" and data.get("mailEnabled") and "Unified" not in (data.get("groupTypes") or []):
         raise bad_request("Cannot Create a mail-enabled security groups and or distribution list.")
 
@@ -90,12 +92,32 @@ def password_complex(password: str) -> bool:
     return 8 <= len(password) <= 256 and sum(classes) >= 3
 
 
-def _check_new_user(tenant, data: dict) -> None:
-    if not (data.get("passwordProfile") or {}).get("password"):
+def _check_password(profile) -> None:
+    if not isinstance(profile, dict) or not profile.get("password"):
         raise bad_request("Invalid value specified for property 'passwordProfile' of resource 'User'.")
-    if not password_complex(str(data["passwordProfile"]["password"])):
+    if not password_complex(str(profile["password"])):
         raise bad_request("The specified password does not comply with password complexity requirements. Please "
                           "provide a different password.")
+
+
+# A named location is an IP range list or a country list (https://learn.microsoft.com/graph/api/resources/ipnamedlocation,
+# https://learn.microsoft.com/graph/api/resources/countrynamedlocation).
+NAMED_LOCATION_NEEDS = {"#microsoft.graph.ipNamedLocation": "ipRanges",
+                        "#microsoft.graph.countryNamedLocation": "countriesAndRegions"}
+
+
+def check_named_location(data: dict) -> None:
+    needed = NAMED_LOCATION_NEEDS.get(data.get("@odata.type"))
+    if needed is None:
+        raise bad_request("Invalid value specified for property '@odata.type' of resource 'NamedLocation'.",
+                          "BadRequest")
+    if not data.get(needed):
+        raise bad_request(f"Invalid value specified for property '{needed}' of resource 'NamedLocation'.",
+                          "BadRequest")
+
+
+def _check_new_user(tenant, data: dict) -> None:
+    _check_password(data.get("passwordProfile"))
     upn = str(data["userPrincipalName"]).lower()
     domain = upn.rpartition("@")[2]
     if domain not in {d.lower() for d in tenant.objs["domains"]}:
@@ -181,6 +203,10 @@ def check_patch(kind: str, obj: dict, data: dict) -> None:
             raise bad_request(f"Invalid property '{prop}'.", "BadRequest")
     if kind == "conditionalAccessPolicies":
         check_ca_policy({**obj, **data})
+    if kind == "users" and "passwordProfile" in data:
+        _check_password(data["passwordProfile"])
+    if kind == "namedLocations":
+        check_named_location({**obj, **data})
 
 
 def check_synced(kind: str, obj: dict, data: dict) -> None:

@@ -152,6 +152,12 @@ def test_conditional_access_refuses_unknown_references_but_keeps_stale_ones(fres
     assert r.status_code == 400 and r.json()["error"]["message"] == f"1054: Invalid group value: {ghost}."
     no_location = {**body, "conditions": {**body["conditions"], "locations": {"includeLocations": [ghost]}}}
     assert g.http.post("/v1.0/identity/conditionalAccess/policies", json=no_location).status_code == 400
+    no_ranges = {"@odata.type": "#microsoft.graph.ipNamedLocation", "displayName": "Office", "isTrusted": True}
+    assert g.http.post("/v1.0/identity/conditionalAccess/namedLocations", json=no_ranges).status_code == 400
+    ranges = [{"@odata.type": "#microsoft.graph.iPv4CidrRange", "cidrAddress": "198.51.100.0/24"}]
+    location = g.http.post("/v1.0/identity/conditionalAccess/namedLocations", json={**no_ranges, "ipRanges": ranges})
+    assert location.status_code == 201
+    body["conditions"]["locations"] = {"includeLocations": [location.json()["id"]], "excludeLocations": ["AllTrusted"]}
     pid = g.http.post("/v1.0/identity/conditionalAccess/policies", json=body).json()["id"]
     assert g.http.delete(f"/v1.0/groups/{group['id']}").status_code == 204  # security group: gone at once
     stale = g.get(f"/v1.0/identity/conditionalAccess/policies/{pid}").json()
@@ -176,6 +182,8 @@ def test_create_user_rules_and_audit_of_updates(fresh):
     uid = r.json()["id"]
     again = g.http.post("/v1.0/users", json={**base, "passwordProfile": {"password": PASSWORD}})
     assert again.status_code == 400 and "already exists" in again.json()["error"]["message"]
+    weak_reset = g.http.patch(f"/v1.0/users/{uid}", json={"passwordProfile": {"password": "abc"}})
+    assert weak_reset.status_code == 400 and "complexity" in weak_reset.json()["error"]["message"]
     assert g.http.patch(f"/v1.0/users/{uid}", json={"jobTitle": "CFO", "department": "Finance"}).status_code == 204
     upd = _audits(g, "Update user")[0]
     props = _props(upd["targetResources"][0])
