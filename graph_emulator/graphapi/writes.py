@@ -156,6 +156,10 @@ def restore(ctx: Ctx, kind: str, obj: dict) -> Response:
     """POST .../restore -> 200 + the restored object with @odata.type (https://learn.microsoft.com/graph/api/directory-deleteditems-list)."""
     tenant = ctx.tenant
     data = ctx.json() if ctx.body else {}
+    if kind == "users":  # the UPN may have been taken since: restore under newUserPrincipalName then
+        upn = str(data.get("newUserPrincipalName") or obj.get("userPrincipalName") or "").lower()
+        if any(u.get("userPrincipalName", "").lower() == upn for u in tenant.objs["users"].values()):
+            raise bad_request("Another object with the same value for property userPrincipalName already exists.")
     tenant.apply(["restore", kind, obj["id"]])
     if data.get("newUserPrincipalName") and kind == "users":
         tenant.apply(["patch", kind, obj["id"], {"userPrincipalName": data["newUserPrincipalName"]}])

@@ -191,6 +191,15 @@ def test_create_user_rules_and_audit_of_updates(fresh):
     assert orjson.loads(props["Included Updated Properties"][1]) == "jobTitle, department"
     assert _audits(g, "Add user")[0]["targetResources"][0]["id"] == uid
     assert g.http.delete(f"/v1.0/users/{uid}").status_code == 204
+    taker = g.http.post("/v1.0/users", json={**base, "passwordProfile": {"password": PASSWORD}})
+    assert taker.status_code == 201  # the UPN of a user in the recycle bin is free
+    taken = g.http.post(f"/v1.0/directory/deletedItems/{uid}/restore")
+    assert taken.status_code == 400 and "userPrincipalName" in taken.json()["error"]["message"]
+    assert g.http.post(f"/v1.0/directory/deletedItems/{uid}/restore",
+                       json={"newUserPrincipalName": f"ada2@{g.tenant['domain']}"}).status_code == 200
+    assert g.get(f"/v1.0/users/{uid}").json()["userPrincipalName"] == f"ada2@{g.tenant['domain']}"
+    assert g.http.delete(f"/v1.0/users/{taker.json()['id']}").status_code == 204
+    assert g.http.delete(f"/v1.0/users/{uid}").status_code == 204
     assert g.http.post(f"/v1.0/directory/deletedItems/{uid}/restore").status_code == 200
     assert g.http.delete(f"/v1.0/users/{uid}").status_code == 204
     assert g.http.delete(f"/v1.0/directory/deletedItems/{uid}").status_code == 204
