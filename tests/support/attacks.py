@@ -9,10 +9,19 @@ test can assert that compare reports every item and that a restore undoes them (
 security group with members, an owner, a parent group, an administrative unit and a Conditional Access policy
 that includes it), made by the tenant's administrator before the restore point is taken.
 
-Usage::
+A restore end-to-end test::
 
-    attacker = GraphApp.register(emu.url, emu.ca_path, emu.control, tenant_id, ATTACKER_ROLES, "Sync Helper")
-    done = mass_deletion(attacker, emu.control.export(tenant_id), users=5, groups=2)
+    admin = GraphApp.register(emu.url, emu.ca_path, emu.control, tid, ATTACKER_ROLES, "Tenant admin")
+    prepared = prepare_nested_ca_group(admin, emu.control.export(tid))
+    ...  # back up: this is the restore point
+    then = emu.control.export(tid)  # the ground truth at the restore point
+    attacker = GraphApp.register(emu.url, emu.ca_path, emu.control, tid, ATTACKER_ROLES)  # "Sync Helper"
+    done = play_all(attacker, then, prepared)  # or one attack: mass_deletion(attacker, then, users=5, groups=2)
+    ...  # compare (each Attack's touched() and relations must be in the report), then restore
+    assert groundtruth.tenant_differences(then, emu.control.export(tid), remapped=..., skipped=...) == []
+
+The audit records of every attack are initiated by the attacker's app (``initiatedBy.app.displayName``
+"Sync Helper"); each Attack lists the activities it leaves in ``activities``.
 """
 
 from __future__ import annotations
