@@ -215,8 +215,9 @@ class LogRepository:
         # Checked before anything is written: a second writer stops here rather than fork the chain.
         if self.heads is not None and self.heads.get(tenant, log_type) != (Head(n, previous) if previous else None):
             self._heads.pop((tenant, log_type), None)
-            raise ChainConflictError(f"The chain of {tenant}/{log_type} moved under this writer (now at "
-                                     f"{self.heads.get(tenant, log_type)}): another session writes it.")
+            now = self.heads.get(tenant, log_type)
+            raise ChainConflictError(f"The chain of {tenant}/{log_type} moved under this writer (its recorded head "
+                                     f"is manifest {now.n if now else 'none'}, not {n}): another session writes it.")
 
     def _dictionary_for(self, tenant: str, log_type: str, lines: list[bytes]) -> str | None:
         """The chain's dictionary id; trained from this chunk and the stored ones once there are enough."""
