@@ -22,6 +22,7 @@ import json
 import logging
 import re
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 
@@ -279,12 +280,14 @@ class LogRepository:
         prefix = f"{check_name(tenant, 'tenant')}/{check_name(log_type, 'log type')}"
         return [key for key in self.backend.list(prefix) if key.endswith(".manifest.json") and _CHUNK.match(key)]
 
-    def manifests(self, tenant: str, log_type: str, start: date | None = None, end: date | None = None) -> list[Manifest]:
-        """The manifests of the tenant's log type, of days from `start` to `end` (inclusive), in chain order."""
+    def manifests(self, tenant: str, log_type: str, start: date | None = None, end: date | None = None, *,
+                  skip: Collection[str] = ()) -> list[Manifest]:
+        """The manifests of the tenant's log type, of days from `start` to `end` (inclusive), in chain order;
+        manifests whose path is in `skip` are not even read (a caller that knows them already)."""
         found = []
         for path in self._manifest_paths(tenant, log_type):
             day = _day_of(path)
-            if (start is None or day >= start) and (end is None or day <= end):
+            if path not in skip and (start is None or day >= start) and (end is None or day <= end):
                 found.append(Manifest.parse(path, self.backend.get(path)))
         return sorted(found, key=lambda m: m.n)
 
