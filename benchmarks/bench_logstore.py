@@ -144,8 +144,8 @@ How to read it: the password's scrypt key derivation (~0.4 s) happens once when 
 is not in these times. Random GUIDs (id, correlation id, target and initiator ids) are most of what is left
 after compression; the rest of a record compresses to almost nothing within a chunk, so small chunks cost
 more per record. The chain's dictionary (trained from its first 1,000-5,000 records) gives a small chunk
-that repeated rest; chunks under 1,000 records are also compressed at level {SMALL_LEVEL}, slower per record but
-far faster than Graph delivers a 15-minute session's records. In a 50-record chunk the manifest (~600 B) alone
+that repeated rest; chunks under 1,000 records are also compressed at level {SMALL_LEVEL}, slower per record (a
+15-minute session's few hundred records take a fraction of a second); larger chunks are written as before. In a 50-record chunk the manifest (~600 B) alone
 is ~12 B per record. Indexing and the cache (the log job's other stages) are not in these numbers. The machine is
 shared (see the load average): write rates vary by about ±30 % between runs, more than encryption costs
 (AES-GCM over the ~0.5 MB a compressed chunk holds takes well under a millisecond), so the plain run coming out
