@@ -30,7 +30,8 @@ class ChainHeads(Protocol):
     def all(self) -> dict[tuple[str, str], Head]: ...
 
     def advance(self, tenant: str, log_type: str, head: Head, *, previous: Head | None) -> None:
-        """Record `head` if the recorded head is still `previous`; ChainConflictError otherwise."""
+        """Record `head` if the recorded head is still `previous` (or is `head` already: a health check
+        adopted it); ChainConflictError otherwise."""
 
 
 class MemoryHeads:
@@ -46,6 +47,6 @@ class MemoryHeads:
         return dict(self.heads)
 
     def advance(self, tenant: str, log_type: str, head: Head, *, previous: Head | None) -> None:
-        if self.heads.get((tenant, log_type)) != previous:
+        if self.heads.get((tenant, log_type)) not in (previous, head):
             raise ChainConflictError(f"The recorded head of {tenant}/{log_type} moved: another writer is at work.")
         self.heads[(tenant, log_type)] = head

@@ -386,8 +386,12 @@ class LogRepository:
             report.replaced.append(Problem(newest, "the newest manifest is not the one recorded as the chain's head"))
         elif listed[1] is not None and Head(*listed) != recorded:
             # The first check of a chain written before heads were recorded (or a writer stopped between
-            # its manifest and the record): from now on this is the head.
-            self.heads.advance(tenant, log_type, Head(*listed), previous=recorded)
+            # its manifest and the record): from now on this is the head. A writer at work may have moved
+            # it further meanwhile: then its record stands.
+            try:
+                self.heads.advance(tenant, log_type, Head(*listed), previous=recorded)
+            except ChainConflictError:
+                pass
 
     def _verify_chunk(self, manifest: Manifest, report: VerifyReport) -> None:
         report.chunks += 1

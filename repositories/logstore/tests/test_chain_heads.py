@@ -91,3 +91,19 @@ def test_a_second_writer_on_one_chain_is_refused_before_it_writes(tmp_path):
         write(first, DAY1, 3)
     assert [m.n for m in first.manifests("contoso", "audit")] == [1, 2]
     assert first.verify().ok
+
+
+def test_a_check_between_a_write_and_its_record_fails_neither(tmp_path):
+    heads = MemoryHeads()
+    writer = LogRepository.create(DirectoryBackend(tmp_path), password=None, heads=heads)
+    write(writer, DAY1, 1)
+    record, checked = heads.advance, []
+
+    def check_first(*args, **kwargs):  # the scheduled check runs after the manifest is stored, before its record
+        heads.advance = record
+        checked.append(LogRepository(DirectoryBackend(tmp_path), password=None, heads=heads).verify())
+        record(*args, **kwargs)
+
+    heads.advance = check_first
+    newest = write(writer, DAY1, 2)
+    assert checked[0].ok and heads.get("contoso", "audit") == Head(2, newest.hash)
