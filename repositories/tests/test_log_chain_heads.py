@@ -15,15 +15,13 @@ from repositories.logstore import LogRepository as LogStore
 from repositories.logstore.tests.factories import audit_records
 from repositories.models import LogChainHead
 
-PASSWORD = "correct horse battery"
 DAY = date(2026, 11, 30)
 
 
 @pytest.fixture
 def repository(db, settings, tmp_path):
     settings.LOG_REPOSITORY_ROOTS = [tmp_path / "logroots"]
-    return services.log_repository_add(name="Primary", kind="directory", path="primary", retention_days=30,
-                                       password=PASSWORD)
+    return services.log_repository_add(name="Primary", kind="directory", path="primary", retention_days=30)
 
 
 def write(store, seed):
@@ -53,7 +51,7 @@ def test_the_newest_chunk_removed_is_reported_missing_by_the_check_and_its_comma
 
 
 def test_the_first_check_of_a_chain_written_without_heads_records_its_head(repository):
-    old = LogStore(services.log_repository_backend(repository), password=PASSWORD)  # a version without heads
+    old = LogStore(services.log_repository_backend(repository), password=None)  # a version without heads
     write(old, 1)
     newest = write(old, 2)
     assert not LogChainHead.objects.exists()
