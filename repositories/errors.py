@@ -37,3 +37,7 @@ class LogRepositoryPasswordError(RepositoryMisconfiguredError):
 
 class LogChunkDamagedError(RepositoryError):
     """A log chunk or its manifest is missing, damaged or replaced; the message names the chunk."""
+
+
+class LogChainConflictError(TenantBusyError):
+    """Another writer moved the chain of a tenant's log type in a log repository while this one wrote it."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
@@ -24,6 +24,7 @@ from django.views.decorators.debug import sensitive_variables
 from entrabackup import vault
 from repositories import logstore
 from repositories.errors import (
+    LogChainConflictError,
     LogChunkDamagedError,
     LogRepositoryPasswordError,
     RepositoryError,
@@ -31,7 +32,7 @@ from repositories.errors import (
     RepositoryMisconfiguredError,
     RepositoryUnavailableError,
 )
-from repositories.models import LogRepository
+from repositories.models import LogChainHead, LogRepository
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 # The log store's errors and how the product names them; the first matching class wins (subclasses first).
 _TRANSLATIONS = [
     (logstore.WrongPasswordError, LogRepositoryPasswordError, ""),
+    (logstore.ChainConflictError, LogChainConflictError, "is being written by another session"),
     (logstore.ChunkDamagedError, LogChunkDamagedError, "holds a damaged chunk"),
     (logstore.BackendUnavailableError, RepositoryUnavailableError, "is unreachable"),
     (logstore.BackendRefusedError, RepositoryMisconfiguredError, "refuses"),
@@ -76,12 +78,53 @@ def log_repository_open(repository: LogRepository, *, password: str | None = Non
 
     The key is derived once, here, from the sealed password, or from `password` when one is given (an
     export with --password-file). Open it once per session and write every chunk through it: deriving the
-    key costs about 0.4 s.
+    key costs about 0.4 s. Each chain's head is recorded in the configuration database (DatabaseChainHeads).
     """
     with log_repository_translated(repository):
         if password is None:
             password = _unsealed_password(repository)
-        yield logstore.LogRepository(log_repository_backend(repository), password=password)
+        yield logstore.LogRepository(log_repository_backend(repository), password=password,
+                                     heads=DatabaseChainHeads(repository))
+
+
+class DatabaseChainHeads:
+    """The heads of a log repository's chains, in LogChainHead rows (logstore.ChainHeads).
+
+    `advance` is a conditional update from the head the writer started from: a second writer of the same
+    chain (a proxy still writing after its session was marked interrupted, another backup server) finds
+    the head moved and stops with ChainConflictError instead of forking the chain.
+    """
+
+    def __init__(self, repository: LogRepository):
+        self.repository = repository
+
+    def _rows(self):
+        return LogChainHead.objects.filter(repository=self.repository)
+
+    def get(self, tenant: str, log_type: str) -> logstore.Head | None:
+        row = self._rows().filter(tenant=tenant, log_type=log_type).values_list("n", "manifest_hash").first()
+        return logstore.Head(*row) if row else None
+
+    def all(self) -> dict[tuple[str, str], logstore.Head]:
+        return {(tenant, log_type): logstore.Head(n, digest) for tenant, log_type, n, digest in
+                self._rows().values_list("tenant", "log_type", "n", "manifest_hash")}
+
+    def advance(self, tenant: str, log_type: str, head: logstore.Head, *, previous: logstore.Head | None) -> None:
+        if previous is None:
+            try:
+                with transaction.atomic():
+                    LogChainHead.objects.create(repository=self.repository, tenant=tenant, log_type=log_type,
+                                                n=head.n, manifest_hash=head.hash)
+                return
+            except IntegrityError:
+                pass
+        elif self._rows().filter(tenant=tenant, log_type=log_type, n=previous.n, manifest_hash=previous.hash).update(
+                n=head.n, manifest_hash=head.hash, updated_at=timezone.now()):
+            return
+        if self.get(tenant, log_type) == head:  # a health check recorded this very manifest a moment before
+            return
+        raise logstore.ChainConflictError(f"The recorded head of {tenant}/{log_type} is no longer manifest "
+                                          f"{previous.n if previous else 'none'}: another session writes this chain.")
 
 
 def log_repository_backend(repository: LogRepository) -> logstore.Backend:

@@ -140,3 +140,26 @@ class LogRepository(models.Model):
             return self.path
         where = f"s3://{self.bucket}/{self.prefix}".rstrip("/")
         return f"{where} at {self.endpoint_url}" if self.endpoint_url else where
+
+
+class LogChainHead(models.Model):
+    """The newest manifest of one chain of a log repository (a tenant's log type): its number and sha-256.
+
+    Recorded here, outside the repository, by the writer right after it stores the manifest
+    (repositories.log_services.DatabaseChainHeads), so the health check finds the newest chunks removed
+    together with their manifests, which the chain alone cannot show. The conditional update that moves it
+    also refuses a second writer of the same chain.
+    """
+
+    repository = models.ForeignKey(LogRepository, on_delete=models.CASCADE, related_name="chain_heads")
+    tenant = models.CharField(max_length=64, help_text="The tenant's folder in the log repository")
+    log_type = models.CharField(max_length=64)
+    n = models.PositiveBigIntegerField("number", help_text="The newest manifest's place in the chain")
+    manifest_hash = models.CharField(max_length=64, help_text="sha-256 of the newest manifest as stored")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint("repository", "tenant", "log_type", name="logchainhead_one_per_chain")]
+
+    def __str__(self):
+        return f"{self.repository} {self.tenant}/{self.log_type} #{self.n}"

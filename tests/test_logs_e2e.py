@@ -8,10 +8,12 @@ import signal
 import threading
 import time
 from datetime import timedelta
+from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
@@ -89,6 +91,15 @@ def test_repeated_overlapping_sessions_store_every_served_record_exactly_once(lo
     assert len(primary) == len(set(primary)) and set(primary) == _served(tenant)
     assert sorted(_exported(tenant, tmp_path, "Secondary")) == sorted(primary)
     assert sorted(_indexed(tenant)) == sorted(primary)  # the primary's records, each once
+    # The proxy recorded the chain's head in the configuration database: removing the newest chunk is found.
+    with log_repository_open(job.primary) as store:
+        newest = store.manifests(str(tenant.key), "audit")[-1]
+    for key in (newest.chunk, newest.path):
+        (tmp_path / "primary" / key).unlink()
+    out = StringIO()
+    with pytest.raises(CommandError, match="damaged"):
+        call_command("log_repository_check", "--name", "Primary", stdout=out)
+    assert f"MISSING\t{tenant.key}/audit\tthe newest chunks of the chain" in out.getvalue()
 
 
 @pytest.mark.django_db(transaction=True)

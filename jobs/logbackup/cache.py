@@ -112,6 +112,10 @@ class TypeCache:
                 cur.execute("ROLLBACK")
                 raise
 
+    def mark_chunk(self, repository: str, chunk_key: str, last: datetime) -> None:
+        """Record a chunk under `repository` without ids (e.g. a primary chunk copied to the secondary)."""
+        self._db.execute("INSERT OR IGNORE INTO chunk VALUES (?, ?, ?)", (repository, chunk_key, last.timestamp()))
+
     def forget_before(self, repository: str, at: datetime) -> int:
         """Drop ids and chunk keys older than `at` (before the overlap window: no read reaches them again)."""
         cut = at.timestamp()

@@ -11,9 +11,12 @@ Exactly once, in order:
    (the index may work on another thread: `Indexer`), then, once the indexer has drained, the watermark moves
    to the slice's end. A crash leaves chunks without a cache entry (step 1 of the
    next session takes them) or unwritten records above the watermark (read again): never a gap, never twice.
-3. Copy to the secondary every primary record it lacks since its own watermark - overlap (the same
-   absorb-then-write rule on the secondary's side), then move the secondary's watermark to the primary's.
-   An unreachable secondary is a warning; the next session catches up from its older watermark.
+3. The secondary: each primary chunk this session stores is written to the secondary at once, from
+   memory (the ids the secondary holds already are left out), and the cache marks that primary chunk
+   copied. At the end, the primary chunks since the secondary's watermark - overlap that are not marked
+   copied (an outage, a session killed between the two writes, a new secondary) are read and copied the
+   same way; then the secondary's watermark moves to the primary's. In the steady state that reads no
+   primary chunk. A failing secondary is a warning; the next session catches up from its older watermark.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from datetime import datetime, timedelta
 
 from entrabackup import graph
 from jobs.logbackup.cache import TypeCache
-from jobs.logbackup.types import LogType, iso, parse_time, record_time
+from jobs.logbackup.types import LogType, ensure_id, iso, parse_time, record_time
 
 logger = logging.getLogger(__name__)
 # Microsoft's advice for log reads: start with 3-day windows (https://learn.microsoft.com/graph/throttling-limits).
@@ -74,6 +77,7 @@ class TypeResult:
     start: str = ""
     end: str = ""
     copied: int = 0
+    without_id: int = 0
     warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -98,12 +102,20 @@ class Run:
     cancelled: Callable[[], bool] = lambda: False  # noqa: E731
     progress: Callable[[TypeResult], None] = lambda result: None  # noqa: E731
     chunk_size: int = CHUNK_SIZE
+    secondary_down: str = ""  # why the secondary stopped being written in this session ("" while it works)
+
+    @property
+    def copied_marks(self) -> str:
+        """The cache's name for the primary chunks copied to the secondary."""
+        return f"{self.primary.name}>{self.secondary.name}"
 
 
 def backup_log_type(run: Run) -> TypeResult:
     """Steps 1-3 above for one log type; LicenceRequiredError and Graph errors propagate to the caller."""
     result = TypeResult()
     watermark = absorb(run, run.primary, result)
+    if run.secondary is not None:
+        _secondary_guarded(run, result, absorb, run, run.secondary)
     edge = run.now - run.retention
     start = max(watermark - run.overlap, edge) if watermark else edge
     if watermark and watermark - run.overlap < edge:
@@ -120,13 +132,19 @@ def backup_log_type(run: Run) -> TypeResult:
     run.cache.forget_before(run.primary.name, run.now - 2 * run.overlap)
     if run.secondary is not None:
         copy_to_secondary(run, result)
+    if result.without_id:
+        result.warnings.append(f"{run.log_type.label}: {result.without_id} records came without an id; each was "
+                               "given one derived from its content (entrabackup-sha256-...).")
     return result
 
 
 def absorb(run: Run, target: Target, result: TypeResult | None = None) -> datetime | None:
     """Take the target's unknown chunks near the watermark into the cache (and the index for the primary)."""
     watermark = run.cache.watermark(target.name)
-    manifests = target.store.manifests(run.tenant, run.log_type.key,
+    # The primary lists every chunk, known or not: the index is asked about each (below). The secondary lists
+    # only the chunks the cache does not know.
+    skip = () if target is run.primary else run.cache.absorbed(target.name)
+    manifests = target.store.manifests(run.tenant, run.log_type.key, skip=skip,
                                        start=(watermark - 2 * run.overlap).date() if watermark else None)
     rebuilt = None
     if watermark is None and manifests:  # a lost cache: the newest stored record bounds what was read
@@ -173,6 +191,11 @@ def _read_slice(run: Run, start: datetime, end: datetime, result: TypeResult) ->
         if run.cancelled():
             raise LogCancelled()
         values = page.get("value", [])
+        for record in values:
+            if ensure_id(record):
+                result.without_id += 1
+                logger.warning("A %s record of %s came without an id; it is stored as %s", log_type.key,
+                               run.tenant, record["id"])
         known = run.cache.known(run.primary.name, [r["id"] for r in values])
         for record in values:
             if record["id"] in known or record["id"] in fresh:
@@ -202,31 +225,52 @@ def _store(run: Run, target: Target, records: list[dict], result: TypeResult) ->
                 result.new += len(part)
                 result.chunks += 1
                 result.bytes += manifest.size
+                if run.secondary is not None:
+                    _secondary_guarded(run, result, _copy_chunk, run, manifest, part, result)
             else:
                 result.copied += len(part)
             run.progress(result)
 
 
 def copy_to_secondary(run: Run, result: TypeResult) -> None:
-    """Give the secondary every primary record it lacks since its watermark - overlap (step 3)."""
-    secondary = run.secondary
-    try:
-        since = absorb(run, secondary)
+    """Copy the primary chunks since the secondary's watermark - overlap that are not marked copied yet
+    (step 3), then move the secondary's watermark to the primary's."""
+    def catch_up():
+        since = run.cache.watermark(run.secondary.name)
         low = since - run.overlap if since else None
-        missing = []
-        for manifest in run.primary.store.manifests(run.tenant, run.log_type.key,
-                                                    start=low.date() if low else None):
+        for manifest in run.primary.store.manifests(run.tenant, run.log_type.key, start=low.date() if low else None,
+                                                    skip=run.cache.absorbed(run.copied_marks)):
+            if low and manifest.last_time and parse_time(manifest.last_time) < low:
+                continue
             records = run.primary.store.read_chunk(manifest)
-            if low:
-                records = [r for r in records if record_time(run.log_type, r) >= low]
-            known = run.cache.known(secondary.name, [r["id"] for r in records])
-            missing += [r for r in records if r["id"] not in known]
-        _store(run, secondary, missing, result)
-        run.cache.set_watermark(secondary.name, run.cache.watermark(run.primary.name))
-        run.cache.forget_before(secondary.name, run.now - 2 * run.overlap)
+            _copy_chunk(run, manifest, [r for r in records if not low or record_time(run.log_type, r) >= low], result)
+        watermark = run.cache.watermark(run.primary.name)
+        run.cache.set_watermark(run.secondary.name, watermark)
+        run.cache.forget_before(run.secondary.name, run.now - 2 * run.overlap)
+        run.cache.forget_before(run.copied_marks, watermark - 2 * run.overlap)
+
+    _secondary_guarded(run, result, catch_up)
+
+
+def _copy_chunk(run: Run, manifest, records: list[dict], result: TypeResult) -> None:
+    """Write to the secondary the records of one primary chunk it lacks, then mark that chunk copied."""
+    known = run.cache.known(run.secondary.name, [r["id"] for r in records])
+    _store(run, run.secondary, [r for r in records if r["id"] not in known], result)
+    last = max((record_time(run.log_type, r) for r in records), default=run.now)
+    run.cache.mark_chunk(run.copied_marks, manifest.path, last)
+
+
+def _secondary_guarded(run: Run, result: TypeResult, work: Callable[..., object], *args) -> None:
+    """`work(*args)` on the secondary unless it failed already in this session; a failure is a warning."""
+    if run.secondary_down:
+        return
+    try:
+        work(*args)
     except LogCancelled:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure of the secondary leaves the primary's work standing
+        secondary = run.secondary
+        run.secondary_down = f"{type(exc).__name__}: {exc}"
         logger.warning("Secondary %s of %s/%s not written: %s", secondary.name, run.tenant, run.log_type.key, exc)
         result.warnings.append(f"{run.log_type.label}: secondary repository {secondary.name} not written "
-                               f"({type(exc).__name__}: {exc}); the next session catches it up.")
+                               f"({run.secondary_down}); the next session catches it up.")

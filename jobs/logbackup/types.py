@@ -6,8 +6,14 @@ Other sign-ins need beta and `signInEventTypes/any(t: t eq '...')`:
 https://learn.microsoft.com/graph/api/signin-list?view=graph-rest-beta . Sign-in logs need Entra ID P1/P2.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+import orjson
+
+# Graph's record ids are GUIDs (sign-ins) or `<Service>_<GUID>`-like strings (audits): none starts so.
+CONTENT_ID_PREFIX = "entrabackup-sha256-"
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,17 @@ def parse_time(text: str) -> datetime:
     head, _, frac = text.rstrip("Z").partition(".")
     base = datetime.fromisoformat(head).replace(tzinfo=UTC)
     return base.replace(microsecond=int((frac + "000000")[:6])) if frac else base
+
+
+def ensure_id(record: dict) -> bool:
+    """Give a record that came without a usable `id` (missing, null, empty, not a string) a stable one: the
+    sha-256 of its canonical JSON (sorted keys) without `id`, prefixed with CONTENT_ID_PREFIX. The same
+    record read again gets the same id, so the overlap still skips it. True when the id was derived."""
+    if isinstance(record.get("id"), str) and record["id"]:
+        return False
+    content = {key: value for key, value in record.items() if key != "id"}
+    record["id"] = CONTENT_ID_PREFIX + hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return True
 
 
 def record_time(log_type: LogType, record: dict) -> datetime:

@@ -5,16 +5,19 @@ from repositories.logstore.backends import Backend, DirectoryBackend, S3Backend,
 from repositories.logstore.errors import (
     BackendRefusedError,
     BackendUnavailableError,
+    ChainConflictError,
     ChunkDamagedError,
     LogRepositoryLayoutError,
     LogStoreError,
     ObjectNotFoundError,
     WrongPasswordError,
 )
+from repositories.logstore.heads import ChainHeads, Head, MemoryHeads
 from repositories.logstore.repository import LogRepository, Manifest, Problem, VerifyReport, check_name
 
 __all__ = [
-    "Backend", "BackendRefusedError", "BackendUnavailableError", "ChunkDamagedError", "DirectoryBackend",
+    "Backend", "BackendRefusedError", "BackendUnavailableError", "ChainConflictError", "ChainHeads",
+    "ChunkDamagedError", "DirectoryBackend", "Head", "MemoryHeads",
     "LogRepository", "LogRepositoryLayoutError", "LogStoreError", "Manifest", "ObjectNotFoundError", "Problem",
     "S3Backend", "VerifyReport", "WrongPasswordError", "check_key", "check_name", "open_backend",
 ]

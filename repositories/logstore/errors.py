@@ -31,3 +31,7 @@ class LogRepositoryLayoutError(LogStoreError):
 
 class ObjectNotFoundError(LogStoreError):
     """The object asked for does not exist in the storage."""
+
+
+class ChainConflictError(LogStoreError):
+    """Another writer moved the chain's recorded head: two writers met on one tenant and log type."""

@@ -29,3 +29,20 @@ class FailingStore:
 
     def read_chunk(self, manifest):
         return self.real.read_chunk(manifest)
+
+
+class CountingStore:
+    """A real repository that counts the chunks read from it."""
+
+    def __init__(self, real):
+        self.real, self.chunks_read = real, 0
+
+    def write_chunk(self, **kwargs):
+        return self.real.write_chunk(**kwargs)
+
+    def manifests(self, *args, **kwargs):
+        return self.real.manifests(*args, **kwargs)
+
+    def read_chunk(self, manifest):
+        self.chunks_read += 1
+        return self.real.read_chunk(manifest)

@@ -20,7 +20,7 @@ from jobs.logbackup.cache import LogCache
 from jobs.logbackup.engine import Run, Target, backup_log_type
 from jobs.logbackup.types import LOG_TYPES, parse_time
 
-from .stores import FailingStore, open_store
+from .stores import CountingStore, FailingStore, open_store
 
 ROLES = ["AuditLog.Read.All", "Directory.Read.All", "User.ReadWrite.All"]
 DELAYS = {"enabled": True, "seed": 3, "quantiles": [[0.0, 0.0], [0.5, 30.0], [0.95, 120.0], [0.99, 300.0],
@@ -133,6 +133,20 @@ def test_a_crash_between_chunks_loses_and_duplicates_nothing(tenant):
     tenant.run("signin", chunk_size=3)
     stored = tenant.stored(tenant.primary, "signin")
     assert max(stored.values()) == 1 and set(stored) == tenant.truth("signin", since)
+    assert tenant.stored(tenant.secondary, "signin") == stored  # the chunks stored before the crash reached it
+
+
+def test_a_steady_state_session_reads_no_primary_chunk(tenant):
+    tenant.run("audit")
+    tenant.activity(10)
+    tenant.run("audit")
+    tenant.activity(10)
+    counting = tenant.primary.store = CountingStore(tenant.primary.store)
+    steady = tenant.run("audit")
+    assert steady.new > 0 and steady.copied == steady.new
+    assert counting.chunks_read == 0
+    tenant.primary.store = counting.real
+    assert tenant.stored(tenant.secondary, "audit") == tenant.stored(tenant.primary, "audit")
 
 
 def test_the_secondary_catches_up_after_an_outage(tenant):
@@ -145,8 +159,10 @@ def test_the_secondary_catches_up_after_an_outage(tenant):
     assert tenant.stored(tenant.secondary, "audit") != tenant.stored(tenant.primary, "audit")
     tenant.secondary.store = real
     tenant.activity(10)
+    counting = tenant.primary.store = CountingStore(tenant.primary.store)
     up = tenant.run("audit")
-    assert up.copied > 0
+    tenant.primary.store = counting.real
+    assert up.copied > 0 and counting.chunks_read > 0  # the catch-up read what the secondary missed
     assert tenant.stored(tenant.secondary, "audit") == tenant.stored(tenant.primary, "audit")
 
 
