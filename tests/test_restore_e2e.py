@@ -1,0 +1,188 @@
+"""Restores end to end: the Graph emulator, a real backup proxy (`manage.py qcluster`) running the restore
+session, the local PostgreSQL, msal. After the attack and the restore, the emulator's ground truth must equal
+the one at the restore point, except the ids of re-created objects (remapped) and attributes Graph sets
+itself (read-only, or synced from on-premises), which the plan lists as not written."""
+
+import io
+import json
+import os
+import signal
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from entrabackup import objecttypes
+from jobs.backup.tests.truth import truth_snapshot
+from restore import plan as planner
+from restore.models import RestoreSession
+from restore.sessions import sessions_interrupt_lost
+from tests.support.processes import backup_proxy, wait_for
+
+pytestmark = [pytest.mark.e2e]
+
+
+def _backup(tenant) -> int:
+    out = io.StringIO()
+    call_command("backup_run", "--tenant", tenant.name, "--wait", "--timeout", "180", stdout=out)
+    return int(out.getvalue().strip().splitlines()[-1].split()[-1])
+
+
+def _plan(tenant, path, *args) -> dict:
+    call_command("restore_plan", "--tenant", tenant.name, *args, "--output", str(path), stdout=io.StringIO())
+    return json.loads(path.read_text())
+
+
+def _apply(path, reason="e2e: put the tenant back") -> str:
+    out = io.StringIO()
+    call_command("restore_apply", str(path), "--reason", reason, "--wait", "--timeout", "240", stdout=out)
+    return out.getvalue()
+
+
+def _skip_attributes(object_type: str) -> set[str]:
+    """What a restore does not write: read-only, not restorable, volatile (the plan says why for each)."""
+    if object_type not in objecttypes.BY_NAME:
+        return set()
+    wb = objecttypes.get(object_type).writeback
+    return set(wb.read_only) | set(wb.not_restorable) | set(objecttypes.get(object_type).volatile)
+
+
+def _remapped(value, back: dict):
+    if isinstance(value, dict):
+        return {k: _remapped(v, back) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_remapped(v, back) for v in value]
+    return back.get(value, value) if isinstance(value, str) else value
+
+
+def tenant_differences(before: dict, after: dict, id_map: dict) -> list[str]:
+    """Where the tenant after the restore differs from the one at the restore point (new ids mapped back)."""
+    back = {new: old for old, new in id_map.items()}
+    then, now = truth_snapshot(before), truth_snapshot(_remapped(after, back))
+    diffs = []
+    for object_type, objects in then["objects"].items():
+        skip = _skip_attributes(object_type)
+        mine = now["objects"].get(object_type, {})
+        if set(objects) != set(mine):
+            diffs.append(f"{object_type}: missing {sorted(set(objects) - set(mine))[:3]}, "
+                         f"extra {sorted(set(mine) - set(objects))[:3]}")
+            continue
+        for oid, obj in objects.items():
+            keys = sorted(k for k in set(obj) | set(mine[oid]) if k not in skip and obj.get(k) != mine[oid].get(k))
+            if keys:
+                diffs.append(f"{object_type} {oid}: {keys[:6]}")
+    for kind, pairs in then["relations"].items():
+        if pairs != now["relations"][kind]:
+            diffs.append(f"{kind}: missing {sorted(pairs - now['relations'][kind])[:3]}, "
+                         f"extra {sorted(now['relations'][kind] - pairs)[:3]}")
+    return diffs
+
+
+def _nested_group_named_by_a_policy(truth: dict) -> tuple[str, str]:
+    """A security group that a Conditional Access policy includes and that is a member of another group."""
+    members = truth["group_members"]
+    nested = {m for ms in members.values() for m in ms}
+    groups = {g["id"]: g for g in truth["groups"]}
+    for policy in truth["conditionalAccessPolicies"]:
+        for gid in (policy["conditions"].get("users") or {}).get("includeGroups") or []:
+            group = groups.get(gid)
+            if group and gid in nested and "Unified" not in group.get("groupTypes", []) \
+                    and not group.get("onPremisesSyncEnabled") and not group.get("membershipRule"):
+                return gid, policy["id"]
+    raise AssertionError("the generated tenant has no nested security group named by a policy")
+
+
+def _attack(control, tid: str, truth: dict) -> dict:
+    users = [u for u in truth["users"] if not u.get("onPremisesSyncEnabled")]
+    assigned = [g["id"] for g in truth["groups"] if not g.get("membershipRule") and not g.get("onPremisesSyncEnabled")
+                and len(truth["group_members"].get(g["id"], [])) > 1]
+    group = assigned[0]
+    control.mutate(tid, "mass_delete", count=4, seed=3)
+    control.mutate(tid, "hard_delete", id=users[2]["id"])
+    control.mutate(tid, "update_user", id=users[0]["id"], properties={"jobTitle": "Owned", "department": "Evil"})
+    control.mutate(tid, "remove_member", group_id=group, member_id=truth["group_members"][group][0])
+    control.mutate(tid, "make_global_admin", user_id=users[5]["id"])
+    control.mutate(tid, "disable_ca_policy", id=truth["conditionalAccessPolicies"][0]["id"])
+    control.mutate(tid, "create_user", given_name="Intruder", surname="Account", seed=9)
+    nested, policy = _nested_group_named_by_a_policy(truth)
+    control.mutate(tid, "hard_delete", id=nested)
+    return {"nested_group": nested, "policy": policy, "hard_user": users[2]["id"]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_restore_all_after_attacks_puts_the_tenant_back_with_recreated_ids_remapped(backed_tenant, emulator, tmp_path):
+    tenant, _, info = backed_tenant
+    tid, control = info["tenant_id"], emulator.control
+    with backup_proxy(workers=1):
+        truth = control.export(tid)
+        rp = _backup(tenant)
+        attack = _attack(control, tid, truth)
+        plan = _plan(tenant, tmp_path / "plan.json", "--all", "--restore-point", str(rp))
+        output = _apply(tmp_path / "plan.json")
+    session = RestoreSession.objects.get(tenant=tenant)
+    assert session.status == "success", session.error
+    assert attack["nested_group"] in session.id_map and attack["hard_user"] in session.id_map
+    assert tenant_differences(truth, control.export(tid), session.id_map) == []
+    ops = {(s["op"], s["object_id"]) for s in plan["steps"]}
+    assert ("create", attack["nested_group"]) in ops and ("update", attack["policy"]) in ops
+    new_group = session.id_map[attack["nested_group"]]
+    policy = next(p for p in control.export(tid)["conditionalAccessPolicies"] if p["id"] == attack["policy"])
+    assert new_group in policy["conditions"]["users"]["includeGroups"]  # the include list remapped
+    waves = {s["object_id"]: s["wave"] for s in plan["steps"] if s["op"] in ("create", "update")}
+    assert waves[attack["policy"]] > waves[attack["nested_group"]]
+    assert any(s["reason"] == planner.objecttypes.READ_ONLY for s in plan["skipped"])
+    creates = [s for s in plan["steps"] if s["op"] == "create" and s["type"] == "user"]
+    assert creates and all(s["body"]["passwordProfile"] == {"forceChangePasswordNextSignIn": True,
+                                                            "password": planner.PASSWORD_SLOT} for s in creates)
+    assert "New users' passwords" in output and session.sealed_passwords == ""  # shown once, then erased
+    intruder = [c for c in plan["created_after"] if c["type"] == "user"]
+    assert intruder and all(c["deleted"] for c in intruder)
+    assert {u["id"] for u in control.export(tid)["deletedItems"]["users"]} >= {c["id"] for c in intruder}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_restore_session_killed_midway_is_resumed_to_the_same_end_state(backed_tenant, emulator, tmp_path):
+    tenant, _, info = backed_tenant
+    tid, control = info["tenant_id"], emulator.control
+    with backup_proxy(workers=1):
+        truth = control.export(tid)
+        rp = _backup(tenant)
+    control.mutate(tid, "mass_delete", count=30, seed=4)
+    plan = _plan(tenant, tmp_path / "plan.json", "--all", "--restore-point", str(rp))
+    assert len(plan["steps"]) >= 30
+    control.configure(tid, faults={"slow_rate": 1.0, "slow_seconds": 0.15, "seed": 3})
+    try:
+        with backup_proxy(workers=1, heartbeat=0.2) as proxy:
+            out = io.StringIO()
+            call_command("restore_apply", str(tmp_path / "plan.json"), "--reason", "killed", stdout=out)
+            first = RestoreSession.objects.get(tenant=tenant)
+            wait_for(lambda: first.writes.filter(status="done").count() >= 3, 90, interval=0.05)
+            os.killpg(proxy.pid, signal.SIGKILL)
+            proxy.wait(10)
+    finally:
+        control.configure(tid, faults={"slow_rate": 0.0})
+    first.refresh_from_db()
+    assert first.status == "running" and first.writes.exclude(status__in=["done", "skipped"]).exists()
+    assert sessions_interrupt_lost(tenant=tenant, now=first.heartbeat_at + timedelta(minutes=5))
+    with backup_proxy(workers=1):
+        _apply(tmp_path / "plan.json", reason="resume after the proxy died")
+    second = RestoreSession.objects.filter(tenant=tenant).order_by("-pk").first()
+    assert second.resume_of_id == first.pk and second.status == "success", second.error
+    assert tenant_differences(truth, control.export(tid), second.id_map) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_restore_apply_refuses_a_plan_when_production_changed_since(backed_tenant, emulator, tmp_path):
+    tenant, _, info = backed_tenant
+    tid, control = info["tenant_id"], emulator.control
+    with backup_proxy(workers=1):
+        truth = control.export(tid)
+        rp = _backup(tenant)
+        user = next(u for u in truth["users"] if not u.get("onPremisesSyncEnabled"))
+        control.mutate(tid, "update_user", id=user["id"], properties={"jobTitle": "Changed once"})
+        _plan(tenant, tmp_path / "plan.json", "--ids", user["id"], "--restore-point", str(rp))
+        control.mutate(tid, "update_user", id=user["id"], properties={"jobTitle": "Changed twice"})
+        with pytest.raises(CommandError, match="Production changed since the plan was made"):
+            _apply(tmp_path / "plan.json")
+    assert next(u for u in control.export(tid)["users"] if u["id"] == user["id"])["jobTitle"] == "Changed twice"
