@@ -50,7 +50,7 @@ def _skip_attributes(object_type: str) -> set[str]:
 
 def _remapped(value, back: dict):
     if isinstance(value, dict):
-        return {k: _remapped(v, back) for k, v in value.items()}
+        return {back.get(k, k): _remapped(v, back) for k, v in value.items()}
     if isinstance(value, list):
         return [_remapped(v, back) for v in value]
     return back.get(value, value) if isinstance(value, str) else value
@@ -79,34 +79,34 @@ def tenant_differences(before: dict, after: dict, id_map: dict) -> list[str]:
     return diffs
 
 
-def _nested_group_named_by_a_policy(truth: dict) -> tuple[str, str]:
-    """A security group that a Conditional Access policy includes and that is a member of another group."""
-    members = truth["group_members"]
-    nested = {m for ms in members.values() for m in ms}
-    groups = {g["id"]: g for g in truth["groups"]}
-    for policy in truth["conditionalAccessPolicies"]:
-        for gid in (policy["conditions"].get("users") or {}).get("includeGroups") or []:
-            group = groups.get(gid)
-            if group and gid in nested and "Unified" not in group.get("groupTypes", []) \
-                    and not group.get("onPremisesSyncEnabled") and not group.get("membershipRule"):
-                return gid, policy["id"]
-    raise AssertionError("the generated tenant has no nested security group named by a policy")
+def _nest_a_group_named_by_a_policy(control, tid: str, truth: dict) -> tuple[str, str]:
+    """Before the backup: a security group nested in another and named in a Conditional Access policy's
+    include list (the generated tenants have none)."""
+    assigned = [g for g in truth["groups"] if not g.get("membershipRule") and not g.get("onPremisesSyncEnabled")
+                and "Unified" not in g.get("groupTypes", [])]
+    parent, child = assigned[-1]["id"], assigned[-2]["id"]
+    control.mutate(tid, "add_member", group_id=parent, member_id=child)
+    policy = truth["conditionalAccessPolicies"][-1]
+    conditions = policy["conditions"]
+    users = dict(conditions.get("users") or {})
+    users["includeGroups"] = [*(users.get("includeGroups") or []), child]
+    control.mutate(tid, "edit_ca_policy", id=policy["id"], patch={"conditions": {**conditions, "users": users}})
+    return child, policy["id"]
 
 
-def _attack(control, tid: str, truth: dict) -> dict:
+def _attack(control, tid: str, truth: dict, nested: str, policy: str) -> dict:
     users = [u for u in truth["users"] if not u.get("onPremisesSyncEnabled")]
     assigned = [g["id"] for g in truth["groups"] if not g.get("membershipRule") and not g.get("onPremisesSyncEnabled")
                 and len(truth["group_members"].get(g["id"], [])) > 1]
     group = assigned[0]
-    control.mutate(tid, "mass_delete", count=4, seed=3)
     control.mutate(tid, "hard_delete", id=users[2]["id"])
     control.mutate(tid, "update_user", id=users[0]["id"], properties={"jobTitle": "Owned", "department": "Evil"})
     control.mutate(tid, "remove_member", group_id=group, member_id=truth["group_members"][group][0])
     control.mutate(tid, "make_global_admin", user_id=users[5]["id"])
     control.mutate(tid, "disable_ca_policy", id=truth["conditionalAccessPolicies"][0]["id"])
-    control.mutate(tid, "create_user", given_name="Intruder", surname="Account", seed=9)
-    nested, policy = _nested_group_named_by_a_policy(truth)
     control.mutate(tid, "hard_delete", id=nested)
+    control.mutate(tid, "mass_delete_users", count=4, seed=3)  # may take an edited user too: restore, then patch
+    control.mutate(tid, "create_user", given_name="Intruder", surname="Account", seed=9)
     return {"nested_group": nested, "policy": policy, "hard_user": users[2]["id"]}
 
 
@@ -115,9 +115,10 @@ def test_restore_all_after_attacks_puts_the_tenant_back_with_recreated_ids_remap
     tenant, _, info = backed_tenant
     tid, control = info["tenant_id"], emulator.control
     with backup_proxy(workers=1):
+        nested, policy = _nest_a_group_named_by_a_policy(control, tid, control.export(tid))
         truth = control.export(tid)
         rp = _backup(tenant)
-        attack = _attack(control, tid, truth)
+        attack = _attack(control, tid, truth, nested, policy)
         plan = _plan(tenant, tmp_path / "plan.json", "--all", "--restore-point", str(rp))
         output = _apply(tmp_path / "plan.json")
     session = RestoreSession.objects.get(tenant=tenant)
@@ -148,7 +149,7 @@ def test_a_restore_session_killed_midway_is_resumed_to_the_same_end_state(backed
     with backup_proxy(workers=1):
         truth = control.export(tid)
         rp = _backup(tenant)
-    control.mutate(tid, "mass_delete", count=30, seed=4)
+    control.mutate(tid, "mass_delete_users", count=30, seed=4)
     plan = _plan(tenant, tmp_path / "plan.json", "--all", "--restore-point", str(rp))
     assert len(plan["steps"]) >= 30
     control.configure(tid, faults={"slow_rate": 1.0, "slow_seconds": 0.15, "seed": 3})
