@@ -16,6 +16,7 @@ See docs/compare.md.
 
 from __future__ import annotations
 
+import csv
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
@@ -361,11 +362,15 @@ def _flat(data: dict, skip: frozenset, prefix: str = "") -> dict:
 
 
 def _ca_references(d: ObjectDiff) -> list[tuple]:
-    """(kind, word, other id, added, other type) for the references a Conditional Access policy gained or lost."""
     if d.object_type != "conditionalAccessPolicy":
         return []
-    old = _flat((_live(d.old) or Side(None, None, {}, None)).data or {}, frozenset())
-    new = _flat((_live(d.new) or Side(None, None, {}, None)).data or {}, frozenset())
+    return ca_reference_changes((_live(d.old) or Side(None, None, {}, None)).data,
+                                (_live(d.new) or Side(None, None, {}, None)).data)
+
+
+def ca_reference_changes(old: dict | None, new: dict | None) -> list[tuple]:
+    """(kind, word, other id, added, other type) for the references a Conditional Access policy gained or lost."""
+    old, new = _flat(old or {}, frozenset()), _flat(new or {}, frozenset())
     found = []
     for path, word in CA_REFERENCES.items():
         before, after = set(old.get(path) or ()), set(new.get(path) or ())
@@ -463,3 +468,28 @@ def _pair_differences(before: dict, after: dict, kind: str, object_id) -> list[R
     if object_id is not None:
         found = [d for d in found if object_id in (d.source_id, d.target_id)]
     return sorted(found, key=lambda d: (d.source_id, d.target_id))
+
+
+# -- export -----------------------------------------------------------------------------------------------------
+CSV_COLUMNS = ("type", "object_id", "object", "change", "attribute", "old", "new")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def report_csv(report: ChangeReport, handle) -> int:
+    """Write the report's rows as CSV to a text handle; returns the rows written. Cells a spreadsheet would
+    run as a formula (tenant data is hostile) are prefixed with a quote."""
+    writer = csv.DictWriter(handle, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    count = 0
+    for row in report.rows():
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+        count += 1
+    return count
+
+
+def _cell(value: str) -> str:
+    return f"'{value}" if value.startswith(_FORMULA) else value
+
+
+def report_json(report: ChangeReport) -> bytes:
+    return orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"

@@ -36,6 +36,7 @@ class PointSpec:
 
 
 LATEST = PointSpec()
+PRODUCTION = "production"  # the live tenant, as the other side of a comparison
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,11 @@ from pathlib import Path
 
 import orjson
 
-from restore.errors import ExportTargetError
-from restore.selectors import NAVIGATION, PointSpec, tenant_backups
+from entrabackup.graph import GraphError
+from restore.compare import ChangeReport, Production, compare
+from restore.errors import CompareError, ExportTargetError
+from restore.selectors import NAVIGATION, PRODUCTION, PointSpec, tenant_backups
+from tenants.services import tenant_graph_client
 
 
 def restore_point_export(*, tenant, restore_point: PointSpec, output: Path) -> dict:
@@ -119,3 +122,35 @@ def _write_type(store, key: str, rp_id: int, object_type: str, navigation: dict,
             count += 1
         handle.write(b"\n]\n")
     return count
+
+
+def tenant_compare(*, tenant, source: PointSpec, target: PointSpec | str, types: list[str] | None = None,
+                   object_id: str | None = None, include_volatile: bool = False) -> ChangeReport:
+    """The change report from restore point `source` to restore point `target`, or to production
+    (target == PRODUCTION: the tenant is read live through Graph, nothing is written). Both restore points
+    must be in one repository. CompareError, RestorePointNotFoundError or a RepositoryError say why not."""
+    with tenant_backups(tenant) as backups:
+        src = backups.find(source)
+        if target == PRODUCTION:
+            with backups.reading(src.repository) as store:
+                report = _compare_production(tenant, store, src, types, object_id, include_volatile)
+            report.source = src.spec
+            return report
+        dst = backups.find(target)
+        if dst.repository.pk != src.repository.pk:
+            raise CompareError(f"Restore points {src.spec} and {dst.spec} are in different repositories "
+                               f"({src.repository.name}, {dst.repository.name}); compare points of one repository.")
+        with backups.reading(src.repository) as store:
+            report = compare(store, str(tenant.key), src.restore_point.id, dst.restore_point.id, types=types,
+                             object_id=object_id, include_volatile=include_volatile)
+        report.source, report.target = src.spec, dst.spec
+        return report
+
+
+def _compare_production(tenant, store, src, types, object_id, include_volatile) -> ChangeReport:
+    try:
+        with tenant_graph_client(tenant) as client:
+            return compare(store, str(tenant.key), src.restore_point.id, Production(client), types=types,
+                           object_id=object_id, include_volatile=include_volatile)
+    except GraphError as exc:
+        raise CompareError(f"Production could not be read: {exc}") from None

@@ -237,9 +237,10 @@ class RepositoryStore:
 
     @_translated
     def count_objects(self, tenant_key: str, restore_point_id: int, object_type: str | None = None,
-                      search: str | None = None) -> int:
+                      search: str | None = None, include_deleted: bool | str = False) -> int:
+        """Objects matching as of R; `include_deleted` True counts tombstones too, "only" them alone."""
         conn, tenant_id = self._resolve(tenant_key, restore_point_id)
-        return reader.count_objects(conn, tenant_id, restore_point_id, object_type, search)
+        return reader.count_objects(conn, tenant_id, restore_point_id, object_type, search, include_deleted)
 
     @_translated
     def type_counts(self, tenant_key: str, restore_point_id: int) -> dict[str, int]:

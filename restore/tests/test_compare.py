@@ -4,6 +4,7 @@ import pytest
 
 from repositories.store.tests.helpers import user
 from restore.compare import CREATED, DELETED, RESTORED, compare
+from restore.history import object_timeline
 
 T = "contoso"
 POLICY = {"id": "p1", "displayName": "Require MFA", "state": "enabled", "modifiedDateTime": "2026-01-01T00:00:00Z",
@@ -119,3 +120,19 @@ def test_unknown_type_is_refused(module_store, points):
     store = module_store
     with pytest.raises(ValueError, match="Unknown object type 'usr'"):
         compare(store, T, *points, types=["usr"])
+
+
+def test_history_shows_attributes_old_to_new_and_relationships_on_both_sides(module_store, points):
+    store = module_store
+    first, second = points
+    rps = [rp for rp in store.restore_points(T) if rp.id in points]
+    [latest, initial] = object_timeline(store, T, "user", "u-0002", rps)
+    assert (latest.restore_point.id, initial.restore_point.id, initial.change) == (second, first, CREATED)
+    assert sorted((r.relationship, r.other.label, r.change) for r in latest.relations) == [
+        ("holds role", "Global Administrator", "added"), ("member of", "Finance", "removed"),
+        ("role assignment", "Global Administrator", "added")]
+    [policy, _] = object_timeline(store, T, "conditionalAccessPolicy", "p1", rps)
+    assert [(a.name, a.old, a.new) for a in policy.attributes] == [("state", "enabled", "disabled")]
+    assert [(r.relationship, r.other.label, r.change) for r in policy.relations] == [("excludes group", "Finance", "removed")]
+    [gone, _] = object_timeline(store, T, "user", "u-0003", rps)
+    assert (gone.change, gone.deleted) == (DELETED, "missing")
