@@ -14,7 +14,7 @@ import orjson
 from entrabackup.graph import GraphError
 from restore.compare import ChangeReport, Production, compare
 from restore.errors import CompareError, ExportTargetError
-from restore.selectors import NAVIGATION, PRODUCTION, PointSpec, tenant_backups
+from restore.selectors import LATEST, NAVIGATION, PRODUCTION, PointSpec, tenant_backups
 from tenants.services import tenant_graph_client
 
 
@@ -124,19 +124,24 @@ def _write_type(store, key: str, rp_id: int, object_type: str, navigation: dict,
     return count
 
 
-def tenant_compare(*, tenant, source: PointSpec, target: PointSpec | str, types: list[str] | None = None,
+def tenant_compare(*, tenant, source: PointSpec | None, target: PointSpec | str, types: list[str] | None = None,
                    object_id: str | None = None, include_volatile: bool = False) -> ChangeReport:
     """The change report from restore point `source` to restore point `target`, or to production
-    (target == PRODUCTION: the tenant is read live through Graph, nothing is written). Both restore points
-    must be in one repository. CompareError, RestorePointNotFoundError or a RepositoryError say why not."""
+    (target == PRODUCTION: the tenant is read live through Graph, nothing is written). `source` None means
+    the restore point before `target` (the latest one, against production). Both restore points must be in
+    one repository. CompareError, RestorePointNotFoundError or a RepositoryError say why not."""
     with tenant_backups(tenant) as backups:
-        src = backups.find(source)
         if target == PRODUCTION:
+            src = backups.find(source or LATEST)
             with backups.reading(src.repository) as store:
                 report = _compare_production(tenant, store, src, types, object_id, include_volatile)
             report.source = src.spec
             return report
         dst = backups.find(target)
+        src = backups.find(source) if source is not None else backups.previous(dst)
+        if src is None:
+            raise CompareError(f"Restore point {dst.spec} is the first of its repository: there is nothing before "
+                               "it to compare with; choose the restore point to compare from.")
         if dst.repository.pk != src.repository.pk:
             raise CompareError(f"Restore points {src.spec} and {dst.spec} are in different repositories "
                                f"({src.repository.name}, {dst.repository.name}); compare points of one repository.")
