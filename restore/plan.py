@@ -68,6 +68,9 @@ class Selection:
     attributes: frozenset[str] | None = None
     pairs: frozenset[tuple[str, str, str]] | None = None
     objects_too: bool = True  # False: only the relationships in ``pairs`` (an audited membership change)
+    # (object id, attribute) -> the value to put back instead of the restore point's (an audit record's
+    # oldValue: the value right before the audited change)
+    values: dict[tuple[str, str], object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,9 @@ class Planner:
     # -- objects --------------------------------------------------------------------------------------------
     def _object(self, object_type: str, object_id: str) -> None:
         then = self.rp.objects.get(object_type, {}).get(object_id)
+        if then is not None and self.sel.values:
+            then = {**then, **{attr: _shaped(value, then.get(attr)) for (oid, attr), value in self.sel.values.items()
+                               if oid == object_id and attr in then}}
         now = self.prod.objects.get(object_type, {}).get(object_id)
         name = _name(object_type, then or now or {})
         self.names[object_id] = name
@@ -206,7 +212,13 @@ class Planner:
                 self._skip(object_type, object_id, name, key, reason, then.get(key), now.get(key))
                 continue
             body[key], before[key], after[key] = then.get(key), now.get(key), then.get(key)
-        for key in self._stale_references(wb, then):  # equal ids, but the objects they name are re-created
+        stale = self._stale_references(wb, then)
+        if set(stale) & wb.create_only and after_step is None:  # e.g. a grant to a re-created user: grant anew
+            path = wb.item_path.format(id=object_id, **{k: now.get(k) for k in ("resourceId",)})
+            self._add(object_type, object_id, name, "delete", "DELETE", path, None,
+                      {"names": "an object this plan re-creates"}, {"deleted": "granted again to the new id"})
+            return self._create(object_type, object_id, then, name)
+        for key in stale:  # equal ids, but the objects they name are re-created
             if key not in body and (self.sel.attributes is None or key in self.sel.attributes):
                 body[key], before[key], after[key] = then.get(key), now.get(key), then.get(key)
         if object_type == "conditionalAccessPolicy":
@@ -449,6 +461,13 @@ def _name(object_type: str, obj: dict) -> str:
     display = objecttypes.BY_NAME[object_type].display if object_type in objecttypes.BY_NAME else "displayName"
     value = obj.get(display) or obj.get("displayName") or obj.get("principalDisplayName")
     return str(value) if value else str(obj.get("id", ""))
+
+
+def _shaped(value, like):
+    """An audit record's value (a list, as modifiedProperties encode every value) shaped like the attribute."""
+    if isinstance(value, list) and not isinstance(like, list) and len(value) == 1:
+        return value[0]
+    return value
 
 
 def _same(a, b) -> bool:

@@ -192,8 +192,8 @@ _REL_ACTIVITIES = {  # activity -> (relation kind, source is the first target?, 
 
 def audit_selection(records: list[dict]) -> planner.Selection:
     """What reverting the records touches: objects and attributes, or relation pairs."""
-    ids, attributes, pairs = [], set(), set()
-    for record in records:
+    ids, attributes, pairs, values = [], set(), set(), {}
+    for record in sorted(records, key=lambda r: r.get("activityDateTime", "")):  # the earliest oldValue wins
         activity = record.get("activityDisplayName", "")
         targets = record.get("targetResources") or []
         if activity in _REL_ACTIVITIES and len(targets) >= 2:
@@ -201,12 +201,23 @@ def audit_selection(records: list[dict]) -> planner.Selection:
             continue
         for target in targets[:1]:
             ids.append(target["id"])
-            names = [p.get("displayName") for p in target.get("modifiedProperties") or []]
-            attributes |= {n for n in names if n}
+            for prop in target.get("modifiedProperties") or []:
+                if prop.get("displayName"):
+                    attributes.add(prop["displayName"])
+                    values.setdefault((target["id"], prop["displayName"]), _json_value(prop.get("oldValue")))
     deleted = any(r.get("activityDisplayName", "").startswith("Delete") for r in records)
     return planner.Selection(ids=tuple(dict.fromkeys(ids)), objects_too=bool(ids),
                              attributes=None if deleted or not attributes else frozenset(attributes),
-                             pairs=frozenset(pairs) if pairs else (None if deleted else frozenset()))
+                             pairs=frozenset(pairs) if pairs else (None if deleted else frozenset()),
+                             values={} if deleted else values)
+
+
+def _json_value(text):
+    """modifiedProperties values are JSON text ('["Sales"]'); None when absent or not JSON."""
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
 
 
 def _pairs(activity: str, targets: list[dict]) -> set[tuple[str, str, str]]:

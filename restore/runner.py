@@ -134,7 +134,7 @@ def _check_again(session: RestoreSession, client) -> None:
               if key.split("/", 1)[1] not in ours and key not in touched}
     if not checks:
         return
-    types = sorted({key.split("/", 1)[0] for key in checks} & set(_object_types(checks, plan)))
+    types = sorted(set(_object_types(checks)))
     snapshot = production_read(client, types)
     changed = [key for key, value in checks.items() if _state_now(snapshot, key) != value]
     if changed:
@@ -145,7 +145,7 @@ def _check_again(session: RestoreSession, client) -> None:
     restore_log(session.pk, f"Production checked: the {len(checks)} objects the plan touches are as planned.")
 
 
-def _object_types(checks: dict, plan: dict) -> list[str]:
+def _object_types(checks: dict) -> list[str]:
     """The object types to read: those of checked objects, and the sources of checked relationships."""
     out = []
     for key in checks:

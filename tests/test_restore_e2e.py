@@ -15,6 +15,8 @@ from django.core.management.base import CommandError
 
 from entrabackup import objecttypes
 from jobs.backup.tests.truth import truth_snapshot
+from jobs.logbackup.services import log_job_create
+from repositories.log_services import log_repository_add
 from restore import plan as planner
 from restore.models import RestoreSession
 from restore.sessions import sessions_interrupt_lost
@@ -187,3 +189,32 @@ def test_restore_apply_refuses_a_plan_when_production_changed_since(backed_tenan
         with pytest.raises(CommandError, match="Production changed since the plan was made"):
             _apply(tmp_path / "plan.json")
     assert next(u for u in control.export(tid)["users"] if u["id"] == user["id"])["jobTitle"] == "Changed twice"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_restore_of_audited_changes_reverts_exactly_those_records(backed_tenant, emulator, tmp_path, settings):
+    """The records come from the log backup (index, then chunks); the tenant ends equal to the restore point."""
+    tenant, _, info = backed_tenant
+    tid, control = info["tenant_id"], emulator.control
+    settings.LOG_REPOSITORY_ROOTS = [tmp_path]
+    primary = log_repository_add(name="Audit logs", kind="directory", path=str(tmp_path / "logs"))
+    log_job_create(tenant=tenant, primary=primary, log_types=["audit"], overlap_minutes=5)
+    truth = control.export(tid)
+    users = [u for u in truth["users"] if not u.get("onPremisesSyncEnabled")]
+    group = next(g["id"] for g in truth["groups"] if not g.get("membershipRule") and not g.get("onPremisesSyncEnabled")
+                 and len(truth["group_members"].get(g["id"], [])) > 1)
+    with backup_proxy(workers=1, ENTRABACKUP_CACHE_DIR=str(tmp_path / "cache")):
+        rp = _backup(tenant)
+        audited = []
+        for mutation in (("update_user", {"id": users[0]["id"], "properties": {"jobTitle": "Owned", "city": "Nowhere"}}),
+                         ("remove_member", {"group_id": group, "member_id": truth["group_members"][group][0]}),
+                         ("add_member", {"group_id": group, "member_id": users[7]["id"]}),
+                         ("disable_ca_policy", {"id": truth["conditionalAccessPolicies"][0]["id"]}),
+                         ("delete_user", {"id": users[4]["id"]})):
+            audited += control.mutate(tid, mutation[0], **mutation[1])["audit_ids"]
+        call_command("logs_backup_run", tenant=tenant.name, wait=True, timeout=120, stdout=io.StringIO())
+        plan = _plan(tenant, tmp_path / "audit.json", "--audit-ids", *audited)
+        _apply(tmp_path / "audit.json", reason="revert the audited attack")
+    assert plan["restore_point"]["id"] == rp and plan["selection"]["audit_ids"] == audited
+    assert {s["op"] for s in plan["steps"]} == {"update", "link", "restore"}
+    assert tenant_differences(truth, control.export(tid), {}) == []
