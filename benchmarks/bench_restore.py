@@ -141,7 +141,8 @@ def _run(client, store) -> list[tuple[str, str]]:
             ("ratio", f"{outcome.requests / max(least, 1):.3f}"),
             ("apply: wall time (s)", f"{apply_seconds:.1f}"),
             ("429 answers met during the apply", str(client.stats.throttled_429 - before_429)),
-            ("steps done / failed", f"{outcome.done} / {outcome.failed}")]
+            ("steps done / failed", f"{outcome.done} / {outcome.failed}"
+             + (f" ({'; '.join(outcome.failures[:2])})" if outcome.failures else ""))]
 
 
 def _hard_delete_users(client, store, rp) -> int:

@@ -30,6 +30,7 @@ from restore.plan import BATCH, BIND_MAX, remap
 logger = logging.getLogger(__name__)
 DONE, SKIPPED, FAILED, SENT, NOT_DONE = "done", "skipped", "failed", "sent", "not_done"
 FINISHED = (DONE, SKIPPED)
+CHUNK = 10 * BATCH  # writes recorded as sent together (ten $batch requests)
 
 
 class Journal(Protocol):
@@ -68,12 +69,12 @@ class _Sub:
 
 
 def apply_plan(client, plan: dict, journal: Journal, *, cancelled: Callable[[], bool] = lambda: False,
-               progress: Callable[[int, int], None] | None = None) -> Outcome:
+               progress: Callable[[int, int], None] | None = None, chunk: int = CHUNK) -> Outcome:
     """Write the plan's steps not yet done; returns what happened to each."""
     steps, outcome = plan["steps"], Outcome()
     states = dict(journal.states())
-    failed: set[str] = {sid for sid, status in states.items() if status in (FAILED, NOT_DONE)}
-    failed.clear()  # a resumed session tries failed steps again
+    failed: set[str] = set()  # a resumed session tries failed steps again
+    resumed = {sid for sid, status in states.items() if status in (SENT, FAILED, NOT_DONE)}
     total, finished = len(steps), sum(1 for s in steps if states.get(s["id"]) in FINISHED)
     for wave in sorted({s["wave"] for s in steps}):
         todo = [s for s in steps if s["wave"] == wave and states.get(s["id"]) not in FINISHED]
@@ -86,23 +87,25 @@ def apply_plan(client, plan: dict, journal: Journal, *, cancelled: Callable[[], 
                 outcome.not_done += 1
             else:
                 ready.append(step)
-        for chunk in _chunks(ready):
+        for group in _chunks(ready, chunk):
             if cancelled():
                 raise ApplyCancelled()
-            _run_chunk(client, chunk, journal, states, failed, outcome, plan)
-            finished += sum(1 for s in chunk if states.get(s["id"]) in FINISHED)
+            _run_chunk(client, group, journal, states, failed, outcome, plan, resumed)
+            finished += sum(1 for s in group if states.get(s["id"]) in FINISHED)
             if progress:
                 progress(finished, total)
     outcome.skipped += sum(1 for s in steps if states.get(s["id"]) == SKIPPED) - outcome.skipped
     return outcome
 
 
-def _chunks(steps: list[dict]) -> list[list[dict]]:
-    """Steps in groups whose writes fill about one $batch; a step and the one it must follow stay together."""
+def _chunks(steps: list[dict], capacity: int) -> list[list[dict]]:
+    """Steps in groups of about ``capacity`` writes: the client packs each group's sub-requests 20 to a $batch, so
+    only a group's last batch can be partly empty; the journal is written between groups. A step and the one
+    it must follow stay together."""
     chunks, current, size = [], [], 0
     for step in steps:
         weight = max(step["writes"], 1)
-        if current and size + weight > BATCH and not step["same_batch"]:
+        if current and size + weight > capacity and not step["same_batch"]:
             chunks.append(current)
             current, size = [], 0
         current.append(step)
@@ -111,7 +114,7 @@ def _chunks(steps: list[dict]) -> list[list[dict]]:
 
 
 def _run_chunk(client, chunk: list[dict], journal: Journal, states: dict, failed: set, outcome: Outcome,
-               plan: dict) -> None:
+               plan: dict, resumed: set[str]) -> None:
     id_map = journal.id_map()
     sent_before = [s for s in chunk if states.get(s["id"]) == SENT and s["op"] == "create"]
     for step in sent_before:  # the answer was lost with the proxy: was it created after all?
@@ -119,7 +122,10 @@ def _run_chunk(client, chunk: list[dict], journal: Journal, states: dict, failed
         if found:
             _created(journal, step, found, states, outcome)
     chunk = [s for s in chunk if states.get(s["id"]) not in FINISHED]
-    current = _current_targets(client, [s for s in chunk if s["op"] == "link"], id_map, outcome)
+    # A relationship step reads its source's targets when they may differ from what the plan saw (and the
+    # session's check confirmed): after a recycle-bin restore brought some back, or when resuming.
+    reread = [s for s in chunk if s["op"] == "link" and (s.get("verify") or s["id"] in resumed)]
+    current = _current_targets(client, reread, id_map, outcome)
     subs: list[_Sub] = []
     last_sub: dict[str, str] = {}  # step id -> the batch id of its last sub-request
     for step in chunk:
@@ -161,16 +167,17 @@ def _send(client, subs: list[_Sub], outcome: Outcome) -> list[dict]:
 def _subrequests(step: dict, id_map: dict, current: dict, journal: Journal) -> list[_Sub]:
     url, body = remap(step["url"], id_map), remap(step["body"], id_map)
     if step["op"] == "link":
-        return _link_subrequests(step, url, id_map, current.get(step["id"], set()))
+        return _link_subrequests(step, url, id_map, current.get(step["id"]))
     if step["op"] == "create" and step["type"] == "user":
         body = {**body, "passwordProfile": {**body["passwordProfile"], "password": journal.password(step)}}
     tolerate = {"restore": (), "delete": (404,), "manager": (404,) if step["method"] == "DELETE" else ()}
     return [_Sub(step, step["method"], url, body, tolerate.get(step["op"], ()))]
 
 
-def _link_subrequests(step: dict, url: str, id_map: dict, present: set[str]) -> list[_Sub]:
-    add = [remap(t, id_map) for t in step["add"] if remap(t, id_map) not in present]
-    remove = [t for t in step["remove"] if t in present]
+def _link_subrequests(step: dict, url: str, id_map: dict, present: set[str] | None) -> list[_Sub]:
+    """The writes of a relationship step; ``present`` (the source's targets now) None: as the plan saw them."""
+    add = [remap(t, id_map) for t in step["add"] if present is None or remap(t, id_map) not in present]
+    remove = [t for t in step["remove"] if present is None or t in present]
     subs = []
     if step["how"] == objecttypes.BIND:
         source = url.rsplit("/", 1)[0]  # /groups/{id}/members -> PATCH /groups/{id}

@@ -373,7 +373,9 @@ class Planner:
         writes = (math.ceil(len(add) / BIND_MAX) if link.how == objecttypes.BIND else len(add)) + len(remove)
         step = self._add(kind, source, name, "link", None, base, None, {"remove": remove}, {"add": add},
                          refs=[source, *add], writes=writes)
-        self.steps[-1].update(kind=kind, how=link.how, add=add, remove=remove)
+        # Targets restored from the recycle bin come back with their relationships: the apply reads first.
+        verify = bool({source, *add, *remove} & set(self.restored))
+        self.steps[-1].update(kind=kind, how=link.how, add=add, remove=remove, verify=verify)
         return step
 
     # -- plumbing -------------------------------------------------------------------------------------------
@@ -418,12 +420,12 @@ def _assign_waves(steps: list[dict]) -> None:
 def request_counts(steps: list[dict]) -> dict:
     """Writes, the reads relationship steps make first, and the $batch requests carrying them, per wave."""
     writes = sum(s["writes"] for s in steps)
-    reads = sum(1 for s in steps if s["op"] == "link")
+    reads = sum(1 for s in steps if s["op"] == "link" and s.get("verify"))
     batches = 0
     for wave in {s["wave"] for s in steps}:
         in_wave = [s for s in steps if s["wave"] == wave]
         batches += math.ceil(sum(s["writes"] for s in in_wave) / BATCH)
-        batches += math.ceil(sum(1 for s in in_wave if s["op"] == "link") / BATCH)
+        batches += math.ceil(sum(1 for s in in_wave if s["op"] == "link" and s.get("verify")) / BATCH)
     return {"writes": writes, "reads": reads, "batches": batches,
             "least_batches": math.ceil(writes / BATCH)}
 

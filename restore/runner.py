@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 
+from django.conf import settings
 from django.utils import timezone
 
 from entrabackup import objecttypes, vault
@@ -113,7 +114,8 @@ def _run(session: RestoreSession, heartbeat: Heartbeat) -> None:
         _check_again(session, client)
         journal = SessionJournal(session)
         outcome = apply.apply_plan(client, plan, journal, cancelled=lambda: heartbeat.cancel_requested,
-                                   progress=lambda done, total: _progress(session, done, total, client))
+                                   progress=lambda done, total: _progress(session, done, total, client),
+                                   chunk=settings.RESTORE_CHUNK_WRITES)
         RestoreSession.objects.filter(pk=session.pk).update(graph_stats=client.stats.as_dict())
     restore_log(session.pk, f"Writes: {outcome.done} done, {outcome.skipped} skipped, {outcome.failed} failed, "
                             f"{outcome.not_done} not done; {outcome.requests} Graph requests.")

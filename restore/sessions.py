@@ -22,7 +22,6 @@ from restore.models import RestoreSession, RestoreWrite
 from restore.planning import plan_check
 
 ONE_ACTIVE = "one_active_restore_per_tenant"
-LOST_AFTER_BEATS = 6  # a running session whose proxy missed this many heartbeats is interrupted
 
 
 class RestoreConflictError(RestoreError):
@@ -88,7 +87,7 @@ def restore_session_enqueue(session: RestoreSession) -> None:
 def sessions_interrupt_lost(*, tenant=None, now=None) -> list[int]:
     """Mark running sessions whose proxy stopped beating as interrupted (they can be resumed)."""
     now = now or timezone.now()
-    stale = now - timedelta(seconds=settings.SESSION_HEARTBEAT_INTERVAL * LOST_AFTER_BEATS)
+    stale = now - timedelta(seconds=settings.SESSION_HEARTBEAT_TIMEOUT)
     lost = RestoreSession.objects.filter(status=RestoreSession.Status.RUNNING, heartbeat_at__lt=stale)
     if tenant is not None:
         lost = lost.filter(tenant=tenant)

@@ -96,45 +96,69 @@ def _nest_a_group_named_by_a_policy(control, tid: str, truth: dict) -> tuple[str
     return child, policy["id"]
 
 
-def _attack(control, tid: str, truth: dict, nested: str, policy: str) -> dict:
+def _audited_attack(control, tid: str, truth: dict) -> list[str]:
+    """Edits, a membership removed and one added, a policy disabled, a user deleted: their audit record ids."""
     users = [u for u in truth["users"] if not u.get("onPremisesSyncEnabled")]
-    assigned = [g["id"] for g in truth["groups"] if not g.get("membershipRule") and not g.get("onPremisesSyncEnabled")
-                and len(truth["group_members"].get(g["id"], [])) > 1]
-    group = assigned[0]
+    group = next(g["id"] for g in truth["groups"] if not g.get("membershipRule") and not g.get("onPremisesSyncEnabled")
+                 and 1 < len(truth["group_members"].get(g["id"], [])) < len(users) // 2)
+    outsider = next(u["id"] for u in users if u["id"] not in truth["group_members"][group])
+    audited = []
+    for kind, params in (("update_user", {"id": users[0]["id"], "properties": {"jobTitle": "Owned", "city": "Nowhere"}}),
+                         ("remove_member", {"group_id": group, "member_id": truth["group_members"][group][0]}),
+                         ("add_member", {"group_id": group, "member_id": outsider}),
+                         ("disable_ca_policy", {"id": truth["conditionalAccessPolicies"][0]["id"]}),
+                         ("delete_user", {"id": users[4]["id"]})):
+        audited += control.mutate(tid, kind, **params)["audit_ids"]
+    return audited
+
+
+def _attack(control, tid: str, truth: dict, nested: str) -> dict:
+    """A hard-deleted user, a new Global Administrator, the nested group hard-deleted, a mass deletion, a new
+    user and an edit."""
+    users = [u for u in truth["users"] if not u.get("onPremisesSyncEnabled")]
     control.mutate(tid, "hard_delete", id=users[2]["id"])
-    control.mutate(tid, "update_user", id=users[0]["id"], properties={"jobTitle": "Owned", "department": "Evil"})
-    control.mutate(tid, "remove_member", group_id=group, member_id=truth["group_members"][group][0])
+    control.mutate(tid, "update_user", id=users[0]["id"], properties={"department": "Evil"})
     control.mutate(tid, "make_global_admin", user_id=users[5]["id"])
-    control.mutate(tid, "disable_ca_policy", id=truth["conditionalAccessPolicies"][0]["id"])
     control.mutate(tid, "hard_delete", id=nested)
-    control.mutate(tid, "mass_delete_users", count=4, seed=3)  # may take an edited user too: restore, then patch
+    control.mutate(tid, "mass_delete_users", count=4, seed=3)  # may take the edited user: restore, then patch
     control.mutate(tid, "create_user", given_name="Intruder", surname="Account", seed=9)
-    return {"nested_group": nested, "policy": policy, "hard_user": users[2]["id"]}
+    return {"hard_user": users[2]["id"]}
 
 
 @pytest.mark.django_db(transaction=True)
-def test_restore_all_after_attacks_puts_the_tenant_back_with_recreated_ids_remapped(backed_tenant, emulator, tmp_path):
+def test_restores_of_audited_changes_and_of_the_whole_tenant_put_it_back_as_at_the_restore_point(
+        backed_tenant, emulator, tmp_path, settings):
+    """First the audited changes alone (records read from the log backup's index and chunks), then --all after
+    a second attack: each time the tenant equals the ground truth at the restore point."""
     tenant, _, info = backed_tenant
     tid, control = info["tenant_id"], emulator.control
-    with backup_proxy(workers=1):
+    settings.LOG_REPOSITORY_ROOTS = [tmp_path]
+    primary = log_repository_add(name="Audit logs", kind="directory", path=str(tmp_path / "logs"))
+    log_job_create(tenant=tenant, primary=primary, log_types=["audit"], overlap_minutes=5)
+    with backup_proxy(workers=1, ENTRABACKUP_CACHE_DIR=str(tmp_path / "cache")):
         nested, policy = _nest_a_group_named_by_a_policy(control, tid, control.export(tid))
         truth = control.export(tid)
         rp = _backup(tenant)
-        attack = _attack(control, tid, truth, nested, policy)
+        audited = _audited_attack(control, tid, truth)
+        call_command("logs_backup_run", tenant=tenant.name, wait=True, timeout=120, stdout=io.StringIO())
+        reverted = _plan(tenant, tmp_path / "audit.json", "--audit-ids", *audited)
+        _apply(tmp_path / "audit.json", reason="revert the audited attack")
+        assert tenant_differences(truth, control.export(tid), {}) == []
+
+        attack = _attack(control, tid, truth, nested)
         plan = _plan(tenant, tmp_path / "plan.json", "--all", "--restore-point", str(rp))
         output = _apply(tmp_path / "plan.json")
-    session = RestoreSession.objects.get(tenant=tenant)
+    assert reverted["restore_point"]["id"] == rp and reverted["selection"]["audit_ids"] == audited
+    assert {s["op"] for s in reverted["steps"]} == {"update", "link", "restore"}
+    session = RestoreSession.objects.filter(tenant=tenant).order_by("-pk").first()
     assert session.status == "success", session.error
-    assert attack["nested_group"] in session.id_map and attack["hard_user"] in session.id_map
+    assert nested in session.id_map and attack["hard_user"] in session.id_map
     assert tenant_differences(truth, control.export(tid), session.id_map) == []
-    ops = {(s["op"], s["object_id"]) for s in plan["steps"]}
-    assert ("create", attack["nested_group"]) in ops and ("update", attack["policy"]) in ops
-    new_group = session.id_map[attack["nested_group"]]
-    policy = next(p for p in control.export(tid)["conditionalAccessPolicies"] if p["id"] == attack["policy"])
-    assert new_group in policy["conditions"]["users"]["includeGroups"]  # the include list remapped
-    waves = {s["object_id"]: s["wave"] for s in plan["steps"] if s["op"] in ("create", "update")}
-    assert waves[attack["policy"]] > waves[attack["nested_group"]]
-    assert any(s["reason"] == planner.objecttypes.READ_ONLY for s in plan["skipped"])
+    steps = {(s["op"], s["object_id"]): s for s in plan["steps"]}
+    assert steps[("update", policy)]["wave"] > steps[("create", nested)]["wave"]
+    included = next(p for p in control.export(tid)["conditionalAccessPolicies"] if p["id"] == policy)
+    assert session.id_map[nested] in included["conditions"]["users"]["includeGroups"]  # the include list remapped
+    assert any(s["reason"] == objecttypes.READ_ONLY for s in plan["skipped"])
     creates = [s for s in plan["steps"] if s["op"] == "create" and s["type"] == "user"]
     assert creates and all(s["body"]["passwordProfile"] == {"forceChangePasswordNextSignIn": True,
                                                             "password": planner.PASSWORD_SLOT} for s in creates)
@@ -145,76 +169,36 @@ def test_restore_all_after_attacks_puts_the_tenant_back_with_recreated_ids_remap
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_restore_session_killed_midway_is_resumed_to_the_same_end_state(backed_tenant, emulator, tmp_path):
+def test_a_changed_tenant_stops_the_apply_and_a_session_killed_midway_is_resumed_to_the_same_end_state(
+        backed_tenant, emulator, tmp_path):
     tenant, _, info = backed_tenant
     tid, control = info["tenant_id"], emulator.control
     with backup_proxy(workers=1):
         truth = control.export(tid)
         rp = _backup(tenant)
-    control.mutate(tid, "mass_delete_users", count=30, seed=4)
+        deleted = control.mutate(tid, "mass_delete_users", count=30, seed=4)["changed"]
+        _plan(tenant, tmp_path / "stale.json", "--all", "--restore-point", str(rp))
+        control.mutate(tid, "restore_deleted", id=deleted[0])  # someone else restores one meanwhile
+        with pytest.raises(CommandError, match="Production changed since the plan was made"):
+            _apply(tmp_path / "stale.json")
+    assert RestoreSession.objects.get().writes.exclude(status="pending").count() == 0  # nothing written
     plan = _plan(tenant, tmp_path / "plan.json", "--all", "--restore-point", str(rp))
-    assert len(plan["steps"]) >= 30
-    control.configure(tid, faults={"slow_rate": 1.0, "slow_seconds": 0.15, "seed": 3})
+    assert len(plan["steps"]) >= 29
+    control.configure(tid, faults={"slow_rate": 1.0, "slow_seconds": 0.1, "seed": 3})
     try:
-        with backup_proxy(workers=1, heartbeat=0.2) as proxy:
-            out = io.StringIO()
-            call_command("restore_apply", str(tmp_path / "plan.json"), "--reason", "killed", stdout=out)
-            first = RestoreSession.objects.get(tenant=tenant)
-            wait_for(lambda: first.writes.filter(status="done").count() >= 3, 90, interval=0.05)
+        with backup_proxy(workers=1, heartbeat=0.2, ENTRABACKUP_RESTORE_CHUNK_WRITES="10") as proxy:
+            call_command("restore_apply", str(tmp_path / "plan.json"), "--reason", "killed", stdout=io.StringIO())
+            first = RestoreSession.objects.order_by("-pk").first()
+            wait_for(lambda: first.writes.filter(status="done").exists(), 90, interval=0.05)
             os.killpg(proxy.pid, signal.SIGKILL)
             proxy.wait(10)
     finally:
         control.configure(tid, faults={"slow_rate": 0.0})
     first.refresh_from_db()
     assert first.status == "running" and first.writes.exclude(status__in=["done", "skipped"]).exists()
-    assert sessions_interrupt_lost(tenant=tenant, now=first.heartbeat_at + timedelta(minutes=5))
+    assert sessions_interrupt_lost(tenant=tenant, now=first.heartbeat_at + timedelta(minutes=5)) == [first.pk]
     with backup_proxy(workers=1):
         _apply(tmp_path / "plan.json", reason="resume after the proxy died")
-    second = RestoreSession.objects.filter(tenant=tenant).order_by("-pk").first()
+    second = RestoreSession.objects.order_by("-pk").first()
     assert second.resume_of_id == first.pk and second.status == "success", second.error
     assert tenant_differences(truth, control.export(tid), second.id_map) == []
-
-
-@pytest.mark.django_db(transaction=True)
-def test_restore_apply_refuses_a_plan_when_production_changed_since(backed_tenant, emulator, tmp_path):
-    tenant, _, info = backed_tenant
-    tid, control = info["tenant_id"], emulator.control
-    with backup_proxy(workers=1):
-        truth = control.export(tid)
-        rp = _backup(tenant)
-        user = next(u for u in truth["users"] if not u.get("onPremisesSyncEnabled"))
-        control.mutate(tid, "update_user", id=user["id"], properties={"jobTitle": "Changed once"})
-        _plan(tenant, tmp_path / "plan.json", "--ids", user["id"], "--restore-point", str(rp))
-        control.mutate(tid, "update_user", id=user["id"], properties={"jobTitle": "Changed twice"})
-        with pytest.raises(CommandError, match="Production changed since the plan was made"):
-            _apply(tmp_path / "plan.json")
-    assert next(u for u in control.export(tid)["users"] if u["id"] == user["id"])["jobTitle"] == "Changed twice"
-
-
-@pytest.mark.django_db(transaction=True)
-def test_restore_of_audited_changes_reverts_exactly_those_records(backed_tenant, emulator, tmp_path, settings):
-    """The records come from the log backup (index, then chunks); the tenant ends equal to the restore point."""
-    tenant, _, info = backed_tenant
-    tid, control = info["tenant_id"], emulator.control
-    settings.LOG_REPOSITORY_ROOTS = [tmp_path]
-    primary = log_repository_add(name="Audit logs", kind="directory", path=str(tmp_path / "logs"))
-    log_job_create(tenant=tenant, primary=primary, log_types=["audit"], overlap_minutes=5)
-    truth = control.export(tid)
-    users = [u for u in truth["users"] if not u.get("onPremisesSyncEnabled")]
-    group = next(g["id"] for g in truth["groups"] if not g.get("membershipRule") and not g.get("onPremisesSyncEnabled")
-                 and len(truth["group_members"].get(g["id"], [])) > 1)
-    with backup_proxy(workers=1, ENTRABACKUP_CACHE_DIR=str(tmp_path / "cache")):
-        rp = _backup(tenant)
-        audited = []
-        for mutation in (("update_user", {"id": users[0]["id"], "properties": {"jobTitle": "Owned", "city": "Nowhere"}}),
-                         ("remove_member", {"group_id": group, "member_id": truth["group_members"][group][0]}),
-                         ("add_member", {"group_id": group, "member_id": users[7]["id"]}),
-                         ("disable_ca_policy", {"id": truth["conditionalAccessPolicies"][0]["id"]}),
-                         ("delete_user", {"id": users[4]["id"]})):
-            audited += control.mutate(tid, mutation[0], **mutation[1])["audit_ids"]
-        call_command("logs_backup_run", tenant=tenant.name, wait=True, timeout=120, stdout=io.StringIO())
-        plan = _plan(tenant, tmp_path / "audit.json", "--audit-ids", *audited)
-        _apply(tmp_path / "audit.json", reason="revert the audited attack")
-    assert plan["restore_point"]["id"] == rp and plan["selection"]["audit_ids"] == audited
-    assert {s["op"] for s in plan["steps"]} == {"update", "link", "restore"}
-    assert tenant_differences(truth, control.export(tid), {}) == []
