@@ -205,6 +205,9 @@ class Planner:
                 continue
             if self.sel.attributes is not None and key not in self.sel.attributes:
                 continue
+            if key == "passwordCredentials" and object_type in ("application", "servicePrincipal"):
+                self._credentials(object_type, object_id, name, then.get(key) or [], now.get(key) or [])
+                continue
             reason = why_not_written(object_type, key, then)
             if reason is None and key in wb.create_only:
                 reason = "set only when the object is created"
@@ -228,6 +231,23 @@ class Planner:
         path = wb.item_path.format(id=object_id, **{k: then.get(k) for k in ("resourceId",)})
         self._add(object_type, object_id, name, "update", "PATCH", path, body, before, after,
                   depends=[after_step] if after_step else [], same_batch=bool(after_step))
+
+    def _credentials(self, object_type: str, object_id: str, name: str, then: list, now: list) -> None:
+        """Secrets added since are removed (removePassword); a removed one cannot come back: Graph never
+        returned it (https://learn.microsoft.com/graph/api/application-removepassword)."""
+        kept = {c.get("keyId") for c in then}
+        path = objecttypes.get(object_type).writeback.item_path.format(id=object_id)
+        for cred in now:
+            if cred.get("keyId") not in kept:
+                self._add(object_type, object_id, name, "remove_password", "POST", f"{path}/removePassword",
+                          {"keyId": cred["keyId"]}, {"passwordCredential": cred.get("displayName") or cred["keyId"]},
+                          {"passwordCredential": "removed"}, refs=[])
+        present = {c.get("keyId") for c in now}
+        for cred in then:
+            if cred.get("keyId") not in present:
+                self._skip(object_type, object_id, name, "passwordCredentials", f"{objecttypes.NOT_RESTORABLE}: "
+                           "a deleted secret cannot be put back (Graph never returns one); add a new one",
+                           cred.get("keyId"), None)
 
     def _stale_references(self, wb, then: dict) -> list[str]:
         """Top-level attributes holding ids of objects this plan re-creates (a CA policy's include lists)."""

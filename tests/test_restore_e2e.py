@@ -14,12 +14,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from entrabackup import objecttypes
-from jobs.backup.tests.truth import truth_snapshot
 from jobs.logbackup.services import log_job_create
 from repositories.log_services import log_repository_add
 from restore import plan as planner
 from restore.models import RestoreSession
 from restore.sessions import sessions_interrupt_lost
+from tests.support import groundtruth
+from tests.support.attacks import ATTACKER_ROLES, GraphApp, _cloud_users, play_all, prepare_nested_ca_group
 from tests.support.processes import backup_proxy, wait_for
 
 pytestmark = [pytest.mark.e2e]
@@ -42,60 +43,6 @@ def _apply(path, reason="e2e: put the tenant back") -> str:
     return out.getvalue()
 
 
-def _skip_attributes(object_type: str) -> set[str]:
-    """What a restore does not write: read-only, not restorable, volatile (the plan says why for each)."""
-    if object_type not in objecttypes.BY_NAME:
-        return set()
-    wb = objecttypes.get(object_type).writeback
-    return set(wb.read_only) | set(wb.not_restorable) | set(objecttypes.get(object_type).volatile)
-
-
-def _remapped(value, back: dict):
-    if isinstance(value, dict):
-        return {back.get(k, k): _remapped(v, back) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_remapped(v, back) for v in value]
-    return back.get(value, value) if isinstance(value, str) else value
-
-
-def tenant_differences(before: dict, after: dict, id_map: dict) -> list[str]:
-    """Where the tenant after the restore differs from the one at the restore point (new ids mapped back)."""
-    back = {new: old for old, new in id_map.items()}
-    then, now = truth_snapshot(before), truth_snapshot(_remapped(after, back))
-    diffs = []
-    for object_type, objects in then["objects"].items():
-        skip = _skip_attributes(object_type)
-        mine = now["objects"].get(object_type, {})
-        if set(objects) != set(mine):
-            diffs.append(f"{object_type}: missing {sorted(set(objects) - set(mine))[:3]}, "
-                         f"extra {sorted(set(mine) - set(objects))[:3]}")
-            continue
-        for oid, obj in objects.items():
-            keys = sorted(k for k in set(obj) | set(mine[oid]) if k not in skip and obj.get(k) != mine[oid].get(k))
-            if keys:
-                diffs.append(f"{object_type} {oid}: {keys[:6]}")
-    for kind, pairs in then["relations"].items():
-        if pairs != now["relations"][kind]:
-            diffs.append(f"{kind}: missing {sorted(pairs - now['relations'][kind])[:3]}, "
-                         f"extra {sorted(now['relations'][kind] - pairs)[:3]}")
-    return diffs
-
-
-def _nest_a_group_named_by_a_policy(control, tid: str, truth: dict) -> tuple[str, str]:
-    """Before the backup: a security group nested in another and named in a Conditional Access policy's
-    include list (the generated tenants have none)."""
-    assigned = [g for g in truth["groups"] if not g.get("membershipRule") and not g.get("onPremisesSyncEnabled")
-                and "Unified" not in g.get("groupTypes", [])]
-    parent, child = assigned[-1]["id"], assigned[-2]["id"]
-    control.mutate(tid, "add_member", group_id=parent, member_id=child)
-    policy = truth["conditionalAccessPolicies"][-1]
-    conditions = policy["conditions"]
-    users = dict(conditions.get("users") or {})
-    users["includeGroups"] = [*(users.get("includeGroups") or []), child]
-    control.mutate(tid, "edit_ca_policy", id=policy["id"], patch={"conditions": {**conditions, "users": users}})
-    return child, policy["id"]
-
-
 def _audited_attack(control, tid: str, truth: dict) -> list[str]:
     """Edits, a membership removed and one added, a policy disabled, a user deleted: their audit record ids."""
     users = [u for u in truth["users"] if not u.get("onPremisesSyncEnabled")]
@@ -112,19 +59,6 @@ def _audited_attack(control, tid: str, truth: dict) -> list[str]:
     return audited
 
 
-def _attack(control, tid: str, truth: dict, nested: str) -> dict:
-    """A hard-deleted user, a new Global Administrator, the nested group hard-deleted, a mass deletion, a new
-    user and an edit."""
-    users = [u for u in truth["users"] if not u.get("onPremisesSyncEnabled")]
-    control.mutate(tid, "hard_delete", id=users[2]["id"])
-    control.mutate(tid, "update_user", id=users[0]["id"], properties={"department": "Evil"})
-    control.mutate(tid, "make_global_admin", user_id=users[5]["id"])
-    control.mutate(tid, "hard_delete", id=nested)
-    control.mutate(tid, "mass_delete_users", count=4, seed=3)  # may take the edited user: restore, then patch
-    control.mutate(tid, "create_user", given_name="Intruder", surname="Account", seed=9)
-    return {"hard_user": users[2]["id"]}
-
-
 @pytest.mark.django_db(transaction=True)
 def test_restores_of_audited_changes_and_of_the_whole_tenant_put_it_back_as_at_the_restore_point(
         backed_tenant, emulator, tmp_path, settings):
@@ -136,24 +70,36 @@ def test_restores_of_audited_changes_and_of_the_whole_tenant_put_it_back_as_at_t
     primary = log_repository_add(name="Audit logs", kind="directory", path=str(tmp_path / "logs"))
     log_job_create(tenant=tenant, primary=primary, log_types=["audit"], overlap_minutes=5)
     with backup_proxy(workers=1, ENTRABACKUP_CACHE_DIR=str(tmp_path / "cache")):
-        nested, policy = _nest_a_group_named_by_a_policy(control, tid, control.export(tid))
+        admin = GraphApp.register(emulator.url, emulator.ca_path, control, tid, ATTACKER_ROLES, "Tenant admin")
+        prepared = prepare_nested_ca_group(admin, control.export(tid))
+        admin.close()
+        nested, policy = prepared["group"], prepared["policy"]
         truth = control.export(tid)
         rp = _backup(tenant)
         audited = _audited_attack(control, tid, truth)
+        hard_user = _cloud_users(truth)[-8]["id"]
         call_command("logs_backup_run", tenant=tenant.name, wait=True, timeout=120, stdout=io.StringIO())
         reverted = _plan(tenant, tmp_path / "audit.json", "--audit-ids", *audited)
         _apply(tmp_path / "audit.json", reason="revert the audited attack")
-        assert tenant_differences(truth, control.export(tid), {}) == []
+        assert groundtruth.tenant_differences(truth, control.export(tid)) == []
 
-        attack = _attack(control, tid, truth, nested)
+        attacker = GraphApp.register(emulator.url, emulator.ca_path, control, tid, ATTACKER_ROLES)
+        attacks = play_all(attacker, truth, prepared)  # through Graph, as a rogue application
+        control.mutate(tid, "mass_delete_users", count=4, seed=3)
+        control.mutate(tid, "hard_delete", id=hard_user)
         plan = _plan(tenant, tmp_path / "plan.json", "--all", "--restore-point", str(rp))
         output = _apply(tmp_path / "plan.json")
+        attacker.close()
     assert reverted["restore_point"]["id"] == rp and reverted["selection"]["audit_ids"] == audited
     assert {s["op"] for s in reverted["steps"]} == {"update", "link", "restore"}
     session = RestoreSession.objects.filter(tenant=tenant).order_by("-pk").first()
     assert session.status == "success", session.error
-    assert nested in session.id_map and attack["hard_user"] in session.id_map
-    assert tenant_differences(truth, control.export(tid), session.id_map) == []
+    assert nested in session.id_map and hard_user in session.id_map
+    skipped = {(s["type"], s["object_id"], s["attribute"]) for s in plan["skipped"]}
+    assert groundtruth.tenant_differences(truth, control.export(tid), remapped=session.id_map, skipped=skipped) == []
+    assert {a.name for a in attacks} >= {"credential added to an application", "new Global Administrator"}
+    secret = next(a for a in attacks if a.name == "credential added to an application").created["passwordCredential"]
+    assert any(s["op"] == "remove_password" and s["body"] == {"keyId": secret[0]} for s in plan["steps"])
     steps = {(s["op"], s["object_id"]): s for s in plan["steps"]}
     assert steps[("update", policy)]["wave"] > steps[("create", nested)]["wave"]
     included = next(p for p in control.export(tid)["conditionalAccessPolicies"] if p["id"] == policy)
@@ -201,4 +147,4 @@ def test_a_changed_tenant_stops_the_apply_and_a_session_killed_midway_is_resumed
         _apply(tmp_path / "plan.json", reason="resume after the proxy died")
     second = RestoreSession.objects.order_by("-pk").first()
     assert second.resume_of_id == first.pk and second.status == "success", second.error
-    assert tenant_differences(truth, control.export(tid), second.id_map) == []
+    assert groundtruth.tenant_differences(truth, control.export(tid), remapped=second.id_map) == []
