@@ -162,6 +162,7 @@ class ChangeReport:
         for change in self.changes:
             item = asdict(change)
             item.pop("old"), item.pop("new")
+            item = {"type": item.pop("object_type"), **item}
             for rel in item["relations"]:
                 rel["other"]["label"] = Ref(**rel["other"]).label
             changes.append(item)
@@ -262,7 +263,7 @@ class _Builder:
 
     def _name(self, by_key: dict, pending: list) -> None:
         """Name every related object: from the report's own data first, then from the restore points."""
-        known = {c.object_id: (c.object_type, c.name, (c.new or c.old or {})) for c in by_key.values()}
+        known = {c.object_id: (c.object_type, c.name, c.deleted) for c in by_key.values()}
         wanted = {other for _, _, _, other, *_ in pending if other not in known}
         wanted |= {c.object_id for c in by_key.values() if not c.name}
         wanted |= {i for c in by_key.values() for i in _assignment_ids(c.object_type, c.new or c.old or {})}
@@ -275,7 +276,7 @@ class _Builder:
                 otype, name, upn, app_id, state = found[object_id]
                 return Ref(otype, object_id, _with_upn(name, upn) or app_id, state)
             if object_id in known:
-                return Ref(known[object_id][0], object_id, known[object_id][1])
+                return Ref(*known[object_id][:1], object_id, *known[object_id][1:])
             return Ref(object_type, object_id, None, "unknown")
 
         for change in by_key.values():
@@ -436,10 +437,15 @@ def _production_differences(store, tenant_key: str, r: int, client, types, objec
     diffs: list[ObjectDiff] = []
     for object_type in read:
         diffs += _type_differences(store, tenant_key, r, writer, object_type, object_id)
+    # The repository keeps the relationships of soft-deleted objects (Graph lists neither them nor their
+    # members; a restore from the recycle bin brings them back): not a difference from production.
+    dead = {oid for states in writer.hashes.values() for oid, (_, deleted) in states.items() if deleted}
     relations = []
     for kind, (source, _) in objecttypes.RELATIONS.items():
         if source.name in read:
-            relations += _pair_differences(store.relation_pairs(tenant_key, r, kind), writer.pairs[kind], kind, object_id)
+            pairs = store.relation_pairs(tenant_key, r, kind)
+            relations += [d for d in _pair_differences(pairs, writer.pairs[kind], kind, object_id)
+                          if d.added or not {d.source_id, d.target_id} & dead]
     return diffs, relations
 
 
