@@ -52,6 +52,8 @@ def _play(control, tid: str, truth: dict) -> dict:
     control.mutate(tid, "make_global_admin", user_id=admin["id"])
     control.mutate(tid, "delete_user", id=soft["id"])
     control.mutate(tid, "hard_delete", id=hard["id"])
+    hostile = next(u for u in truth["users"] if u["displayName"] == HOSTILE_USER_NAME)  # tenant data is hostile
+    control.mutate(tid, "update_user", id=hostile["id"], properties={"jobTitle": "<img src=x onerror=alert(3)>"})
     return {"edited": edited, "policy": policy, "group": group, "member": member, "admin": admin, "soft": soft,
             "hard": hard}
 
@@ -132,6 +134,9 @@ def test_changes_played_between_two_backups_are_each_in_the_compare_report_and_t
     html = client.get(compare_url, {"from": first, "to": second, "type": "group"}).content.decode()
     assert escape(_named(played["member"])) in html and played["member"]["id"] not in html.split("<tbody>")[1].replace(
         f'data-object-id="{played["member"]["id"]}"', "")
+    users = client.get(compare_url, {"from": first, "to": second, "type": "user"}).content.decode()
+    assert escape(HOSTILE_USER_NAME) in users and escape("<img src=x onerror=alert(3)>") in users
+    assert "<script>" not in users and "<img src=x" not in users
     points = client.get(reverse("restore:restore_point_list", args=[tenant.pk])).content.decode()
     assert f"?from={job.repository.pk}:{first}&to={job.repository.pk}:{second}" in points
     detail = client.get(reverse("restore:object_detail", args=[tenant.pk, "user", played["admin"]["id"]])).content.decode()
@@ -152,7 +157,7 @@ def test_changes_played_between_two_backups_are_each_in_the_compare_report_and_t
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(f"{live_server.url}{compare_url}?from={first}&to={second}")
-    page.locator(".compare-table").get_by_text("state").first.wait_for()
+    page.locator(".compare-table").get_by_text(HOSTILE_USER_NAME).first.wait_for()  # shown as text, not run
     page.select_option("#change", "deleted")
     page.wait_for_url("**change=deleted**")  # htmx swapped the report in place and pushed its URL
     page.wait_for_load_state("networkidle")
