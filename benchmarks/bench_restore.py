@@ -34,7 +34,6 @@ from jobs.backup import backup_type  # noqa: E402
 from repositories.store import RepositoryStore  # noqa: E402
 from restore import apply  # noqa: E402
 from restore import plan as planner  # noqa: E402
-from restore.production import production_read  # noqa: E402
 
 SECTION = "## Restore: 10,000 hard-deleted users with their memberships"
 ROLES = ["Directory.ReadWrite.All", "User.ReadWrite.All", "Group.ReadWrite.All", "Application.ReadWrite.All",
@@ -122,7 +121,7 @@ def _run(client, store) -> list[tuple[str, str]]:
     victims = _hard_delete_users(client, store, rp)
     started = time.monotonic()
     then = planner.restore_point_state(store, KEY, rp, planner.WRITABLE_TYPES)
-    now = planner.production_state(production_read(client, planner.WRITABLE_TYPES))
+    now = planner.production_state(store, KEY, rp, client, then)
     plan = planner.Planner(then, now, planner.Selection(everything=True), planner.Options(relations=planner.MERGE)).build()
     plan_seconds = time.monotonic() - started
     journal = MemoryJournal()

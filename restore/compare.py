@@ -17,17 +17,15 @@ See docs/compare.md.
 from __future__ import annotations
 
 import csv
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 
 import orjson
 
 from entrabackup import objecttypes
-from jobs.backup import backup_type
-from repositories.store.canonical import content_hash, stored, volatile
+from repositories.store.canonical import volatile
 from repositories.store.diff import ObjectDiff, RelationDiff, Side
-from repositories.store.rows import TypeCounts
+from restore.production import production_differences
 
 CREATED, DELETED, RESTORED, CHANGED = "created", "deleted", "restored", "changed"
 CHANGE_KINDS = (CREATED, DELETED, RESTORED, CHANGED)
@@ -162,6 +160,7 @@ class ChangeReport:
         for change in self.changes:
             item = asdict(change)
             item.pop("old"), item.pop("new")
+            item = {"type": item.pop("object_type"), **item}
             for rel in item["relations"]:
                 rel["other"]["label"] = Ref(**rel["other"]).label
             changes.append(item)
@@ -189,7 +188,7 @@ def compare(store, tenant_key: str, from_point: int, to_point: int | Production,
     one object and the relationships it is part of on either side."""
     types = _types(types)
     if isinstance(to_point, Production):
-        diffs, relations = _production_differences(store, tenant_key, from_point, to_point.client, types, object_id)
+        diffs, relations = production_differences(store, tenant_key, from_point, to_point.client, types, object_id)
         names_at, target = from_point, "production"
     else:
         kinds = _kinds(types) if types is not None else None
@@ -262,7 +261,7 @@ class _Builder:
 
     def _name(self, by_key: dict, pending: list) -> None:
         """Name every related object: from the report's own data first, then from the restore points."""
-        known = {c.object_id: (c.object_type, c.name, (c.new or c.old or {})) for c in by_key.values()}
+        known = {c.object_id: (c.object_type, c.name, c.deleted) for c in by_key.values()}
         wanted = {other for _, _, _, other, *_ in pending if other not in known}
         wanted |= {c.object_id for c in by_key.values() if not c.name}
         wanted |= {i for c in by_key.values() for i in _assignment_ids(c.object_type, c.new or c.old or {})}
@@ -275,7 +274,7 @@ class _Builder:
                 otype, name, upn, app_id, state = found[object_id]
                 return Ref(otype, object_id, _with_upn(name, upn) or app_id, state)
             if object_id in known:
-                return Ref(known[object_id][0], object_id, known[object_id][1])
+                return Ref(*known[object_id][:1], object_id, *known[object_id][1:])
             return Ref(object_type, object_id, None, "unknown")
 
         for change in by_key.values():
@@ -379,95 +378,6 @@ def ca_reference_changes(old: dict | None, new: dict | None) -> list[tuple]:
         found += [(f"ca:{path}", word, i, True, other_type) for i in sorted(after - before)]
         found += [(f"ca:{path}", word, i, False, other_type) for i in sorted(before - after)]
     return found
-
-
-# -- production -------------------------------------------------------------------------------------------------
-class CaptureWriter:
-    """The repository session writer's interface (repositories/store/writer.py) for a read that is not a
-    backup: the collectors hand it complete listings, and it keeps what differs from restore point `r`
-    (by content hash, as a backup would decide a new version) and the relationship pairs. Nothing is written."""
-
-    def __init__(self, store, tenant_key: str, r: int):
-        self.store, self.key, self.r = store, tenant_key, r
-        self.seen: dict[str, set[str]] = defaultdict(set)
-        self.differing: dict[str, dict[str, dict]] = defaultdict(dict)
-        self.soft: dict[str, set[str]] = defaultdict(set)
-        self.pairs: dict[str, dict[tuple[str, str], str | None]] = defaultdict(dict)
-        self.hashes: dict[str, dict] = {}
-
-    def put_full(self, object_type: str, objects: Iterable[dict]) -> TypeCounts:
-        before = self.hashes.setdefault(object_type, self.store.object_states(self.key, self.r, object_type))
-        counts, seen = TypeCounts(), self.seen[object_type]
-        for obj in objects:
-            data = stored(obj)
-            object_id = str(data["id"])
-            counts.read += 1
-            seen.add(object_id)
-            if before.get(object_id, (None, None))[0] != content_hash(data, object_type):
-                self.differing[object_type][object_id] = data
-        return counts
-
-    def put_delta(self, object_type: str, items) -> TypeCounts:
-        raise NotImplementedError("A comparison reads every type in full; there is no delta to follow.")
-
-    def mark_soft_deleted(self, object_type: str, ids: Iterable[str]) -> None:
-        self.soft[object_type].update(ids)
-
-    def put_relations_full(self, kind: str, pairs: Iterable[tuple], sources=None) -> int:
-        for source, target, target_type in pairs:
-            self.pairs[kind][(source, target)] = target_type
-        return 0
-
-    def put_relation_changes(self, kind: str, added=(), removed=()) -> None:
-        raise NotImplementedError("A comparison reads every type in full; there are no relation changes to apply.")
-
-    def sync_state(self, name: str) -> None:
-        return None  # never a saved delta link: every round is an initial (complete) one
-
-    def set_sync_state(self, name: str, value) -> None:
-        pass
-
-
-def _production_differences(store, tenant_key: str, r: int, client, types, object_id):
-    writer = CaptureWriter(store, tenant_key, r)
-    read = types or objecttypes.NAMES
-    for object_type in read:
-        backup_type(client, writer, object_type, full=True)
-    diffs: list[ObjectDiff] = []
-    for object_type in read:
-        diffs += _type_differences(store, tenant_key, r, writer, object_type, object_id)
-    relations = []
-    for kind, (source, _) in objecttypes.RELATIONS.items():
-        if source.name in read:
-            relations += _pair_differences(store.relation_pairs(tenant_key, r, kind), writer.pairs[kind], kind, object_id)
-    return diffs, relations
-
-
-def _type_differences(store, tenant_key, r, writer: CaptureWriter, object_type: str, object_id) -> list[ObjectDiff]:
-    before, seen, differing = writer.hashes[object_type], writer.seen[object_type], writer.differing[object_type]
-    soft = writer.soft[object_type]
-    gone = [oid for oid, (_, deleted) in before.items() if deleted is None and oid not in seen]
-    ids = sorted(set(differing) | set(gone))
-    if object_id is not None:
-        ids = [i for i in ids if i == object_id]
-    old = store.object_sides(tenant_key, r, object_type, ids) if ids else {}
-    diffs = []
-    for oid in ids:
-        if oid in differing:
-            data = differing[oid]
-            new = Side(None, content_hash(data, object_type), data, _name_of(object_type, data))
-        else:
-            new = Side("soft" if oid in soft else "hard", None, None, None)
-        diffs.append(ObjectDiff(object_type, oid, old.get(oid), new))
-    return diffs
-
-
-def _pair_differences(before: dict, after: dict, kind: str, object_id) -> list[RelationDiff]:
-    found = [RelationDiff(kind, s, t, tt, True) for (s, t), tt in after.items() if (s, t) not in before]
-    found += [RelationDiff(kind, s, t, tt, False) for (s, t), tt in before.items() if (s, t) not in after]
-    if object_id is not None:
-        found = [d for d in found if object_id in (d.source_id, d.target_id)]
-    return sorted(found, key=lambda d: (d.source_id, d.target_id))
 
 
 # -- export -----------------------------------------------------------------------------------------------------

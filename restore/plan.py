@@ -1,6 +1,7 @@
 """Restore plans: the exact Graph writes that put chosen objects back as they were at a restore point.
 
-Plain Python on the repository store and a production ``Snapshot`` (restore/production.py); no Django.
+Plain Python on the repository store and production as the compare engine reads it (restore/production.py);
+no Django.
 A plan is a JSON document (``PLAN_FORMAT``) with:
 
 - ``steps``: the writes, in dependency order (``wave``: a step runs after every step of lower waves; named
@@ -35,6 +36,7 @@ import orjson
 from entrabackup import objecttypes
 from entrabackup.graph import select_for
 from repositories.store.canonical import content_hash, volatile
+from restore.production import production_differences
 
 PLAN_FORMAT = "entrabackup-restore-plan/1"
 MERGE, OVERWRITE, SKIP = "merge", "overwrite", "skip"
@@ -104,8 +106,40 @@ def restore_point_state(store, tenant_key: str, restore_point: int, types: Itera
     return State(objects, relations)
 
 
-def production_state(snapshot) -> State:
-    return State(snapshot.objects, snapshot.relations, snapshot.recycle_bin)
+def production_state(store, tenant_key: str, restore_point: int, client, then: State) -> State:
+    """Production now, from the compare engine (restore/production.py: the backup collectors read every
+    writable type in full and keep what differs from the restore point): the restore point's state with
+    production's differences applied, and the recycle bin of the objects deleted since."""
+    diffs, relations = production_differences(store, tenant_key, restore_point, client, WRITABLE_TYPES, None)
+    objects = {object_type: dict(table) for object_type, table in then.objects.items()}
+    recycle_bin: dict[str, set[str]] = {}
+    for diff in diffs:
+        table = objects.setdefault(diff.object_type, {})
+        if diff.new is not None and diff.new.data is not None:
+            table[diff.object_id] = diff.new.data
+            continue
+        table.pop(diff.object_id, None)
+        if diff.new is not None and diff.new.deleted == "soft":
+            recycle_bin.setdefault(diff.object_type, set()).add(diff.object_id)
+    pairs = {kind: set(found) for kind, found in then.relations.items()}
+    for change in relations:
+        kind = pairs.setdefault(change.kind, set())
+        if change.added:
+            kind.add((change.source_id, change.target_id))
+        else:
+            kind.discard((change.source_id, change.target_id))
+    return State(objects, pairs, recycle_bin)
+
+
+def state_digest(state: State, key: str) -> str:
+    """What a plan's ``checks`` hold for ``key`` ("<type>/<id>" or "<relation kind>/<source id>")."""
+    kind, object_id = key.split("/", 1)
+    if kind in objecttypes.RELATIONS:
+        return pairs_digest(t for s, t in state.relations.get(kind, ()) if s == object_id)
+    obj = state.objects.get(kind, {}).get(object_id)
+    if obj is not None:
+        return content_hash(obj, kind).hex()
+    return "recycle-bin" if object_id in state.recycle_bin.get(kind, ()) else "absent"
 
 
 def writable_attributes(object_type: str) -> frozenset[str]:

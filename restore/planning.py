@@ -22,7 +22,6 @@ from repositories.log_services import log_repository_open
 from repositories.models import LogRepository
 from restore import plan as planner
 from restore.errors import RestoreError
-from restore.production import production_read
 from restore.selectors import PointSpec, tenant_backups
 from tenants.services import tenant_graph_client
 
@@ -64,8 +63,7 @@ def plan_build(*, tenant, restore_point: PointSpec, selection: planner.Selection
         with backups.reading(ref.repository) as store:
             then = planner.restore_point_state(store, str(tenant.key), ref.restore_point.id, planner.WRITABLE_TYPES)
             with tenant_graph_client(tenant) as client:
-                snapshot = production_read(client, planner.WRITABLE_TYPES)
-            now = planner.production_state(snapshot)
+                now = planner.production_state(store, str(tenant.key), ref.restore_point.id, client, then)
             last = _last_known(backups, latest, then, now, tenant) if latest.restore_point.id != ref.restore_point.id else {}
     try:
         body = planner.Planner(then, now, selection, options, last_known=last).build()

@@ -15,16 +15,16 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
-from entrabackup import objecttypes, vault
+from entrabackup import vault
 from jobs.errors import failure_of
 from jobs.runner import Heartbeat
 from jobs.services import proxy_identity
-from repositories.store.canonical import content_hash
+from repositories.models import Repository
+from repositories.services import repository_store
 from restore import apply
+from restore import plan as planner
 from restore.models import RestoreSession, RestoreWrite
-from restore.plan import pairs_digest
 from restore.planning import PASSWORD_PURPOSE, password_generate
-from restore.production import production_read
 from restore.sessions import passwords_reveal, passwords_seal, restore_log
 from tenants.services import tenant_graph_client, tenant_preflight
 
@@ -136,34 +136,17 @@ def _check_again(session: RestoreSession, client) -> None:
               if key.split("/", 1)[1] not in ours and key not in touched}
     if not checks:
         return
-    types = sorted(set(_object_types(checks)))
-    snapshot = production_read(client, types)
-    changed = [key for key, value in checks.items() if _state_now(snapshot, key) != value]
+    point, key = plan["restore_point"], plan["tenant"]["key"]
+    with repository_store(Repository.objects.get(pk=point["repository"])) as store:
+        then = planner.restore_point_state(store, key, point["id"], planner.WRITABLE_TYPES)
+        now = planner.production_state(store, key, point["id"], client, then)
+    changed = [k for k, value in checks.items() if planner.state_digest(now, k) != value]
     if changed:
         names = [f"{k.split('/', 1)[0]} {plan.get('names', {}).get(k.split('/', 1)[1], k.split('/', 1)[1])}"
                  for k in changed[:5]]
         raise PlanOutdated(f"Production changed since the plan was made ({len(changed)} object(s), e.g. "
                            f"{', '.join(names)}); nothing was written. Make the plan again.")
     restore_log(session.pk, f"Production checked: the {len(checks)} objects the plan touches are as planned.")
-
-
-def _object_types(checks: dict) -> list[str]:
-    """The object types to read: those of checked objects, and the sources of checked relationships."""
-    out = []
-    for key in checks:
-        kind = key.split("/", 1)[0]
-        out.append(objecttypes.RELATIONS[kind][0].name if kind in objecttypes.RELATIONS else kind)
-    return out
-
-
-def _state_now(snapshot, key: str) -> str:
-    kind, object_id = key.split("/", 1)
-    if kind in objecttypes.RELATIONS:
-        return pairs_digest(t for s, t in snapshot.relations.get(kind, ()) if s == object_id)
-    obj = snapshot.get(kind, object_id)
-    if obj is not None:
-        return content_hash(obj, kind).hex()
-    return "recycle-bin" if snapshot.in_recycle_bin(kind, object_id) else "absent"
 
 
 def _carry_passwords(session: RestoreSession) -> None:
