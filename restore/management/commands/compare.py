@@ -89,8 +89,12 @@ def _write(output: str, data: bytes) -> None:
         raise CommandError(f"--output: {path} is a folder; name a file.")
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise CommandError(f"--output: cannot write {path}: {exc.strerror}.") from None
+    try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(temporary, path)
     except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
         raise CommandError(f"--output: cannot write {path}: {exc.strerror}.") from None
