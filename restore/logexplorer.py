@@ -30,6 +30,7 @@ from repositories.models import LogRepository
 logger = logging.getLogger(__name__)
 
 FILTERS = ("user", "activity", "category", "result", "target", "ip", "correlation_id")
+COUNT_CAP = 5000  # counting 5,000 index entries takes ~0.1 s on 10M rows (docs/log-explorer.md)
 BATCH = 500  # rows per index query when walking a whole selection (the search's largest page)
 CHUNKS_KEPT = 8  # decoded chunks kept per request (a chunk holds up to 5,000 records)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -81,8 +82,11 @@ def _rows(result: dict) -> list[dict]:
 def search_page(tenant, *, start, end, filters: dict, page: int, per_page: int) -> dict:
     """One page of matching index rows (newest first), with a capped count of all matches."""
     result = job_selectors.log_records_search(tenant, start=start, end=end, page=page, per_page=per_page, **filters)
-    count, exact = job_selectors.log_records_count(tenant, start=start, end=end, **filters)
     rows = _rows(result)
+    if result["has_next"] or (page > 1 and not rows):
+        count, exact = job_selectors.log_records_count(tenant, start=start, end=end, cap=COUNT_CAP, **filters)
+    else:  # the last page: the count is known without a second query
+        count, exact = (result["page"] - 1) * result["per_page"] + len(rows), True
     for row in rows:
         row["token"] = row_ref(row).token
         row["who"] = row["user_upn"] or row["app_name"] or row["user_id"] or row["app_id"]

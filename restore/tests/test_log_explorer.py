@@ -142,6 +142,15 @@ def test_results_page_on_the_server_newest_first_with_counts(client, tenant, log
     body = second.content.decode()
     assert body.startswith('<section id="log-rows">') and "<html" not in body  # the HTMX partial
     assert "51–59 shown" in body and "page=1" in body and "page=3" not in body
+    past = client.get(url, {"activity": "Update user", "page": 9}).content.decode()
+    assert "59 records match" in past and "No record matches." in past
+
+
+def test_counts_stop_at_the_cap(client, tenant, logs, admin_persona, monkeypatch):
+    monkeypatch.setattr(logexplorer, "COUNT_CAP", 20)
+    client.force_login(admin_persona)
+    body = client.get(reverse("restore:log_explorer", args=[tenant.pk]), {"per_page": 50}).content.decode()
+    assert "More than 20 records match; 1–50 shown" in body
 
 
 @pytest.mark.parametrize("params, message", [
