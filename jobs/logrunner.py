@@ -113,13 +113,14 @@ def _backup_type(session, heartbeat, client, log_type, primary, secondary, licen
     tenant = session.tenant
     retention = RETENTION_PREMIUM if licensed or log_type.key != "audit" else AUDIT_RETENTION_FREE
     progress = _Progress(session.pk, log_type.key)
-    with LogCache(settings.CACHE_DIR).open(str(tenant.key), log_type.key) as cache:
+    # The index writes run on a thread and connection of their own while the next chunk is compressed and
+    # encrypted; backup_log_type drains them before each watermark moves (docs/log-backup.md, Index).
+    with (LogCache(settings.CACHE_DIR).open(str(tenant.key), log_type.key) as cache,
+          logindex.ChunkIndexer(tenant_id=tenant.pk, log_type=log_type) as indexer):
         run = engine.Run(
             client=client, log_type=log_type, tenant=str(tenant.key), session=f"ls{session.pk}", primary=primary,
             cache=cache, overlap=timedelta(minutes=session.job.overlap_minutes), now=timezone.now(),
-            retention=retention, secondary=secondary,
-            index=lambda repo, manifest, records: logindex.index_chunk(
-                tenant_id=tenant.pk, log_type=log_type, repository=repo, chunk=manifest.chunk, records=records),
+            retention=retention, secondary=secondary, index=indexer,
             cancelled=lambda: heartbeat.cancel_requested, progress=progress.report)
         return engine.backup_log_type(run)
 

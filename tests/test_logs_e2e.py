@@ -58,6 +58,14 @@ def _exported(tenant, tmp_path, repository, kind="audit") -> list[str]:
     return [r["id"] for r in json.loads(out.read_text())]
 
 
+def _indexed(tenant, key="audit") -> list[str]:
+    """The record ids the log index holds for the tenant (jobs/logbackup/index.py)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT r.record_id FROM jobs_logrecord r JOIN jobs_logchunk c ON c.id = r.chunk_id "
+                       "WHERE r.tenant_id = %s AND c.log_type = %s", [tenant.pk, key])
+        return [row[0] for row in cursor.fetchall()]
+
+
 def _run(tenant):
     call_command("logs_backup_run", tenant=tenant.name, wait=True, timeout=180)
     return LogSession.objects.filter(tenant=tenant).first()
@@ -80,6 +88,7 @@ def test_repeated_overlapping_sessions_store_every_served_record_exactly_once(lo
     primary = _exported(tenant, tmp_path, "Primary")
     assert len(primary) == len(set(primary)) and set(primary) == _served(tenant)
     assert sorted(_exported(tenant, tmp_path, "Secondary")) == sorted(primary)
+    assert sorted(_indexed(tenant)) == sorted(primary)  # the primary's records, each once
 
 
 @pytest.mark.django_db(transaction=True)
@@ -102,6 +111,7 @@ def test_a_proxy_killed_while_writing_chunks_loses_and_duplicates_nothing(log_se
     assert after.status == "success", after.log
     stored = _exported(tenant, tmp_path, "Primary", kind="signin")
     assert len(stored) == len(set(stored)) and set(stored) == _served(tenant, "signin")
+    assert sorted(_indexed(tenant, "signin")) == sorted(stored)  # chunks the killed proxy left unindexed too
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,10 +4,12 @@ Exactly once, in order:
 1. Absorb: every chunk of the primary within reach of the overlap window that the cache does not know (a
    chunk a killed session wrote before updating the cache, or every one after the cache was lost) has its
    ids added to the cache and its records to the index. The watermark of a lost cache is rebuilt as the
-   newest record time in the manifests.
+   newest record time in the manifests. Listed chunks the index has no marker for (queued for the indexer
+   when a session died) are indexed; a rebuilt watermark is kept once they are.
 2. Read from watermark - overlap to now, in slices; per slice the records whose ids are not known are
-   written as chunks (per day, sorted by time, at most `chunk_size` records), each chunk absorbed at once,
-   then the watermark moves to the slice's end. A crash leaves chunks without a cache entry (step 1 of the
+   written as chunks (per day, sorted by time, at most `chunk_size` records), each chunk absorbed at once
+   (the index may work on another thread: `Indexer`), then, once the indexer has drained, the watermark moves
+   to the slice's end. A crash leaves chunks without a cache entry (step 1 of the
    next session takes them) or unwritten records above the watermark (read again): never a gap, never twice.
 3. Copy to the secondary every primary record it lacks since its own watermark - overlap (the same
    absorb-then-write rule on the secondary's side), then move the secondary's watermark to the primary's.
@@ -32,7 +34,22 @@ SLICE = timedelta(days=3)
 CHUNK_SIZE = 5000
 BETA_HEADERS = {"Prefer": "include-unknown-enum-members"}
 
-Indexer = Callable[[str, object, list[dict]], None]  # (repository name, manifest, records)
+
+
+class Indexer:
+    """Where stored chunks go to be indexed (jobs.logbackup.index.ChunkIndexer; this one indexes nothing).
+
+    `submit` may index later, on another thread; `drain` returns when every submitted chunk is indexed (the
+    engine drains before it moves a watermark); `unindexed` names the given chunks that are not indexed."""
+
+    def submit(self, repository: str, manifest, records: list[dict]) -> None:
+        pass
+
+    def drain(self) -> None:
+        pass
+
+    def unindexed(self, repository: str, manifests: list) -> set[str]:
+        return set()
 
 
 class LogCancelled(Exception):
@@ -77,7 +94,7 @@ class Run:
     now: datetime
     retention: timedelta
     secondary: Target | None = None
-    index: Indexer = lambda name, manifest, records: None  # noqa: E731
+    index: Indexer = field(default_factory=Indexer)
     cancelled: Callable[[], bool] = lambda: False  # noqa: E731
     progress: Callable[[TypeResult], None] = lambda result: None  # noqa: E731
     chunk_size: int = CHUNK_SIZE
@@ -96,8 +113,10 @@ def backup_log_type(run: Run) -> TypeResult:
     while start < run.now:
         end = min(start + SLICE, run.now)
         _read_slice(run, start, end, result)
+        run.index.drain()  # the slice's chunks are indexed before the watermark passes them
         run.cache.set_watermark(run.primary.name, end)
         start = end
+    run.index.drain()  # chunks the absorb step queued when there was nothing to read
     run.cache.forget_before(run.primary.name, run.now - 2 * run.overlap)
     if run.secondary is not None:
         copy_to_secondary(run, result)
@@ -109,24 +128,40 @@ def absorb(run: Run, target: Target, result: TypeResult | None = None) -> dateti
     watermark = run.cache.watermark(target.name)
     manifests = target.store.manifests(run.tenant, run.log_type.key,
                                        start=(watermark - 2 * run.overlap).date() if watermark else None)
+    rebuilt = None
     if watermark is None and manifests:  # a lost cache: the newest stored record bounds what was read
         newest = max((m.last_time for m in manifests if m.last_time), default=None)
-        watermark = parse_time(newest) if newest else None
-        if watermark:
-            run.cache.set_watermark(target.name, watermark)
+        watermark = rebuilt = parse_time(newest) if newest else None
     horizon = watermark - 2 * run.overlap if watermark else None
     known = run.cache.absorbed(target.name)
+    # The index keeps its own record of what it holds (a chunk the cache knows may still have been queued for
+    # the indexer when a session died), so it is asked about every chunk listed, not only those near the
+    # watermark: a first session killed before its first watermark leaves a rebuilt one past its chunks.
+    # Only the primary is indexed.
+    unindexed = run.index.unindexed(target.name, manifests) if target is run.primary else set()
     for manifest in manifests:
-        if manifest.path in known or (horizon and manifest.last_time and parse_time(manifest.last_time) < horizon):
+        far = horizon and manifest.last_time and parse_time(manifest.last_time) < horizon
+        remember = manifest.path not in known and not far
+        if not remember and manifest.chunk not in unindexed:
             continue
         records = target.store.read_chunk(manifest)
-        _absorb_chunk(run, target, manifest, records)
+        if manifest.chunk in unindexed:
+            run.index.submit(target.name, manifest, records)
+        if remember:
+            _remember(run, target, manifest, records)
+    if rebuilt:
+        run.index.drain()  # kept only once the chunks before it are indexed, like every watermark
+        run.cache.set_watermark(target.name, rebuilt)
     return watermark
 
 
 def _absorb_chunk(run: Run, target: Target, manifest, records: list[dict]) -> None:
     if target is run.primary:
-        run.index(target.name, manifest, records)  # before the cache: a crash between them re-indexes (idempotent)
+        run.index.submit(target.name, manifest, records)  # indexed by the next drain at the latest
+    _remember(run, target, manifest, records)
+
+
+def _remember(run: Run, target: Target, manifest, records: list[dict]) -> None:
     run.cache.absorb(target.name, manifest.path, [(r["id"], record_time(run.log_type, r)) for r in records])
 
 

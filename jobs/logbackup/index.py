@@ -6,74 +6,121 @@ log repositories (its rows point at their chunks), which are independent of wher
 it through the same connection as every other page; and one table partitioned by day makes retention a
 DROP of whole partitions instead of row deletes. See docs/log-backup.md.
 
-The table is created by migration jobs/0004 (raw SQL: Django has no partitioned tables). A day's partition
-is created on first use; rows are keyed by (time, tenant, log type, record id), so indexing a chunk again
-(after a crash or a lost cache) changes nothing.
+Exactly once, per chunk rather than per record: a chunk's rows are COPYed in the same transaction as its
+marker row in `jobs_logchunk` (unique per repository and chunk path), and a chunk already marked is skipped.
+So a chunk's rows are all there or none, and indexing it again (a killed session, a lost cache) adds
+nothing, without a unique key over millions of rows. Only the job's primary repository is indexed: the
+secondary holds the same records, and the search must not show one twice.
+
+The tables are created by migration jobs/0005 (raw SQL: Django has no partitioned tables); a day's partition
+is created on first use.
 """
 
 from __future__ import annotations
 
+import logging
+import queue
+import threading
 from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
 
-from jobs.logbackup.types import LogType, index_fields, record_time
+from jobs.logbackup.types import LOG_TYPES, LogType, index_fields
 
+logger = logging.getLogger(__name__)
 TABLE = "jobs_logrecord"
+CHUNKS = "jobs_logchunk"
+USERS = "jobs_loguser"
+# Records point at their chunk by id; text that repeats per chunk (repository, chunk path, log type) lives
+# once in jobs_logchunk. Indexes: BRIN on time (a few pages per partition, rows arrive in time order) and one
+# btree for the search the floor is about, user and time. Frozen copies go into migrations (jobs/0005).
 CREATE = f"""
+CREATE TABLE {CHUNKS} (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    repository text NOT NULL,
+    chunk text NOT NULL,
+    tenant_id bigint NOT NULL,
+    log_type text NOT NULL,
+    day date NOT NULL,
+    records integer NOT NULL,
+    indexed_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (repository, chunk)
+);
+CREATE INDEX {CHUNKS}_tenant_day ON {CHUNKS} (tenant_id, repository, day);
+CREATE TABLE {USERS} (
+    tenant_id bigint NOT NULL,
+    user_id text NOT NULL,
+    user_key text NOT NULL,
+    PRIMARY KEY (tenant_id, user_id, user_key)
+);
 CREATE TABLE {TABLE} (
     at timestamptz NOT NULL,
     tenant_id bigint NOT NULL,
-    log_type text NOT NULL,
-    record_id text NOT NULL,
-    category text NOT NULL DEFAULT '',
-    activity text NOT NULL DEFAULT '',
-    result text NOT NULL DEFAULT '',
-    user_id text NOT NULL DEFAULT '',
-    user_upn text NOT NULL DEFAULT '',
-    app_id text NOT NULL DEFAULT '',
-    app_name text NOT NULL DEFAULT '',
-    target_ids text[] NOT NULL DEFAULT '{{}}',
-    target_names text[] NOT NULL DEFAULT '{{}}',
-    correlation_id text NOT NULL DEFAULT '',
-    ip_address text NOT NULL DEFAULT '',
-    application text NOT NULL DEFAULT '',
-    status text NOT NULL DEFAULT '',
-    repository text NOT NULL,
-    chunk text NOT NULL,
+    chunk_id bigint NOT NULL,
     line integer NOT NULL,
-    PRIMARY KEY (at, tenant_id, log_type, record_id)
+    log_type smallint NOT NULL,
+    user_key text NOT NULL,
+    record_id text NOT NULL,
+    category text NOT NULL,
+    activity text NOT NULL,
+    result text NOT NULL,
+    user_id text NOT NULL,
+    user_upn text NOT NULL,
+    app_id text NOT NULL,
+    app_name text NOT NULL,
+    target_ids text[] NOT NULL,
+    target_names text[] NOT NULL,
+    correlation_id text NOT NULL,
+    ip_address text NOT NULL,
+    application text NOT NULL,
+    status text NOT NULL
 ) PARTITION BY RANGE (at);
-CREATE INDEX {TABLE}_user_upn ON {TABLE} (tenant_id, lower(user_upn), at);
-CREATE INDEX {TABLE}_user_id ON {TABLE} (tenant_id, user_id, at);
-CREATE INDEX {TABLE}_tenant_at ON {TABLE} (tenant_id, at);
-CREATE INDEX {TABLE}_correlation ON {TABLE} (tenant_id, correlation_id);
+CREATE INDEX {TABLE}_at ON {TABLE} USING brin (at);
+CREATE INDEX {TABLE}_user ON {TABLE} (tenant_id, user_key, at);
 """
-COPY_TYPES = ["timestamptz", "int8", *["text"] * 9, "text[]", "text[]", *["text"] * 6, "int4"]
-STAGE = f"{TABLE}_stage"  # a temporary table of the session (index_chunk)
-DROP = f"DROP TABLE IF EXISTS {TABLE} CASCADE;"
-COLUMNS = ["at", "tenant_id", "log_type", "record_id", "category", "activity", "result", "user_id", "user_upn",
-           "app_id", "app_name", "target_ids", "target_names", "correlation_id", "ip_address", "application",
-           "status", "repository", "chunk", "line"]
+DROP = f"DROP TABLE IF EXISTS {TABLE}, {CHUNKS}, {USERS} CASCADE;"
+FIELDS = ["category", "activity", "result", "user_id", "user_upn", "app_id", "app_name", "target_ids",
+          "target_names", "correlation_id", "ip_address", "application", "status"]
+WRITTEN = ["at", "tenant_id", "chunk_id", "line", "log_type", "user_key", "record_id", *FIELDS]
+# Text COPY: the time goes as Graph wrote it (PostgreSQL parses it), so Python never parses it.
+# What a search row holds (jobs.selectors.log_records_search): the record's key fields and where it is stored.
+COLUMNS = ["at", "tenant_id", "log_type", "record_id", *FIELDS, "repository", "chunk", "line"]
+# The smallint of each log type in the rows; never renumber (rows keep them).
+CODES = {"audit": 1, "signin": 2, "signin-noninteractive": 3, "signin-serviceprincipal": 4,
+         "signin-managedidentity": 5}
+assert set(CODES) == set(LOG_TYPES), "every log type needs an index code"  # noqa: S101 - a table kept in step
+
+
+def user_key(upn: str, user_id: str) -> str:
+    """The one key the user search goes through: the UPN in lower case, or the object id without a UPN."""
+    return (upn or user_id).lower()
 
 
 def search_sql(tenant_id: int, start, end, *, user=None, activity=None, category=None, result=None, target=None,
                ip=None, correlation_id=None, page: int = 1, per_page: int = 50) -> tuple[str, list]:
-    """The query of one page of the log explorer (newest first; one row more than a page tells if more follow)."""
-    where, args = ["tenant_id = %s", "at >= %s", "at <= %s"], [tenant_id, start, end]
+    """The query of one page of the log explorer (newest first; one row more than a page tells if more follow).
+
+    `user` is a UPN (any case) or an object id. Rows are keyed by the lower-case UPN (`user_key`); an id
+    goes through jobs_loguser, the UPNs seen with each id, so both searches use the one user btree.
+    """
+    where, args = ["r.tenant_id = %s", "r.at >= %s", "r.at <= %s"], [tenant_id, start, end]
     if user:
-        where.append("(lower(user_upn) = lower(%s) OR user_id = %s)")
-        args += [user, user]
+        where.append(f"r.user_key = ANY(lower(%s) || ARRAY(SELECT u.user_key FROM {USERS} u "  # noqa: S608
+                     "WHERE u.tenant_id = %s AND u.user_id = %s)) AND (r.user_key = lower(%s) OR r.user_id = %s)")
+        args += [user, tenant_id, user, user, user]
     for column, value in (("activity", activity), ("category", category), ("result", result), ("ip_address", ip),
                           ("correlation_id", correlation_id)):
         if value:
-            where.append(f"{column} = %s")
+            where.append(f"r.{column} = %s")
             args.append(value)
     if target:
-        where.append("(%s = ANY(target_ids) OR %s = ANY(target_names))")
+        where.append("(%s = ANY(r.target_ids) OR %s = ANY(r.target_names))")
         args += [target, target]
-    sql = (f"SELECT {', '.join(COLUMNS)} FROM {TABLE} WHERE {' AND '.join(where)} "  # noqa: S608 - constants only
-           "ORDER BY at DESC, record_id LIMIT %s OFFSET %s")
+    found = (f"SELECT r.* FROM {TABLE} r WHERE {' AND '.join(where)} "  # noqa: S608 - constants only
+             "ORDER BY r.at DESC, r.record_id LIMIT %s OFFSET %s")
+    shown = ", ".join(f"c.{c}" if c in ("log_type", "repository", "chunk") else f"f.{c}" for c in COLUMNS)
+    sql = (f"SELECT {shown} FROM ({found}) f JOIN {CHUNKS} c ON c.id = f.chunk_id "  # noqa: S608 - constants
+           "ORDER BY f.at DESC, f.record_id")
     return sql, [*args, per_page + 1, (page - 1) * per_page]
 
 
@@ -81,40 +128,182 @@ def partition_name(day: date) -> str:
     return f"{TABLE}_{day:%Y%m%d}"
 
 
-def partition_ensure(day: date) -> None:
-    """Create the day's partition when missing (an advisory lock keeps two sessions from racing on it)."""
-    with connection.cursor() as cursor:
+def partition_ensure(cursor, day: date) -> None:
+    """Create the day's partition when missing (an advisory lock keeps two sessions from racing on it; it is
+    taken only when the partition is missing, so indexing sessions do not queue behind each other)."""
+    name = partition_name(day)
+    cursor.execute("SELECT to_regclass(%s)", [name])
+    if cursor.fetchone()[0] is None:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [TABLE])
-        cursor.execute(f"CREATE TABLE IF NOT EXISTS {partition_name(day)} PARTITION OF {TABLE} "
-                       f"FOR VALUES FROM (%s) TO (%s)", [day.isoformat(), (day + timedelta(days=1)).isoformat()])
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {TABLE} "
+                       f"FOR VALUES FROM (%s) TO (%s)", [f"{day} 00:00+00", f"{day + timedelta(days=1)} 00:00+00"])
 
 
-@transaction.atomic
-def index_chunk(*, tenant_id: int, log_type: LogType, repository: str, chunk: str, records: list[dict]) -> int:
-    """Index a stored chunk's records (line = the record's place in the chunk); returns the rows added."""
-    rows = []
+def _rows(tenant_id: int, log_type: LogType, records: list[dict]) -> tuple[list[list], set[tuple[str, str]]]:
+    """The COPY rows of a chunk (the chunk id column left blank) and the (object id, UPN key) pairs of its users.
+    Every value is text; arrays are text[] literals."""
+    code, time_field, rows, users = str(CODES[log_type.key]), log_type.time_field, [], set()
+    tenant = str(tenant_id)
     for line, record in enumerate(records):
-        fields = index_fields(log_type, record)
-        rows.append([record_time(log_type, record), tenant_id, log_type.key, record["id"],
-                     *[fields[c] for c in COLUMNS[4:17]], repository, chunk, line])
-    for day in sorted({row[0].date() for row in rows}):
-        partition_ensure(day)
-    added = 0
-    with connection.cursor() as cursor:
-        # COPY into a session-local staging table, then one INSERT ... SELECT: far faster than row-by-row
-        # parameters. The staging table is emptied first, so a call nested in an outer transaction (where
-        # ON COMMIT has not run yet) never sees another call's rows.
-        cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE} (LIKE {TABLE}) ON COMMIT DELETE ROWS")
-        cursor.execute(f"TRUNCATE {STAGE}")
-        with cursor.cursor.copy(f"COPY {STAGE} ({','.join(COLUMNS)}) FROM STDIN") as copy:
-            copy.set_types(COPY_TYPES)  # declared once: psycopg no longer inspects every value (lists above all)
+        f = index_fields(log_type, record)
+        upn, uid = f["user_upn"], f["user_id"]
+        if uid and upn:
+            users.add((uid, upn.lower()))
+        rows.append([record[time_field], tenant, "", str(line), code, user_key(upn, uid), record["id"],
+                     f["category"], f["activity"], f["result"], uid, upn, f["app_id"], f["app_name"],
+                     _array(f["target_ids"]), _array(f["target_names"]), f["correlation_id"], f["ip_address"],
+                     f["application"], f["status"]])
+    return rows, users
+
+
+FIELD_MARK, ROW_MARK, ITEM_MARK = "\x1f", "\x1e", "\x1d"  # stand-ins for separators while text is escaped
+
+
+def _array(values: list) -> str:
+    """A text[] literal: every element quoted (quotes and backslashes escaped)."""
+    if not values:
+        return "{}"
+    try:
+        joined = ITEM_MARK.join(values)
+    except TypeError:  # not text: made text, then the same
+        joined = ITEM_MARK.join(map(str, values))
+    if joined.count(ITEM_MARK) != len(values) - 1:  # the data holds the stand-in itself
+        return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+    if "\\" in joined or '"' in joined:
+        joined = joined.replace("\\", "\\\\").replace('"', '\\"')
+    return '{"' + joined.replace(ITEM_MARK, '","') + '"}'
+
+
+def _copy_block(rows: list[list]) -> str | None:
+    """The rows as one block of COPY text: fields joined by a stand-in, escaped in one pass each (backslash,
+    tab, newline, carriage return), then the stand-ins become tabs and newlines. None when tenant data holds a
+    stand-in character itself, or a value that is not text: the caller then goes row by row."""
+    try:
+        block = ROW_MARK.join(FIELD_MARK.join(row) for row in rows) + ROW_MARK
+    except TypeError:  # a record with a number where Graph documents a string
+        return None
+    if block.count(ROW_MARK) != len(rows) or block.count(FIELD_MARK) != len(rows) * (len(WRITTEN) - 1):
+        return None
+    block = block.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return block.replace("\x00", "").replace(FIELD_MARK, "\t").replace(ROW_MARK, "\n")  # text cannot hold NUL
+
+
+def index_chunk(*, tenant_id: int, log_type: LogType, repository: str, chunk: str, records: list[dict]) -> int:
+    """Index a stored chunk's records (line = the record's place in the chunk), all or none, in one transaction
+    with the chunk's marker; returns the rows added: 0 when the chunk is marked already."""
+    days = sorted({date.fromisoformat(r[log_type.time_field][:10]) for r in records})
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {CHUNKS} (repository, chunk, tenant_id, log_type, day, records) "  # noqa: S608
+                       "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (repository, chunk) DO NOTHING RETURNING id",
+                       [repository, chunk, tenant_id, log_type.key, days[0] if days else date.min, len(records)])
+        marked = cursor.fetchone()
+        if marked is None:
+            return 0  # an earlier call committed this chunk's rows with its marker: they are all there
+        for day in days:
+            partition_ensure(cursor, day)
+        rows, users = _rows(tenant_id, log_type, records)
+        for row in rows:
+            row[2] = str(marked[0])
+        _copy(cursor, rows)
+        if users:
+            ids, keys = zip(*sorted(users), strict=True)
+            cursor.execute(f"INSERT INTO {USERS} SELECT %s, unnest(%s::text[]), unnest(%s::text[]) "  # noqa: S608
+                           "ON CONFLICT DO NOTHING", [tenant_id, list(ids), list(keys)])
+    return len(records)
+
+
+def _copy(cursor, rows: list[list]) -> None:
+    # One COPY of the chunk into its day partitions: far faster than row-by-row parameters, and escaping a
+    # whole block beats psycopg's per-value escaping (the index's share of a session's CPU is mostly this).
+    with cursor.cursor.copy(f"COPY {TABLE} ({','.join(WRITTEN)}) FROM STDIN") as copy:
+        block = _copy_block(rows)
+        if block is not None:
+            copy.write(block)
+        else:
+            copy.set_types(["text"] * len(WRITTEN))  # arrays are literals already
             for row in rows:
-                copy.write_row(row)
-        # Identifiers are this module's constants; every value came through COPY.
-        cursor.execute(f"INSERT INTO {TABLE} ({','.join(COLUMNS)}) SELECT {','.join(COLUMNS)} FROM {STAGE} "  # noqa: S608
-                       "ON CONFLICT DO NOTHING")
-        added = cursor.rowcount
-    return added
+                copy.write_row([str(value).replace("\x00", "") for value in row])
+
+
+class ChunkIndexer:
+    """Indexes a session's chunks on a thread and a database connection of its own, so the next chunk is
+    compressed and encrypted meanwhile (psycopg and zstd release the GIL while they work).
+
+    `submit` queues a chunk (it waits while `depth` chunks are queued already); `drain` returns once every
+    submitted chunk is indexed and raises the first indexing error. The engine drains before it moves a
+    watermark, and `unindexed` tells its absorb step which stored chunks lack a marker, so a chunk queued when a
+    session died is indexed by the next one. `threaded=False` indexes in the caller (tests inside a transaction).
+    """
+
+    def __init__(self, *, tenant_id: int, log_type: LogType, threaded: bool = True, depth: int = 2):
+        self.tenant_id, self.log_type, self.threaded = tenant_id, log_type, threaded
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self.added = 0
+
+    def submit(self, repository: str, manifest, records: list[dict]) -> None:
+        self._raise()
+        if not self.threaded:
+            self._index(repository, manifest.chunk, records)
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name=f"log-index-{self.log_type.key}", daemon=True)
+            self._thread.start()
+        self._queue.put((repository, manifest.chunk, records))
+
+    def drain(self) -> None:
+        self._queue.join()
+        self._raise()
+
+    def unindexed(self, repository: str, manifests: list) -> set[str]:
+        return chunks_unindexed(repository, [m.chunk for m in manifests])
+
+    def close(self) -> None:
+        """Index what is queued, then end the thread (and its connection)."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def __enter__(self) -> ChunkIndexer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _index(self, repository: str, chunk: str, records: list[dict]) -> None:
+        self.added += index_chunk(tenant_id=self.tenant_id, log_type=self.log_type, repository=repository,
+                                  chunk=chunk, records=records)
+
+    def _work(self) -> None:
+        try:
+            while (item := self._queue.get()) is not None:
+                try:
+                    if self._error is None:  # after a failure the rest waits for the next session's absorb step
+                        self._index(*item)
+                except Exception as exc:  # noqa: BLE001 - handed to the session thread by drain()/submit()
+                    logger.warning("Indexing chunk %s failed: %s", item[1], exc)
+                    self._error = exc
+                finally:
+                    self._queue.task_done()
+            self._queue.task_done()
+        finally:
+            connection.close()  # this thread's own connection
+
+
+def chunks_unindexed(repository: str, chunks: list[str]) -> set[str]:
+    """Which of these chunk paths of `repository` have no marker: their rows are not in the index."""
+    if not chunks:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT chunk FROM {CHUNKS} WHERE repository = %s AND chunk = ANY(%s)",  # noqa: S608
+                       [repository, chunks])
+        return set(chunks) - {r[0] for r in cursor.fetchall()}
 
 
 def partitions() -> list[date]:
@@ -128,11 +317,14 @@ def partitions() -> list[date]:
 
 @transaction.atomic
 def index_prune(*, tenant_id: int, repository: str, before: date) -> list[date]:
-    """Forget the tenant's rows of that repository before `before`, then drop every partition of a day before
-    it that no tenant uses any more. Returns the days dropped."""
+    """Forget the tenant's chunks of that repository before `before` (their rows, then their markers), then
+    drop every partition of a day before it that no tenant uses any more. Returns the days dropped."""
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {TABLE} WHERE tenant_id = %s AND repository = %s AND at < %s",  # noqa: S608
-                       [tenant_id, repository, before.isoformat()])
+        cursor.execute(f"SELECT id FROM {CHUNKS} WHERE tenant_id = %s AND repository = %s AND day < %s",  # noqa: S608
+                       [tenant_id, repository, before])
+        gone = [r[0] for r in cursor.fetchall()]
+        cursor.execute(f"DELETE FROM {TABLE} WHERE at < %s AND chunk_id = ANY(%s)", [before, gone])  # noqa: S608
+        cursor.execute(f"DELETE FROM {CHUNKS} WHERE id = ANY(%s)", [gone])  # noqa: S608 - constants only
         dropped = []
         for day in partitions():
             if day >= before:

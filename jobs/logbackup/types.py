@@ -46,6 +46,11 @@ def iso(moment: datetime) -> str:
 
 def parse_time(text: str) -> datetime:
     """A Graph log timestamp (up to 7 fractional digits) as an aware datetime."""
+    if text.endswith("Z"):
+        try:  # Python >= 3.11 reads Graph's form itself (digits past the 6th cut off), several times faster
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass
     head, _, frac = text.rstrip("Z").partition(".")
     base = datetime.fromisoformat(head).replace(tzinfo=UTC)
     return base.replace(microsecond=int((frac + "000000")[:6])) if frac else base
