@@ -41,15 +41,124 @@ class Relation:
     single_valued: bool = False  # the annotation states the whole value (a user's one manager)
 
 
+# Why an attribute is not written back (the plan lists each with one of these reasons).
+READ_ONLY = "read-only: Graph sets it and rejects a write"
+SYNCED = "synced from on-premises: Entra Connect owns it; change it in Active Directory"
+NOT_RESTORABLE = "not restorable"
+
+# How a relationship is written back (restore/plan.py): one member per POST .../$ref, up to 20 per PATCH
+# with members@odata.bind, or the single-valued PUT .../manager/$ref.
+REF, BIND, SINGLE = "ref", "bind", "single"
+
+
+@dataclass(frozen=True)
+class LinkWrite:
+    """How a relationship kind is written: ``path`` is the collection of the source's navigation property,
+    relative to the version root, with ``{id}`` for the source (``/groups/{id}/members``); adds are ``how``
+    (REF, BIND or SINGLE), removals ``DELETE {path}/{target}/$ref`` (``DELETE {path}/$ref`` for SINGLE)."""
+
+    path: str
+    how: str = REF
+    doc: str = ""  # the Microsoft Learn page (under LEARN) of the add request
+
+
 @dataclass(frozen=True)
 class Writeback:
     """How objects of the type are written back: ``permission`` is the application permission a write needs
     (also named when Graph answers 403 to one); ``restore`` says the restore feature writes the type back, so
-    its permission is among the restore feature's. The restore work fills in the rest (create path...)."""
+    its permission is among the restore feature's.
+
+    The restore planner (restore/plan.py) reads the rest: ``create_path`` (POST, a re-created object gets a
+    new id), ``item_path`` (PATCH and DELETE of one object, ``{id}``), ``read_only`` (Graph sets them),
+    ``synced`` (owned by Entra Connect when ``onPremisesSyncEnabled``), ``not_restorable`` (attribute -> why),
+    ``create_only`` (written when re-creating, never patched), ``references`` (attribute -> the relation-like
+    lists of object ids inside the object, remapped when their targets are re-created) and ``links`` (relation
+    kind -> LinkWrite). Every other property the type's ``$select`` reads is writable."""
 
     permission: str | None = None
     restore: bool = False
     create_path: str | None = None
+    item_path: str | None = None
+    read_only: frozenset[str] = frozenset()
+    synced: frozenset[str] = frozenset()
+    not_restorable: dict[str, str] = field(default_factory=dict)
+    create_only: frozenset[str] = frozenset()
+    references: tuple[str, ...] = ()  # dotted paths of id lists inside the object (CA include/exclude lists)
+    links: dict[str, LinkWrite] = field(default_factory=dict)
+
+
+COMMON_READ_ONLY = frozenset({"id", "createdDateTime", "deletedDateTime"})
+ON_PREMISES_READ_ONLY = frozenset({
+    "onPremisesDistinguishedName", "onPremisesDomainName", "onPremisesLastSyncDateTime",
+    "onPremisesProvisioningErrors", "onPremisesSamAccountName", "onPremisesSecurityIdentifier",
+    "onPremisesSyncEnabled", "onPremisesUserPrincipalName", "onPremisesNetBiosName", "securityIdentifier",
+    "proxyAddresses", "serviceProvisioningErrors"})
+# https://learn.microsoft.com/graph/api/resources/user (properties marked read-only) and user-update.
+USER_WRITEBACK = Writeback(
+    "User.ReadWrite.All", restore=True, create_path="/users", item_path="/users/{id}",
+    read_only=COMMON_READ_ONLY | ON_PREMISES_READ_ONLY | {
+        "creationType", "lastPasswordChangeDateTime", "signInSessionsValidFromDateTime",
+        "refreshTokensValidFromDateTime", "assignedPlans", "provisionedPlans", "licenseAssignmentStates",
+        "signInActivity", "externalUserState", "externalUserStateChangeDateTime", "legalAgeGroupClassification",
+        "imAddresses", "identityParentId", "isManagementRestricted", "authorizationInfo", "print",
+        "deviceEnrollmentLimit", "isResourceAccount"},
+    synced=frozenset({
+        "displayName", "givenName", "surname", "jobTitle", "department", "mail", "mailNickname",
+        "userPrincipalName", "companyName", "officeLocation", "businessPhones", "mobilePhone", "city", "country",
+        "state", "streetAddress", "postalCode", "employeeId", "onPremisesExtensionAttributes", "faxNumber",
+        "accountEnabled", "otherMails", "onPremisesImmutableId", "employeeType", "employeeHireDate",
+        "employeeOrgData", "employeeLeaveDateTime"}),
+    not_restorable={
+        "passwordProfile": "Graph never returns a password: a re-created user gets a new one",
+        "assignedLicenses": "licences are assigned with assignLicense and depend on the subscriptions left",
+        "identities": "set by Entra from the userPrincipalName for members",
+        "customSecurityAttributes": "needs the attribute-assignment permission, outside the restore feature"},
+    links={"manager": LinkWrite("/users/{id}/manager", SINGLE, "user-post-manager")})
+# https://learn.microsoft.com/graph/api/resources/group and group-update.
+GROUP_WRITEBACK = Writeback(
+    "Group.ReadWrite.All", restore=True, create_path="/groups", item_path="/groups/{id}",
+    read_only=COMMON_READ_ONLY | ON_PREMISES_READ_ONLY | {
+        "renewedDateTime", "expirationDateTime", "mail", "assignedLicenses", "membershipRuleProcessingStatus",
+        "hasMembersWithLicenseErrors", "licenseProcessingState", "onPremisesLastSyncDateTime"},
+    synced=frozenset({"displayName", "description", "mailNickname", "mailEnabled", "securityEnabled"}),
+    create_only=frozenset({"isAssignableToRole", "mailEnabled", "securityEnabled"}),
+    links={"group_member": LinkWrite("/groups/{id}/members", BIND, "group-post-members"),
+           "group_owner": LinkWrite("/groups/{id}/owners", REF, "group-post-owners")})
+APPLICATION_WRITEBACK = Writeback(
+    "Application.ReadWrite.All", restore=True, create_path="/applications", item_path="/applications/{id}",
+    read_only=COMMON_READ_ONLY | {"appId", "publisherDomain", "applicationTemplateId", "serviceManagementReference"},
+    not_restorable={
+        "passwordCredentials": "a secret is never returned by Graph; one added since is removed (removePassword), "
+                               "one removed since must be created anew (addPassword)",
+        "keyCredentials": "a certificate needs its proof of possession to be uploaded again"},
+    links={"app_owner": LinkWrite("/applications/{id}/owners", REF, "application-post-owners")})
+SERVICE_PRINCIPAL_WRITEBACK = Writeback(
+    "Application.ReadWrite.All", restore=True, create_path="/servicePrincipals", item_path="/servicePrincipals/{id}",
+    read_only=COMMON_READ_ONLY | {"appOwnerOrganizationId", "appDisplayName", "servicePrincipalNames",
+                                  "servicePrincipalType", "signInAudience", "applicationTemplateId",
+                                  "appRoles", "oauth2PermissionScopes", "publisherName", "verifiedPublisher",
+                                  "info", "replyUrls", "alternativeNames"},
+    not_restorable={"passwordCredentials": "a secret is never returned by Graph",
+                    "keyCredentials": "a certificate needs its proof of possession to be uploaded again"},
+    create_only=frozenset({"appId"}),
+    links={"sp_owner": LinkWrite("/servicePrincipals/{id}/owners", REF, "serviceprincipal-post-owners")})
+ADMINISTRATIVE_UNIT_WRITEBACK = Writeback(
+    "AdministrativeUnit.ReadWrite.All", restore=True, create_path="/directory/administrativeUnits",
+    item_path="/directory/administrativeUnits/{id}", read_only=COMMON_READ_ONLY,
+    links={"au_member": LinkWrite("/directory/administrativeUnits/{id}/members", REF,
+                                  "administrativeunit-post-members")})
+CA_POLICY_WRITEBACK = Writeback(
+    "Policy.ReadWrite.ConditionalAccess", restore=True, create_path="/identity/conditionalAccess/policies",
+    item_path="/identity/conditionalAccess/policies/{id}",
+    read_only=COMMON_READ_ONLY | {"modifiedDateTime", "templateId"},
+    references=("conditions.users.includeUsers", "conditions.users.excludeUsers",
+                "conditions.users.includeGroups", "conditions.users.excludeGroups",
+                "conditions.locations.includeLocations", "conditions.locations.excludeLocations",
+                "conditions.applications.includeApplications", "conditions.applications.excludeApplications"))
+NAMED_LOCATION_WRITEBACK = Writeback(
+    "Policy.ReadWrite.ConditionalAccess", restore=True, create_path="/identity/conditionalAccess/namedLocations",
+    item_path="/identity/conditionalAccess/namedLocations/{id}",
+    read_only=COMMON_READ_ONLY | {"modifiedDateTime"})
 
 
 @dataclass(frozen=True)
@@ -104,60 +213,78 @@ TYPES: tuple[ObjectType, ...] = (
                "refreshTokensValidFromDateTime",    # moves when sessions are revoked or a password changes:
                "signInSessionsValidFromDateTime",   # security events, not directory state one restores
            }),
-           writeback=Writeback("User.ReadWrite.All", restore=True, create_path="/users")),
+           writeback=USER_WRITEBACK),
     _delta("group", "group", "/groups", "Groups", "Group.Read.All", extension_target="Group",
            soft_deletable=True,  # only Microsoft 365 groups reach the recycle bin
            relations=(Relation("group_member", "members", FROM_DELTA), Relation("group_owner", OWNERS, FROM_OWNERS)),
            volatile=frozenset({SYNC_CYCLE,
                                "renewedDateTime"}),  # the Microsoft 365 group expiry policy renews on activity
-           writeback=Writeback("Group.ReadWrite.All", restore=True, create_path="/groups")),
+           writeback=GROUP_WRITEBACK),
     _delta("application", "application", "/applications", "App registrations", "Application.Read.All",
            extension_target="Application", soft_deletable=True,
            relations=(Relation("app_owner", OWNERS, FROM_OWNERS),),
-           writeback=Writeback("Application.ReadWrite.All", restore=True, create_path="/applications")),
+           writeback=APPLICATION_WRITEBACK),
     _delta("servicePrincipal", "servicePrincipal", "/servicePrincipals", "Enterprise applications",
            "Application.Read.All", soft_deletable=True, relations=(Relation("sp_owner", OWNERS, FROM_OWNERS),),
-           writeback=Writeback("Application.ReadWrite.All", restore=True, create_path="/servicePrincipals")),
+           writeback=SERVICE_PRINCIPAL_WRITEBACK),
     # Read from the resource side, expanded from the service principal listing (jobs/backup/listings.py).
     ObjectType("appRoleAssignment", "appRoleAssignment", "/servicePrincipals/{id}/appRoleAssignedTo",
                "App role assignments", "Application.Read.All", doc="serviceprincipal-list-approleassignedto",
                read=SPECIAL, page_size=999,
-               writeback=Writeback("AppRoleAssignment.ReadWrite.All", restore=True)),
+               writeback=Writeback("AppRoleAssignment.ReadWrite.All", restore=True,
+                                   create_path="/servicePrincipals/{resourceId}/appRoleAssignedTo",
+                                   item_path="/servicePrincipals/{resourceId}/appRoleAssignedTo/{id}",
+                                   read_only=COMMON_READ_ONLY | {"principalDisplayName", "principalType",
+                                                                 "resourceDisplayName"},
+                                   references=("principalId", "resourceId"))),
     # DelegatedPermissionGrant.Read.All is the least privileged; Directory.Read.All, which a backup needs
     # anyway (deleted items, extension properties), also grants it.
     ObjectType("oauth2PermissionGrant", "oAuth2PermissionGrant", "/oauth2PermissionGrants",
                "Delegated permission grants", "Directory.Read.All", doc="oauth2permissiongrant-list",
-               writeback=Writeback("DelegatedPermissionGrant.ReadWrite.All", restore=True)),
+               writeback=Writeback("DelegatedPermissionGrant.ReadWrite.All", restore=True,
+                                   create_path="/oauth2PermissionGrants", item_path="/oauth2PermissionGrants/{id}",
+                                   read_only=COMMON_READ_ONLY, create_only=frozenset({"clientId", "consentType",
+                                                                                      "principalId", "resourceId"}),
+                                   references=("clientId", "resourceId", "principalId"))),
     # Neither directoryRoles nor their members page (directoryrole-list-members).
     ObjectType("directoryRole", "directoryRole", "/directoryRoles", "Directory roles",
                "RoleManagement.Read.Directory", doc="directoryrole-list",
                relations=(Relation("directory_role_member", "members", FROM_LISTING),),
-               writeback=Writeback("RoleManagement.ReadWrite.Directory", restore=True)),
+               writeback=Writeback("RoleManagement.ReadWrite.Directory", restore=True, links={
+                   "directory_role_member": LinkWrite("/directoryRoles/{id}/members", REF,
+                                                      "directoryrole-post-members")})),
     ObjectType("roleDefinition", "unifiedRoleDefinition", "/roleManagement/directory/roleDefinitions",
                "Role definitions", "RoleManagement.Read.Directory", doc="rbacapplication-list-roledefinitions",
-               writeback=Writeback("RoleManagement.ReadWrite.Directory", restore=True)),
+               writeback=Writeback("RoleManagement.ReadWrite.Directory", restore=True,
+                                   create_path="/roleManagement/directory/roleDefinitions",
+                                   item_path="/roleManagement/directory/roleDefinitions/{id}",
+                                   read_only=COMMON_READ_ONLY | {"isBuiltIn", "templateId",
+                                                                 "inheritsPermissionsFrom"})),
     ObjectType("roleAssignment", "unifiedRoleAssignment", "/roleManagement/directory/roleAssignments",
                "Role assignments", "RoleManagement.Read.Directory", doc="rbacapplication-list-roleassignments",
-               writeback=Writeback("RoleManagement.ReadWrite.Directory", restore=True)),
+               writeback=Writeback("RoleManagement.ReadWrite.Directory", restore=True,
+                                   create_path="/roleManagement/directory/roleAssignments",
+                                   item_path="/roleManagement/directory/roleAssignments/{id}",
+                                   read_only=COMMON_READ_ONLY,
+                                   create_only=frozenset({"principalId", "roleDefinitionId", "directoryScopeId",
+                                                          "appScopeId", "condition"}),
+                                   references=("principalId",))),
     # Listed at /directory/administrativeUnits (directory-list-administrativeunits), tracked at
     # /administrativeUnits/delta (administrativeunit-delta): two documented paths.
     _delta("administrativeUnit", "administrativeUnit", "/directory/administrativeUnits", "Administrative units",
            "AdministrativeUnit.Read.All", delta_path="/administrativeUnits/delta", soft_deletable=True,
            relations=(Relation("au_member", "members", FROM_DELTA),),
-           writeback=Writeback("AdministrativeUnit.ReadWrite.All", restore=True,
-                               create_path="/directory/administrativeUnits")),
+           writeback=ADMINISTRATIVE_UNIT_WRITEBACK),
     # Conditional Access is throttled to 1 request/s per tenant: the largest page the list APIs document,
     # so a tenant's policies come in one request.
     ObjectType("conditionalAccessPolicy", "conditionalAccessPolicy", "/identity/conditionalAccess/policies",
                "Conditional Access policies", "Policy.Read.All", doc="conditionalaccessroot-list-policies",
                page_size=999, feature="conditional_access",
-               writeback=Writeback("Policy.ReadWrite.ConditionalAccess", restore=True,
-                                   create_path="/identity/conditionalAccess/policies")),
+               writeback=CA_POLICY_WRITEBACK),
     ObjectType("namedLocation", "namedLocation", "/identity/conditionalAccess/namedLocations", "Named locations",
                "Policy.Read.All", doc="conditionalaccessroot-list-namedlocations", page_size=999,
                feature="conditional_access",
-               writeback=Writeback("Policy.ReadWrite.ConditionalAccess", restore=True,
-                                   create_path="/identity/conditionalAccess/namedLocations")),
+               writeback=NAMED_LOCATION_WRITEBACK),
     # One object holding its method configurations; the API documents no query options.
     ObjectType("authenticationMethodsPolicy", "authenticationMethodsPolicy", "/policies/authenticationMethodsPolicy",
                "Authentication methods policy", "Policy.Read.All", doc="authenticationmethodspolicy-get",

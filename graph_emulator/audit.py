@@ -47,6 +47,34 @@ def modified(name: str, old, new) -> dict:
     return {"displayName": name, "oldValue": enc(old), "newValue": enc(new)}
 
 
+def scalar(name: str, old, new) -> dict:
+    """A modifiedProperty whose values are single JSON strings, e.g. Group.DisplayName '"Sales"' (not lists)."""
+    enc = lambda v: None if v is None else orjson.dumps(v).decode()  # noqa: E731
+    return {"displayName": name, "oldValue": enc(old), "newValue": enc(new)}
+
+
+def included(names) -> dict:
+    """The "Included Updated Properties" entry an Update record closes with: the changed names, comma-joined."""
+    return {"displayName": "Included Updated Properties", "oldValue": None,
+            "newValue": orjson.dumps(", ".join(names)).decode()}
+
+
+# What a member / owner target records about the object it joined or left (Group.ObjectID, Role.TemplateId...).
+CONTAINER_PREFIX = {"groups": "Group", "administrativeUnits": "AdministrativeUnit", "directoryRoles": "Role",
+                    "applications": "Application", "servicePrincipals": "ServicePrincipal"}
+
+
+def container_props(kind: str, container: dict, added: bool) -> list[dict]:
+    """modifiedProperties of the member (or owner) target of an Add/Remove member/owner record."""
+    prefix = CONTAINER_PREFIX[kind]
+    values = {"ObjectID": container.get("id"), "DisplayName": container.get("displayName")}
+    if kind == "directoryRoles":
+        values["TemplateId"] = container.get("roleTemplateId")
+    if kind in ("applications", "servicePrincipals"):
+        values["AppId"] = container.get("appId")
+    return [scalar(f"{prefix}.{k}", None if added else v, v if added else None) for k, v in values.items()]
+
+
 def target(obj: dict, type_name: str, props: list | None = None) -> dict:
     t = {"id": obj.get("id"), "displayName": obj.get("displayName"), "type": type_name,
          "userPrincipalName": obj.get("userPrincipalName"), "groupType": None, "modifiedProperties": props or []}

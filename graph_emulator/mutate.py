@@ -4,6 +4,7 @@ Global Administrator, or by a rogue app when "actor": "attacker")."""
 
 from __future__ import annotations
 
+import copy
 import random
 import uuid
 
@@ -12,8 +13,12 @@ from graph_emulator.common import iso
 from graph_emulator.generator.apps import credential
 from graph_emulator.generator.people import make_user
 from graph_emulator.generator.roles import GLOBAL_ADMIN_TEMPLATE, role_assignment_id
+from graph_emulator.graphapi import credentials, roles, writes
 from graph_emulator.kinds import is_soft_deletable
 from graph_emulator.writerules import AUDIT_TYPE
+
+NOUN = {"users": "user", "groups": "group", "applications": "application", "servicePrincipals": "service principal",
+        "administrativeUnits": "administrative unit"}
 
 ATTACKER = {"user": None, "app": {"appId": "8b1f3c2e-7a6d-4e4b-9a1c-5d2f0e9b7c31", "displayName": "Sync Helper",
                                   "servicePrincipalId": "2c9d4a71-0b5e-4f3a-8e6d-1a7b9c0d2e4f",
@@ -51,7 +56,8 @@ def _update_user(r: Run):
     props = dict(r.p.get("properties") or {})
     old = {k: u.get(k) for k in props}
     r.t.apply(["patch", "users", u["id"], props])
-    r.log("Update user", "users", u, "Update", [audit.modified(k, old[k], v) for k, v in props.items()])
+    r.log("Update user", "users", u, "Update",
+          [*(audit.modified(k, old[k], v) for k, v in props.items()), audit.included(list(props))])
 
 
 def _delete(kind: str, noun: str):
@@ -71,7 +77,7 @@ def _hard_delete(r: Run):
         obj = r.t.deleted[kind].get(oid) or r.t.objs[kind].get(oid)
         if obj is not None:
             r.t.apply(["hard", kind, oid])
-            r.log(f"Hard Delete {AUDIT_TYPE.get(kind, kind).lower()}", kind, obj, "Delete")
+            r.log(f"Hard Delete {NOUN.get(kind, kind)}", kind, obj, "Delete")
             return
     raise MutationError(f"{oid} not found")
 
@@ -82,7 +88,7 @@ def _restore(r: Run):
         obj = r.t.deleted[kind].get(oid)
         if obj is not None:
             r.t.apply(["restore", kind, oid])
-            r.log(f"Restore {AUDIT_TYPE.get(kind, kind).lower()}", kind, obj, "Restore")
+            r.log(f"Restore {NOUN.get(kind, kind)}", kind, obj, "Restore")
             return
     raise MutationError(f"deleted item {oid} not found")
 
@@ -95,9 +101,8 @@ def _member(verb: str):
         if hit is None:
             raise MutationError(f"member {mid} not found")
         r.t.apply(["link" if verb == "Add" else "unlink", "group_members", g["id"], mid])
-        prep = "to" if verb == "Add" else "from"
-        r.log(f"{verb} member {prep} group", "groups", g, verb, extra_targets=[audit.target(hit[1], AUDIT_TYPE[hit[0]])])
-        r.changed.append(mid)
+        r.audit_ids.append(writes.member_audit(r.t, r.actor, "groups", "group_members", g, mid, verb))
+        r.changed += [g["id"], mid]
     return run
 
 
@@ -106,13 +111,14 @@ def _ca(action: str):
         p = r.get("conditionalAccessPolicies", r.p["id"])
         if action == "delete":
             r.t.apply(["soft", "conditionalAccessPolicies", p["id"], iso(r.t.now())])
-            return r.log("Delete conditional access policy", "conditionalAccessPolicies", p, "Delete")
+            return r.log("Delete conditional access policy", "conditionalAccessPolicies", p, "Delete",
+                         writes.policy_props("conditionalAccessPolicies", p, None))
         patch = {"state": "disabled"} if action == "disable" else dict(r.p.get("patch") or {})
         patch["modifiedDateTime"] = iso(r.t.now())
-        old = {k: p.get(k) for k in patch}
+        before = copy.deepcopy(p)
         r.t.apply(["patch", "conditionalAccessPolicies", p["id"], patch])
         r.log("Update conditional access policy", "conditionalAccessPolicies", p, "Update",
-              [audit.modified(k, old[k], v) for k, v in patch.items()])
+              writes.policy_props("conditionalAccessPolicies", before, p))
     return run
 
 
@@ -124,22 +130,22 @@ def _add_app_credential(r: Run):
         raise MutationError(f"application {oid} not found")
     cred = credential(random.Random(uuid.uuid4().int), r.t.now(), "password", r.p.get("display_name", "backdoor"),
                       start=r.t.now())
-    creds = [*app.get("passwordCredentials", []), cred]
-    r.t.apply(["patch", "applications", app["id"], {"passwordCredentials": creds}])
+    old = list(app.get("passwordCredentials", []))
+    r.t.apply(["patch", "applications", app["id"], {"passwordCredentials": [*old, cred]}])
+    describe = lambda creds: [credentials.key_description(c, "Password") for c in creds] or None  # noqa: E731
     r.log("Update application – Certificates and secrets management ", "applications", app, "Update",
-          [audit.modified("KeyDescription", None, f"[KeyIdentifier={cred['keyId']},KeyType=Password,KeyUsage=Verify,"
-                          f"DisplayName={cred['displayName']}]")])
+          [audit.modified("KeyDescription", describe(old), describe([*old, cred])), audit.included(["KeyDescription"])])
 
 
 def _make_global_admin(r: Run):
     u = r.get("users", r.p["user_id"])
-    role = next(x for x in r.t.objs["directoryRoles"].values() if x["roleTemplateId"] == GLOBAL_ADMIN_TEMPLATE)
+    role = roles.role_for_template(r.t, GLOBAL_ADMIN_TEMPLATE, activate=True)
     r.t.apply(["link", "role_members", role["id"], u["id"]])
     ra = {"id": role_assignment_id(random.Random(uuid.uuid4().int)), "principalId": u["id"],
           "roleDefinitionId": GLOBAL_ADMIN_TEMPLATE, "directoryScopeId": "/", "appScopeId": None, "condition": None}
     r.t.apply(["put", "roleAssignments", ra])
-    r.log("Add member to role", "users", u, "Assign", [audit.modified("Role.DisplayName", None, "Global Administrator"),
-                                                       audit.modified("Role.TemplateId", None, GLOBAL_ADMIN_TEMPLATE)])
+    r.log("Add member to role", "users", u, "Assign", audit.container_props("directoryRoles", role, added=True),
+          extra_targets=[audit.target(role, "Role")])
 
 
 def _mass_delete(r: Run):
@@ -206,9 +212,9 @@ def _owner(verb: str):
         if hit is None:
             raise MutationError(f"owner {r.p['owner_id']} not found")
         r.t.apply(["link" if verb == "Add" else "unlink", OWNER_RELS[kind], oid, hit[1]["id"]])
-        noun = {"groups": "group", "applications": "application", "servicePrincipals": "service principal"}[kind]
-        r.log(f"{verb} owner {'to' if verb == 'Add' else 'from'} {noun}", kind, r.t.objs[kind][oid], verb,
-              extra_targets=[audit.target(hit[1], AUDIT_TYPE[hit[0]])])
+        r.audit_ids.append(writes.member_audit(r.t, r.actor, kind, OWNER_RELS[kind], r.t.objs[kind][oid],
+                                               hit[1]["id"], verb))
+        r.changed += [oid, hit[1]["id"]]
     return run
 
 
@@ -220,7 +226,8 @@ def _set_manager(r: Run):
         raise MutationError(f"manager {mid} not found")
     old = r.t.managers.get(u["id"])
     r.t.apply(["manager", u["id"], mid])
-    r.log("Update user", "users", u, "Update", [audit.modified("Manager", old, mid)])
+    r.audit_ids.append(writes.manager_audit(r.t, r.actor, u, old, mid))
+    r.changed.append(u["id"])
 
 
 def _require_resync(r: Run):

@@ -19,7 +19,8 @@ from graph_emulator.generator import generate
 from graph_emulator.kinds import KINDS, RELATIONS
 
 DEFAULT_CONFIG = {
-    "throttling": {"enabled": False, "ru_per_10s": None, "write_per_150s": 3000, "reports_per_10s": 5, "ca_per_s": 1},
+    "throttling": {"enabled": False, "ru_per_10s": None, "write_per_150s": 3000, "tenant_write_per_300s": 18000,
+                   "reports_per_10s": 5, "ca_per_s": 1},
     "faults": {"error_rate": 0.0, "reset_rate": 0.0, "slow_rate": 0.0, "slow_seconds": 2.0, "truncate_rate": 0.0,
                "seed": 0},
     "audit_delay_seconds": 0.0,
@@ -183,6 +184,8 @@ class Tenant:
             self._op_manager(uid, None)  # the reports lose their manager; users/delta reports it (manager@delta)
         for aid in [a for a, o in self.objs["appRoleAssignments"].items() if oid in (o["principalId"], o["resourceId"])]:
             self._op_hard("appRoleAssignments", aid)
+        for rid in [a for a, o in self.objs["roleAssignments"].items() if o["principalId"] == oid]:
+            self._op_hard("roleAssignments", rid)  # a role-assignable group (or user) gone for good holds no role
         self._change(kind, oid, "hard")
 
     def _op_link(self, rel: str, src: str, dst: str) -> None:

@@ -1,6 +1,8 @@
 """Throttling as Microsoft Graph documents it (https://learn.microsoft.com/graph/throttling): identity & access token bucket of resource units
 per app+tenant (S/M/L by tenant size) plus a write quota, reports at 5 requests / 10 s per app+tenant,
-Conditional Access at 1 request / s per tenant answered WITHOUT Retry-After. Off unless configured."""
+Conditional Access at 1 request / s per tenant answered WITHOUT Retry-After. Writes (any POST, PATCH, PUT,
+DELETE: 1 RU + 1 write) also draw on the app+tenant write quota (3,000 / 2 min 30 s) and the tenant's quota
+for all apps together (18,000 / 5 min). Off unless configured."""
 
 from __future__ import annotations
 
@@ -120,13 +122,17 @@ class Throttler:
             window = float(cfg.get("ru_window_seconds") or 10.0)
             bucket = self._get(("ru", tid, app_id), lambda: Bucket(limit, window))
             wait = bucket.take(ru)
+            scope = "Tenant_Application"
             if not wait and writes:
                 wait = self._get(("w", tid, app_id), lambda: Bucket(cfg.get("write_per_150s", 3000), 150.0)).take(writes)
+            if not wait and writes:  # every app of the tenant together: 18,000 writes per 5 minutes
+                tenant_writes = self._get(("tw", tid), lambda: Bucket(cfg.get("tenant_write_per_300s", 18000), 300.0))
+                wait, scope = tenant_writes.take(writes), "Tenant"
             used = 1 - bucket.tokens / bucket.capacity
         if used > 0.8:
             headers["x-ms-throttle-limit-percentage"] = f"{min(used + 0.8, 1.8):.1f}"
         if wait:
-            scope = f"Tenant_Application/{'Write' if writes else 'Read'}/{app_id}/{tid}"
+            scope = f"{scope}/{'Write' if writes else 'Read'}/{app_id}/{tid}"
             info = "WriteLimitExceeded" if writes else "ResourceUnitLimitExceeded"
             return too_many(wait, {**headers, "x-ms-throttle-scope": scope, "x-ms-throttle-information": info}), headers
         return None, headers

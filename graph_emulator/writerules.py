@@ -77,11 +77,47 @@ def check_create(tenant, kind: str, data: dict) -> None:
         _check_new_user(tenant, data)
     if kind == "conditionalAccessPolicies":
         check_ca_policy(data)
+        check_ca_references(tenant, data)
+    if kind == "namedLocations":
+        check_named_location(data)
+    if kind == "groups" and data.get("mailEnabled") and "Unified" not in (data.get("groupTypes") or []):
+        raise bad_request("Cannot Create a mail-enabled security groups and or distribution list.")
+
+
+def password_complex(password: str) -> bool:
+    """Entra's cloud password rule: 8 to 256 characters from at least three of lower case, upper case, digits and
+    symbols (https://learn.microsoft.com/entra/identity/authentication/concept-password-ban-bad-combined-policy)."""
+    classes = [any(c.islower() for c in password), any(c.isupper() for c in password),
+               any(c.isdigit() for c in password), any(not c.isalnum() for c in password)]
+    return 8 <= len(password) <= 256 and sum(classes) >= 3
+
+
+def _check_password(profile) -> None:
+    if not isinstance(profile, dict) or not profile.get("password"):
+        raise bad_request("Invalid value specified for property 'passwordProfile' of resource 'User'.")
+    if not password_complex(str(profile["password"])):
+        raise bad_request("The specified password does not comply with password complexity requirements. Please "
+                          "provide a different password.")
+
+
+# A named location is an IP range list or a country list (https://learn.microsoft.com/graph/api/resources/ipnamedlocation,
+# https://learn.microsoft.com/graph/api/resources/countrynamedlocation).
+NAMED_LOCATION_NEEDS = {"#microsoft.graph.ipNamedLocation": "ipRanges",
+                        "#microsoft.graph.countryNamedLocation": "countriesAndRegions"}
+
+
+def check_named_location(data: dict) -> None:
+    needed = NAMED_LOCATION_NEEDS.get(data.get("@odata.type"))
+    if needed is None:
+        raise bad_request("Invalid value specified for property '@odata.type' of resource 'NamedLocation'.",
+                          "BadRequest")
+    if not data.get(needed):
+        raise bad_request(f"Invalid value specified for property '{needed}' of resource 'NamedLocation'.",
+                          "BadRequest")
 
 
 def _check_new_user(tenant, data: dict) -> None:
-    if not (data.get("passwordProfile") or {}).get("password"):
-        raise bad_request("Invalid value specified for property 'passwordProfile' of resource 'User'.")
+    _check_password(data.get("passwordProfile"))
     upn = str(data["userPrincipalName"]).lower()
     domain = upn.rpartition("@")[2]
     if domain not in {d.lower() for d in tenant.objs["domains"]}:
@@ -108,6 +144,55 @@ def check_ca_policy(data: dict) -> None:
         raise bad_request("Conditional Access policy requires grant controls or session controls.", "BadRequest")
 
 
+# Values Conditional Access accepts besides object ids (https://learn.microsoft.com/graph/api/resources/conditionalaccessusers,
+# https://learn.microsoft.com/graph/api/resources/conditionalaccesslocations).
+CA_KEYWORDS = {"users": {"All", "None", "GuestsOrExternalUsers"}, "locations": {"All", "AllTrusted"}}
+CA_REFERENCES = (("users", ("includeUsers", "excludeUsers"), "users", "user"),
+                 ("users", ("includeGroups", "excludeGroups"), "groups", "group"),
+                 ("users", ("includeRoles", "excludeRoles"), "roleDefinitions", "role"),
+                 ("locations", ("includeLocations", "excludeLocations"), "namedLocations", "location"))
+
+
+def check_ca_references(tenant, data: dict) -> None:
+    """A policy naming a user, group, role or named location that does not exist is refused, as Entra does
+    ("1054: Invalid group value: ..." for a group); a policy already holding the id of an object deleted since
+    keeps it until its conditions are written again."""
+    cond = data.get("conditions") or {}
+    for section, keys, kind, noun in CA_REFERENCES:
+        part = cond.get(section) or {}
+        for key in keys:
+            for value in part.get(key) or []:
+                if value in CA_KEYWORDS[section] or value in tenant.objs[kind]:
+                    continue
+                # Only the group message is seen in public reports; the others follow its shape.
+                prefix = "1054: " if noun == "group" else ""
+                raise bad_request(f"{prefix}Invalid {noun} value: {value}.", "BadRequest")
+
+
+CONDITION_LISTS = {"applications": ("includeApplications", "excludeApplications", "includeUserActions",
+                                    "includeAuthenticationContextClassReferences"),
+                   "users": ("includeUsers", "excludeUsers", "includeGroups", "excludeGroups", "includeRoles",
+                             "excludeRoles")}
+CONDITION_TOP = {"userRiskLevels": [], "signInRiskLevels": [], "clientAppTypes": [], "servicePrincipalRiskLevels": [],
+                 "platforms": None, "locations": None, "devices": None, "clientApplications": None}
+
+
+def full_ca_policy(data: dict) -> dict:
+    """A policy as Graph stores and returns it: every condition list present ([] when not given), absent
+    complex conditions null, grant controls with their empty lists (list-conditionalaccess-policies example)."""
+    out = dict(data)
+    if isinstance(data.get("conditions"), dict):
+        cond = {**CONDITION_TOP, **data["conditions"]}
+        for section, keys in CONDITION_LISTS.items():
+            part = dict(cond.get(section) or {})
+            cond[section] = {**{k: [] for k in keys}, **part}
+        out["conditions"] = cond
+    if isinstance(data.get("grantControls"), dict):
+        out["grantControls"] = {"operator": "OR", "builtInControls": [], "customAuthenticationFactors": [],
+                                "termsOfUse": [], **data["grantControls"]}
+    return out
+
+
 def check_patch(kind: str, obj: dict, data: dict) -> None:
     ro = READ_ONLY.get(kind, COMMON_READ_ONLY)
     types = views.props_of(views.KINDS[kind].type)
@@ -118,6 +203,10 @@ def check_patch(kind: str, obj: dict, data: dict) -> None:
             raise bad_request(f"Invalid property '{prop}'.", "BadRequest")
     if kind == "conditionalAccessPolicies":
         check_ca_policy({**obj, **data})
+    if kind == "users" and "passwordProfile" in data:
+        _check_password(data["passwordProfile"])
+    if kind == "namedLocations":
+        check_named_location({**obj, **data})
 
 
 def check_synced(kind: str, obj: dict, data: dict) -> None:
@@ -159,4 +248,6 @@ def created_defaults(tenant, kind: str, data: dict) -> dict:
                    servicePrincipalType="Application")
     elif kind in ("conditionalAccessPolicies", "namedLocations"):
         obj["modifiedDateTime"] = None
+    if kind == "conditionalAccessPolicies":
+        obj = full_ca_policy({"description": None, "sessionControls": None, "grantControls": None, **obj})
     return obj

@@ -11,3 +11,8 @@ class RestorePointNotFoundError(RestoreError):
 
 class ExportTargetError(RestoreError):
     """The export folder cannot be written, or holds files that are not a previous export."""
+
+
+class CompareError(RestoreError):
+    """Two sides that cannot be compared (restore points of different repositories), or production that
+    cannot be read."""

@@ -9,8 +9,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from jobs.backup import OBJECT_TYPES
+from restore.compare import CHANGE_KINDS
 from restore.logexplorer import FILTERS, RecordRef
-from restore.selectors import LATEST, PointSpec
+from restore.selectors import LATEST, PRODUCTION, PointSpec
 
 MAX_PAGE = 1_000_000
 MAX_SEARCH = 200
@@ -50,6 +51,7 @@ class ExplorerQuery(PointQuery):
 
     type = forms.ChoiceField(required=False, choices=[("", "All types")] + [(t, t) for t in OBJECT_TYPES])
     q = forms.CharField(required=False, max_length=MAX_SEARCH, strip=True)
+    state = forms.ChoiceField(required=False, choices=[("", "Present"), ("deleted", "Deleted"), ("all", "All")])
     page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
 
     def clean_q(self):
@@ -187,3 +189,45 @@ class LogSelection(forms.Form):
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
         return data
+
+
+def compare_target_parse(text: str | None):
+    """The other side of a comparison: `production` or a restore point (see point_spec_parse)."""
+    if (text or "").strip().lower() == PRODUCTION:
+        return PRODUCTION
+    return point_spec_parse(text)
+
+
+class CompareQuery(forms.Form):
+    """?from=&to=&type=&change=&object=&volatile=&page= of the compare page and its export."""
+
+    CHANGES = [("", "All changes")] + [(c, c) for c in CHANGE_KINDS]
+
+    to = forms.CharField(required=False, max_length=40)
+    type = forms.MultipleChoiceField(required=False, choices=[(t, t) for t in OBJECT_TYPES])
+    change = forms.ChoiceField(required=False, choices=CHANGES)
+    object = forms.CharField(required=False, max_length=200)
+    volatile = forms.BooleanField(required=False)
+    page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
+    format = forms.ChoiceField(required=False, choices=[("json", "JSON"), ("csv", "CSV")])
+
+    def __init__(self, data, *args, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.fields["from"] = forms.CharField(required=False, max_length=40)
+
+    def clean(self):
+        data = super().clean()
+        try:
+            data["source"] = point_spec_parse(self.data.get("from")) if self.data.get("from") else None
+        except ValidationError as exc:
+            self.add_error("from", exc)
+        return data
+
+    def clean_to(self):
+        return compare_target_parse(self.cleaned_data["to"])
+
+    def clean_object(self):
+        return text_validate(self.cleaned_data["object"], "object id") or None
+
+    def clean_page(self):
+        return self.cleaned_data["page"] or 1

@@ -10,11 +10,14 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from entrabackup import objecttypes
+from jobs.selectors import log_records_search
 from repositories.errors import RepositoryError
 from repositories.models import Repository
 from repositories.services import repository_error, repository_store
 from repositories.store.errors import StoreError
+from restore.compare import Ref
 from restore.errors import RestorePointNotFoundError
+from restore.history import object_timeline
 from tenants.selectors import tenants_visible_to
 
 # Relationship kinds as navigation properties of their source objects (export and object pages).
@@ -36,6 +39,7 @@ class PointSpec:
 
 
 LATEST = PointSpec()
+PRODUCTION = "production"  # the live tenant, as the other side of a comparison
 
 
 @dataclass(frozen=True)
@@ -101,23 +105,63 @@ class TenantBackups:
             raise RestorePointNotFoundError(f"Tenant {self.tenant.name} has no restore point {spec}.")
         return found[0]
 
+    def previous(self, ref: PointRef) -> PointRef | None:
+        """The restore point before `ref` in the same repository."""
+        older = [r for r in self.restore_points()
+                 if r.repository.pk == ref.repository.pk and r.restore_point.id < ref.restore_point.id]
+        return max(older, key=lambda r: r.restore_point.id, default=None)
+
+    def with_previous(self) -> list[tuple[PointRef, PointRef | None]]:
+        return [(ref, self.previous(ref)) for ref in self.restore_points()]
+
     def explore(self, ref: PointRef, *, object_type=None, search=None, include_deleted=False, page=1, per_page=50):
-        """One page of the tenant's objects as of a restore point, the total count, and the count per type."""
+        """One page of the tenant's objects as of a restore point, the total count, and the count per type.
+        `include_deleted`: False (present objects), True (with the deleted ones) or "only" (deleted alone)."""
         rp = ref.restore_point.id
         with self.reading(ref.repository) as store:
             rows = store.objects(self.key, rp, object_type=object_type or None, search=search or None,
                                  include_deleted=include_deleted, limit=per_page, offset=(page - 1) * per_page)
-            total = store.count_objects(self.key, rp, object_type=object_type or None, search=search or None)
+            total = store.count_objects(self.key, rp, object_type=object_type or None, search=search or None,
+                                        include_deleted=include_deleted)
             return rows, total, store.type_counts(self.key, rp)
 
     def object_view(self, ref: PointRef, object_type: str, object_id: str) -> dict:
-        """An object as of a restore point, its relationships then, and its whole history."""
+        """An object as of a restore point, its relationships then (by name), and its history across the
+        repository's restore points, each change with the audit records that explain it."""
         rp = ref.restore_point.id
         with self.reading(ref.repository) as store:
+            outgoing = store.relations(self.key, rp, source_id=object_id)
+            incoming = store.relations(self.key, rp, target_id=object_id)
+            points = [r.restore_point for r in self.restore_points() if r.repository.pk == ref.repository.pk]
+            timeline = object_timeline(store, self.key, object_type, object_id, points)
+            names = store.names(self.key, [r.target_id for r in outgoing] + [r.source_id for r in incoming], rp)
             return {"row": store.get_object(self.key, rp, object_type, object_id),
-                    "outgoing": store.relations(self.key, rp, source_id=object_id),
-                    "incoming": store.relations(self.key, rp, target_id=object_id),
-                    "history": store.object_history(self.key, object_type, object_id)}
+                    "outgoing": [(r, _named(names, r.target_id, r.target_type)) for r in outgoing],
+                    "incoming": [(r, _named(names, r.source_id, None)) for r in incoming],
+                    "history": store.object_history(self.key, object_type, object_id),
+                    "timeline": _explained(self.tenant, timeline, object_id)}
+
+
+def _named(names: dict, object_id: str, object_type: str | None) -> Ref:
+    if object_id in names:
+        otype, name, upn, app_id, state = names[object_id]
+        return Ref(otype, object_id, name or upn or app_id, state)
+    return Ref(object_type, object_id, None, "unknown")
+
+
+AUDIT_PER_CHANGE = 10
+
+
+def _explained(tenant, timeline: list, object_id: str) -> list:
+    """Each entry with the directory audit records that name the object as a target between the restore
+    point before it was read and the end of its own read (the log backup's index; none if it has none)."""
+    for entry in timeline[:50]:
+        if entry.previous is None or entry.restore_point.committed_at is None:
+            continue
+        found = log_records_search(tenant, start=entry.previous.started_at, end=entry.restore_point.committed_at,
+                                   target=object_id, per_page=AUDIT_PER_CHANGE)
+        entry.audit = [row for row in found["rows"] if row["log_type"] == "audit"]
+    return timeline
 
 
 @contextmanager

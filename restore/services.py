@@ -11,8 +11,11 @@ from pathlib import Path
 
 import orjson
 
-from restore.errors import ExportTargetError
-from restore.selectors import NAVIGATION, PointSpec, tenant_backups
+from entrabackup.graph import GraphError
+from restore.compare import ChangeReport, Production, compare
+from restore.errors import CompareError, ExportTargetError
+from restore.selectors import LATEST, NAVIGATION, PRODUCTION, PointSpec, tenant_backups
+from tenants.services import tenant_graph_client
 
 
 def restore_point_export(*, tenant, restore_point: PointSpec, output: Path) -> dict:
@@ -119,3 +122,40 @@ def _write_type(store, key: str, rp_id: int, object_type: str, navigation: dict,
             count += 1
         handle.write(b"\n]\n")
     return count
+
+
+def tenant_compare(*, tenant, source: PointSpec | None, target: PointSpec | str, types: list[str] | None = None,
+                   object_id: str | None = None, include_volatile: bool = False) -> ChangeReport:
+    """The change report from restore point `source` to restore point `target`, or to production
+    (target == PRODUCTION: the tenant is read live through Graph, nothing is written). `source` None means
+    the restore point before `target` (the latest one, against production). Both restore points must be in
+    one repository. CompareError, RestorePointNotFoundError or a RepositoryError say why not."""
+    with tenant_backups(tenant) as backups:
+        if target == PRODUCTION:
+            src = backups.find(source or LATEST)
+            with backups.reading(src.repository) as store:
+                report = _compare_production(tenant, store, src, types, object_id, include_volatile)
+            report.source = src.spec
+            return report
+        dst = backups.find(target)
+        src = backups.find(source) if source is not None else backups.previous(dst)
+        if src is None:
+            raise CompareError(f"Restore point {dst.spec} is the first of its repository: there is nothing before "
+                               "it to compare with; choose the restore point to compare from.")
+        if dst.repository.pk != src.repository.pk:
+            raise CompareError(f"Restore points {src.spec} and {dst.spec} are in different repositories "
+                               f"({src.repository.name}, {dst.repository.name}); compare points of one repository.")
+        with backups.reading(src.repository) as store:
+            report = compare(store, str(tenant.key), src.restore_point.id, dst.restore_point.id, types=types,
+                             object_id=object_id, include_volatile=include_volatile)
+        report.source, report.target = src.spec, dst.spec
+        return report
+
+
+def _compare_production(tenant, store, src, types, object_id, include_volatile) -> ChangeReport:
+    try:
+        with tenant_graph_client(tenant) as client:
+            return compare(store, str(tenant.key), src.restore_point.id, Production(client), types=types,
+                           object_id=object_id, include_volatile=include_volatile)
+    except GraphError as exc:
+        raise CompareError(f"Production could not be read: {exc}") from None

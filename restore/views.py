@@ -3,16 +3,28 @@ import json
 from functools import wraps
 
 from django.contrib.auth.decorators import permission_required
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from entrabackup import objecttypes
 from repositories.errors import RepositoryError
 from restore import logexplorer, selectors
-from restore.errors import RestorePointNotFoundError
-from restore.forms import ExplorerQuery, LogQuery, LogSelection, PointQuery, object_path_validate
+from restore.compare import CHANGE_KINDS, report_csv, report_json
+from restore.errors import CompareError, RestorePointNotFoundError
+from restore.forms import (
+    CompareQuery,
+    ExplorerQuery,
+    LogQuery,
+    LogSelection,
+    PointQuery,
+    object_path_validate,
+)
+from restore.selectors import PRODUCTION
+from restore.services import tenant_compare
 from tenants.selectors import tenant_for
 
 
@@ -34,6 +46,8 @@ def _clear_errors(view):
             return _error(request, 400, "This page cannot show that", exc.messages)
         except RestorePointNotFoundError as exc:
             return _error(request, 404, "No such restore point", [str(exc)])
+        except CompareError as exc:
+            return _error(request, 400, "These cannot be compared", [str(exc)])
         except RepositoryError as exc:
             return _error(request, 503, "The repository cannot be read", [str(exc)])
     return wrapper
@@ -61,8 +75,8 @@ def restore_index(request):
 def restore_point_list(request, tenant_pk):
     tenant = tenant_for(request.user, tenant_pk)
     with selectors.tenant_backups(tenant) as backups:
-        refs = backups.restore_points()
-    return render(request, "restore/restore_point_list.html", {"tenant": tenant, "refs": refs})
+        rows = backups.with_previous()
+    return render(request, "restore/restore_point_list.html", {"tenant": tenant, "rows": rows})
 
 
 @permission_required("tenants.view_tenant", raise_exception=True)
@@ -70,12 +84,13 @@ def restore_point_list(request, tenant_pk):
 def object_explorer(request, tenant_pk):
     tenant, query = tenant_for(request.user, tenant_pk), _query(ExplorerQuery, request)
     filters = {"object_type": query["type"], "search": query["q"]}
+    deleted = {"": False, "deleted": "only", "all": True}[query["state"]]
     with selectors.tenant_backups(tenant) as backups:
         ref = backups.find(query["rp"])
-        rows, total, types = backups.explore(ref, page=query["page"], **filters)
+        rows, total, types = backups.explore(ref, page=query["page"], include_deleted=deleted, **filters)
         refs = backups.restore_points()
     context = {"tenant": tenant, "ref": ref, "rows": rows, "total": total, "types": types, "page": query["page"],
-               "has_next": query["page"] * 50 < total, "refs": refs, **filters}
+               "has_next": query["page"] * 50 < total, "refs": refs, "state": query["state"], **filters}
     template = "restore/_object_rows.html" if request.htmx else "restore/object_explorer.html"
     response = render(request, template, context)
     response["Vary"] = "HX-Request"
@@ -100,6 +115,65 @@ def object_detail(request, tenant_pk, object_type, object_id):
         "tenant": tenant, "ref": ref, "object_type": object_type, "object_id": object_id, **view,
         "data_json": json.dumps(data, indent=2, sort_keys=True) if data else "",
     })
+
+
+COMPARE_ROWS_PER_PAGE = 100
+PRODUCTION_CACHE_SECONDS = 300  # filters and pages of a production report reuse one live read
+
+
+def _compare_report(tenant, query):
+    args = {"tenant": tenant, "source": query["source"], "target": query["to"], "object_id": query["object"],
+            "include_volatile": query["volatile"]}
+    if query["to"] != PRODUCTION:
+        return tenant_compare(**args)
+    key = f"compare:{tenant.pk}:{query['source']}:{query['object']}:{query['volatile']}"
+    report = cache.get(key)
+    if report is None:
+        report = tenant_compare(**args)
+        cache.set(key, report, PRODUCTION_CACHE_SECONDS)
+    return report
+
+
+@permission_required("tenants.view_tenant", raise_exception=True)
+@_clear_errors
+def compare_view(request, tenant_pk):
+    tenant, query = tenant_for(request.user, tenant_pk), _query(CompareQuery, request)
+    report = _compare_report(tenant, query).filtered(types=query["type"], changes=[query["change"]] if query["change"] else None)
+    rows, page = list(report.rows()), query["page"]
+    with selectors.tenant_backups(tenant) as backups:
+        refs = backups.restore_points()
+    context = {"tenant": tenant, "report": report, "refs": refs, "query": query, "total": len(rows),
+               "rows": rows[(page - 1) * COMPARE_ROWS_PER_PAGE:page * COMPARE_ROWS_PER_PAGE], "page": page,
+               "has_next": page * COMPARE_ROWS_PER_PAGE < len(rows), "counts": report.counts(),
+               "filters": _without_page(request), "types": objecttypes.NAMES,
+               "change_kinds": CHANGE_KINDS}
+    template = "restore/_compare_report.html" if request.htmx else "restore/compare_view.html"
+    response = render(request, template, context)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+def _without_page(request) -> str:
+    """The query string of the report's filters, for its paging and export links."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    params.pop("format", None)
+    return params.urlencode()
+
+
+@permission_required("tenants.view_tenant", raise_exception=True)
+@_clear_errors
+def compare_export(request, tenant_pk):
+    tenant, query = tenant_for(request.user, tenant_pk), _query(CompareQuery, request)
+    report = _compare_report(tenant, query).filtered(types=query["type"], changes=[query["change"]] if query["change"] else None)
+    name = f"compare-{tenant.pk}-{report.source}-{report.target}".replace(":", "_")
+    if query["format"] == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        report_csv(report, response)
+    else:
+        response = HttpResponse(report_json(report), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{name}.{query["format"] or "json"}"'
+    return response
 
 
 # The log explorer (docs/log-explorer.md). Log records can hold anything about anyone in the tenant: they

@@ -4,7 +4,7 @@ appRoleAssignments / appRoleAssignedTo."""
 from __future__ import annotations
 
 from graph_emulator.common import GraphError, Response, bad_request, not_found
-from graph_emulator.graphapi import listing, writes
+from graph_emulator.graphapi import credentials, listing, writes
 from graph_emulator.graphapi.context import Ctx
 from graph_emulator.kinds import KINDS, cast_type, kind_of_type
 
@@ -17,6 +17,10 @@ AREA = {"groups": "group_members", "administrativeUnits": "administrativeUnits",
 
 def handle(ctx: Ctx, kind: str, obj: dict, rest: list[str]) -> Response:
     nav = rest[0]
+    action = credentials.action_name(nav) if kind in ("applications", "servicePrincipals") else None
+    if action and len(rest) == 1:
+        ctx.require("applications", "write")
+        return credentials.handle(ctx, kind, obj, action)
     if (kind, nav) in REL or (kind == "groups" and nav == "transitiveMembers"):
         return _relationship(ctx, kind, obj, nav, rest[1:])
     if kind == "users" and nav == "manager":

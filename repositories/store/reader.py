@@ -41,10 +41,15 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _filters(object_type: str | None, search: str | None, include_deleted: bool) -> tuple[str, dict]:
+DELETED_ONLY = "only"  # include_deleted value of a listing of tombstones alone
+
+
+def _filters(object_type: str | None, search: str | None, include_deleted: bool | str) -> tuple[str, dict]:
     """SQL conditions beyond AS_OF, and their parameters."""
     where, params = [AS_OF], {}
-    if not include_deleted:
+    if include_deleted == DELETED_ONLY:
+        where.append("v.deleted IS NOT NULL")
+    elif not include_deleted:
         where.append("v.deleted IS NULL")
     if object_type:
         where.append("v.object_type = %(type)s")
@@ -66,8 +71,8 @@ def objects(conn: psycopg.Connection, tenant_id: int, r: int, *, object_type=Non
     return [_object_row(row) for row in cur]
 
 
-def count_objects(conn, tenant_id: int, r: int, object_type=None, search=None) -> int:
-    where, params = _filters(object_type, search, False)
+def count_objects(conn, tenant_id: int, r: int, object_type=None, search=None, include_deleted=False) -> int:
+    where, params = _filters(object_type, search, include_deleted)
     return conn.execute(f"SELECT count(*) FROM object_version v WHERE {where}",
                         {**params, "t": tenant_id, "r": r}).fetchone()[0]
 

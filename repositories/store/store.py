@@ -10,7 +10,7 @@ from datetime import datetime
 
 import psycopg
 
-from repositories.store import maintenance, reader, schema
+from repositories.store import diff, maintenance, reader, schema
 from repositories.store.errors import StoreError, StoreNotFoundError, TenantLockedError, connect, explain
 from repositories.store.rows import ObjectRow, RelationRow, RestorePoint, TypeCounts, VersionRow
 from repositories.store.writer import SessionWriter
@@ -237,9 +237,10 @@ class RepositoryStore:
 
     @_translated
     def count_objects(self, tenant_key: str, restore_point_id: int, object_type: str | None = None,
-                      search: str | None = None) -> int:
+                      search: str | None = None, include_deleted: bool | str = False) -> int:
+        """Objects matching as of R; `include_deleted` True counts tombstones too, "only" them alone."""
         conn, tenant_id = self._resolve(tenant_key, restore_point_id)
-        return reader.count_objects(conn, tenant_id, restore_point_id, object_type, search)
+        return reader.count_objects(conn, tenant_id, restore_point_id, object_type, search, include_deleted)
 
     @_translated
     def type_counts(self, tenant_key: str, restore_point_id: int) -> dict[str, int]:
@@ -289,6 +290,50 @@ class RepositoryStore:
             recorded = reader.computed_changes(conn, tenant_id, restore_point_id)
         return {t: TypeCounts(**{k: v for k, v in c.items() if k in TypeCounts.__dataclass_fields__})
                 for t, c in sorted(recorded.items())}
+
+    # -- differences (diff.py; restore/compare.py builds change reports from them) ---------------------------
+    @_translated
+    def differences(self, tenant_key: str, from_id: int, to_id: int, *, types=None, kinds=None,
+                    object_id: str | None = None) -> tuple[list[diff.ObjectDiff], list[diff.RelationDiff]]:
+        """Objects and relationship pairs that differ between two committed restore points."""
+        conn, tenant_id = self._resolve(tenant_key, from_id)
+        self._resolve(tenant_key, to_id)
+        return (diff.changed_objects(conn, tenant_id, from_id, to_id, types=types, object_id=object_id),
+                diff.changed_relations(conn, tenant_id, from_id, to_id, kinds=kinds, object_id=object_id))
+
+    @_translated
+    def object_states(self, tenant_key: str, restore_point_id: int, object_type: str) -> dict:
+        """id -> (content hash, deletion state) of every object of the type as of the restore point."""
+        conn, tenant_id = self._resolve(tenant_key, restore_point_id)
+        return diff.states(conn, tenant_id, restore_point_id, object_type)
+
+    @_translated
+    def object_sides(self, tenant_key: str, restore_point_id: int, object_type: str, ids: list[str]) -> dict:
+        conn, tenant_id = self._resolve(tenant_key, restore_point_id)
+        return diff.sides(conn, tenant_id, restore_point_id, object_type, ids)
+
+    @_translated
+    def relation_pairs(self, tenant_key: str, restore_point_id: int, kind: str) -> dict[tuple[str, str], str | None]:
+        """(source, target) -> target type of every pair of the kind as of the restore point."""
+        conn, tenant_id = self._resolve(tenant_key, restore_point_id)
+        return {(s, t): tt for s, t, tt in diff.relation_pairs(conn, tenant_id, restore_point_id, kind)}
+
+    @_translated
+    def names(self, tenant_key: str, ids: list[str], restore_point_id: int | None = None) -> dict[str, tuple]:
+        """id -> (object type, display name, upn, appId, deletion state as of the restore point) of known ids."""
+        conn = self._ready()
+        return diff.names(conn, self._tenant_id(conn, tenant_key), sorted(set(ids)), restore_point_id)
+
+    @_translated
+    def object_timeline(self, tenant_key: str, object_id: str) -> tuple[list[tuple], list[tuple]]:
+        """The object's relationship versions and the versions of role / app role assignments it holds."""
+        latest = self.latest_restore_point(tenant_key)
+        if latest is None:
+            return [], []
+        conn = self._ready()
+        tenant_id = self._tenant_id(conn, tenant_key)
+        return (diff.relation_history(conn, tenant_id, object_id, latest.id),
+                diff.assignments_of(conn, tenant_id, object_id, latest.id))
 
     # -- retention and size --------------------------------------------------------------------------------
     @_translated

@@ -14,12 +14,14 @@ def tenant(db):
 
 
 @pytest.mark.parametrize("persona, expected", [
-    ("admin_persona", [200, 200, 404]), ("viewer_persona", [200, 200, 404]), ("outsider_persona", [403, 403, 403]),
+    ("admin_persona", [200, 200, 404, 404, 404]), ("viewer_persona", [200, 200, 404, 404, 404]),
+    ("outsider_persona", [403, 403, 403, 403, 403]),
 ])
 def test_role_matrix_for_restore_pages(client, request, tenant, persona, expected):
     client.force_login(request.getfixturevalue(persona))
     urls = [reverse("restore:restore_index"), reverse("restore:restore_point_list", args=[tenant.pk]),
-            reverse("restore:object_explorer", args=[tenant.pk])]  # 404: no restore point yet
+            reverse("restore:object_explorer", args=[tenant.pk]),  # 404: no restore point yet
+            reverse("restore:compare_view", args=[tenant.pk]), reverse("restore:compare_export", args=[tenant.pk])]
     assert [client.get(url).status_code for url in urls] == expected
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from entrabackup import objecttypes
-from jobs.backup.tests.truth import EXPORT_KEYS, RELATION_KEYS, normalise
+from jobs.backup.tests.truth import EXPORT_KEYS, RELATION_KEYS, normalise, truth_snapshot
 
 TYPES = EXPORT_KEYS  # our object type -> the key of the emulator export holding it
 # (source type, navigation property) -> the emulator export's table of that relation; managers apart.
@@ -72,3 +72,96 @@ def _relation_differences(backed_up: dict, truth: dict) -> list[str]:
         diffs.append(f"user.manager: {len(wrong)} users differ, e.g. "
                      + ", ".join(f"{k} backed up {managers.get(k)} expected {expected.get(k)}" for k in wrong[:3]))
     return diffs
+
+
+# ---- restore tests: where the tenant now differs from the tenant at a restore point -----------------------
+
+# Attributes a restore cannot write back, whatever it does: set by the service when an object is created,
+# written or signs in, or derived from other attributes. Volatile ones come from the registry.
+NOT_RESTORABLE = frozenset({
+    "createdDateTime", "modifiedDateTime", "deletedDateTime", "lastModifiedDateTime", "renewedDateTime",
+    "lastPasswordChangeDateTime", "securityIdentifier", "onPremisesProvisioningErrors", "creationType",
+    "policyVersion",
+})
+# Types whose ids a restore cannot keep (a new assignment gets a new id): compared by what they assign.
+NATURAL_KEYS = {"appRoleAssignment": ("principalId", "resourceId", "appRoleId"),
+                "roleAssignment": ("principalId", "roleDefinitionId", "directoryScopeId"),
+                "oauth2PermissionGrant": ("clientId", "consentType", "principalId", "resourceId"),
+                "directoryRole": ("roleTemplateId",)}
+# Properties that follow the assignment's ends: equal whenever the key is equal.
+DERIVED = {"appRoleAssignment": {"principalDisplayName", "resourceDisplayName", "principalType"}}
+
+
+def _remap(value, remapped: dict):
+    """``value`` with every string that is an old id replaced by its new id, at any depth."""
+    if isinstance(value, str):
+        return remapped.get(value, value)
+    if isinstance(value, list):
+        return [_remap(v, remapped) for v in value]
+    if isinstance(value, dict):
+        return {k: _remap(v, remapped) for k, v in value.items()}
+    return value
+
+
+def _comparable(object_type: str, obj: dict) -> dict:
+    ignored = NOT_RESTORABLE | objecttypes.get(object_type).volatile | DERIVED.get(object_type, set())
+    return {k: v for k, v in obj.items() if k not in ignored and k != "id"}
+
+
+def _keyed(object_type: str, objects: dict, live: set[str]) -> dict:
+    """id -> object, or natural key -> object for the types whose ids a restore cannot keep. Assignments of a
+    principal or resource in the recycle bin are not listed by Graph, so they are left out."""
+    key = NATURAL_KEYS.get(object_type)
+    if key is None:
+        return dict(objects)
+    return {"|".join(str(obj.get(k)) for k in key): obj for obj in objects.values()
+            if all(obj.get(end) in live for end in ("principalId", "resourceId") if end in key)}
+
+
+def tenant_differences(truth_then: dict, truth_now: dict, *, remapped: dict[str, str] | None = None,
+                       skipped: set[tuple[str, str, str | None]] = frozenset(), limit: int = 50) -> list[str]:
+    """Where the tenant now (an emulator export) differs from the tenant at a restore point (an export taken
+    then), as readable lines; empty when a restore put everything back.
+
+    ``remapped`` maps ids of objects that were re-created (and appIds of re-created applications) to their
+    new ones: every reference to an old id, in attributes and relationships, is read as the new id.
+    ``skipped`` holds (object type, old id, attribute) the restore left out with a reason (read-only,
+    synced from on-premises, not restorable); attribute None skips the whole object, with its assignments and
+    relationships. Attributes no restore can write (``NOT_RESTORABLE``, the registry's volatile ones) are never
+    compared; app role and directory role assignments are matched by what they assign, not by id."""
+    remapped = remapped or {}
+    then, now = truth_snapshot(truth_then), truth_snapshot(truth_now)
+    skip_objects = {(t, remapped.get(i, i)) for t, i, attr in skipped if attr is None}
+    skip_attrs = {(t, remapped.get(i, i), attr) for t, i, attr in skipped if attr is not None}
+    diffs: list[str] = []
+    skipped_ids = {oid for _, oid in skip_objects}  # their assignments and relationships are skipped too
+    live_then = {remapped.get(i, i) for objects in then["objects"].values() for i in objects}
+    live_now = {i for objects in now["objects"].values() for i in objects}
+    for object_type, objects in then["objects"].items():
+        expected = _keyed(object_type, {remapped.get(i, i): _remap(o, remapped) for i, o in objects.items()},
+                          live_then)
+        actual = _keyed(object_type, now["objects"][object_type], live_now)
+        for key in sorted(set(expected) | set(actual)):
+            obj = expected.get(key) or actual.get(key)
+            ends = {obj.get("principalId"), obj.get("resourceId")} if object_type in NATURAL_KEYS else set()
+            if (object_type, obj["id"]) in skip_objects or ends & skipped_ids:
+                continue
+            oid = obj["id"]
+            if key not in actual:
+                diffs.append(f"{object_type} {key}: missing now")
+            elif key not in expected:
+                diffs.append(f"{object_type} {key}: not there at the restore point")
+            else:
+                want, got = _comparable(object_type, expected[key]), _comparable(object_type, actual[key])
+                for attr in sorted(set(want) | set(got)):
+                    if want.get(attr) != got.get(attr) and (object_type, oid, attr) not in skip_attrs:
+                        diffs.append(f"{object_type} {key}: {attr} was {want.get(attr)!r}, is {got.get(attr)!r}")
+    for kind, pairs in then["relations"].items():
+        expected = {(remapped.get(s, s), remapped.get(t, t)) for s, t in pairs}
+        expected = {(s, t) for s, t in expected if not {s, t} & skipped_ids}
+        actual = {(s, t) for s, t in now["relations"][kind] if not {s, t} & skipped_ids}
+        for s, t in sorted(expected - actual):
+            diffs.append(f"{kind} {s} -> {t}: missing now")
+        for s, t in sorted(actual - expected):
+            diffs.append(f"{kind} {s} -> {t}: not there at the restore point")
+    return diffs[:limit]
