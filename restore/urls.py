@@ -9,6 +9,7 @@ urlpatterns = [
     path("tenants/<int:tenant_pk>/logs/", views.log_explorer, name="log_explorer"),
     path("tenants/<int:tenant_pk>/logs/record/", views.log_record_detail, name="log_record_detail"),
     path("tenants/<int:tenant_pk>/logs/export/", views.log_export, name="log_export"),
+    path("tenants/<int:tenant_pk>/logs/revert/", views.log_revert, name="log_revert"),
     path("tenants/<int:tenant_pk>/points/", views.restore_point_list, name="restore_point_list"),
     path("tenants/<int:tenant_pk>/compare/", views.compare_view, name="compare_view"),
     path("tenants/<int:tenant_pk>/compare/export/", views.compare_export, name="compare_export"),

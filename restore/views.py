@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from entrabackup import objecttypes
 from repositories.errors import RepositoryError
@@ -179,8 +179,8 @@ def compare_export(request, tenant_pk):
 # The log explorer (docs/log-explorer.md). Log records can hold anything about anyone in the tenant: they
 # need the right to see the tenant and to see its log backups (the permission of the Log backups pages).
 LOG_PERMISSIONS = ("tenants.view_tenant", "jobs.view_logsession")
-# "Revert these changes" hands ticked audit records to a restore plan; restore plans are not built yet.
-REVERT_READY = False
+# "Revert these changes" hands ticked directory audit records to a restore plan (restore.restore_views).
+REVERT_PERMISSIONS = (*LOG_PERMISSIONS, "restore.run_restore")
 
 
 @permission_required(LOG_PERMISSIONS, raise_exception=True)
@@ -191,7 +191,8 @@ def log_index(request):
 @permission_required(LOG_PERMISSIONS, raise_exception=True)
 def log_explorer(request, tenant_pk):
     tenant, form = tenant_for(request.user, tenant_pk), LogQuery(request.GET)
-    context = {"tenant": tenant, "form": form, "query": _log_querystring(request), "revert_ready": REVERT_READY}
+    context = {"tenant": tenant, "form": form, "query": _log_querystring(request),
+               "may_revert": request.user.has_perms(REVERT_PERMISSIONS)}
     status = 200
     if form.is_valid():
         query = form.cleaned_data
@@ -240,6 +241,21 @@ def log_export(request, tenant_pk):
                                      filters=LogQuery.filters_of(query))
         export_format = query["format"] or "csv"
     return _export_response(rows, export_format, tenant)
+
+
+@require_POST
+@permission_required(REVERT_PERMISSIONS, raise_exception=True)
+@_clear_errors
+def log_revert(request, tenant_pk):
+    """The ticked directory audit records, shown once more before they go to the plan that reverts them."""
+    tenant = tenant_for(request.user, tenant_pk)
+    refs = _valid(LogSelection(request.POST))["refs"]
+    rows = logexplorer.rows_of(tenant, [ref for ref in refs if ref.log_type == "audit"])
+    if not rows:
+        raise BadQuery(["Only directory audit records can be reverted, and none of the ticked records is one."])
+    return render(request, "restore/log_revert.html", {
+        "tenant": tenant, "rows": rows, "left_out": len(refs) - len(rows),
+        "audit_ids": " ".join(row["record_id"] for row in rows)})
 
 
 def _export_response(rows, export_format: str, tenant) -> StreamingHttpResponse:

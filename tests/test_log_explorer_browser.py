@@ -8,7 +8,8 @@ import pytest
 from conftest import ADMIN_PASSWORD
 from jobs.logbackup.services import log_job_create
 from jobs.logrunner import log_session_run
-from jobs.models import LogSession
+from jobs.models import BackupSession, LogSession
+from jobs.runner import session_run
 from repositories.log_services import log_repository_add
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -17,9 +18,12 @@ SCRIPT = "<script>window.pwned = 1</script>"
 
 @pytest.fixture
 def backed_logs(backed_tenant, emulator, tmp_path, settings):
-    """Three audited changes in the emulated tenant (one renames a user to a script), backed up."""
-    tenant, _, info = backed_tenant
+    """A restore point, then three audited changes in the emulated tenant (one renames a user to a script),
+    their audit log backed up."""
+    tenant, job, info = backed_tenant
     settings.LOG_REPOSITORY_ROOTS, settings.CACHE_DIR = [tmp_path], tmp_path / "cache"
+    backup = session_run(session_id=BackupSession.objects.create(job=job, tenant=tenant).pk)  # a restore point
+    assert backup.status == "success", backup.log
     users = emulator.control.export(info["tenant_id"])["users"][:2]
     emulator.control.mutate(info["tenant_id"], "update_user", id=users[0]["id"], properties={"jobTitle": "Lead"})
     emulator.control.mutate(info["tenant_id"], "update_user", id=users[0]["id"], properties={"jobTitle": "Chief"})
@@ -63,8 +67,8 @@ def test_an_operator_finds_a_change_opens_it_and_exports_the_picked_records(live
 
     # Newest first: the second change; its detail is read from the chunk, old -> new.
     rows.first.get_by_role("link").click()
-    change = page.locator("section.target tbody tr", has_text="jobTitle")
-    assert change.inner_text().split("\t") == ["jobTitle", "Lead", "→", "Chief"]
+    changes = [row.split("\t") for row in page.locator("section.target tbody tr").all_inner_texts()]
+    assert ["jobTitle", "Lead", "→", "Chief"] in changes
     assert "Update user" in page.locator("#record-what").inner_text()
     page.go_back()
 
@@ -77,7 +81,15 @@ def test_an_operator_finds_a_change_opens_it_and_exports_the_picked_records(live
     exported = json.loads(open(download.value.path(), encoding="utf-8").read())
     assert [r["id"] for r in exported] == picked
     assert [r["targetResources"][0]["modifiedProperties"][0]["newValue"] for r in exported] == ['["Chief"]', '["Lead"]']
-    assert page.get_by_role("button", name="Revert these changes").is_disabled()
+
+    # Revert the two picked changes: they are shown once more, then handed to a restore plan.
+    page.get_by_role("button", name="Revert these changes").click()
+    assert page.locator("#revert-records tbody tr").count() == 2
+    page.get_by_role("button", name="Make the plan").click()
+    page.wait_for_url("**/restore/plans/*/")
+    assert "jobTitle" in page.locator("body").inner_text()
+    page.go_back()
+    page.go_back()
 
     # A malformed date is a clear message in the page, not an error page.
     page.fill("#id_start", "last tuesday")

@@ -288,3 +288,30 @@ def test_a_missing_chunk_is_named_on_the_detail_page(client, tenant, logs, repos
         chunk.unlink()
     response = client.get(reverse("restore:log_record_detail", args=[tenant.pk]), {"id": token})
     assert response.status_code == 503 and "is missing (its manifest is there)" in response.content.decode()
+
+
+@pytest.fixture
+def restorer(django_user_model):
+    return _user_with(django_user_model, "rita", "tenants.view_tenant", "jobs.view_logsession", "restore.run_restore")
+
+
+def test_revert_shows_the_ticked_audit_records_and_hands_their_ids_to_the_plan(client, tenant, logs, restorer,
+                                                                               log_viewer):
+    client.force_login(log_viewer)  # may search logs, may not restore: no button, and a 403 behind it
+    rows = client.get(reverse("restore:log_explorer", args=[tenant.pk]), {"per_page": 100}).context["result"]["rows"]
+    assert "Revert these changes" not in client.get(reverse("restore:log_explorer", args=[tenant.pk])).content.decode()
+    signin = next(r for r in rows if r["log_type"] == "signin")
+    revert = reverse("restore:log_revert", args=[tenant.pk])
+    assert client.post(revert, {"ids": [rows[0]["token"]]}).status_code == 403
+
+    client.force_login(restorer)
+    response = client.post(revert, {"ids": [rows[0]["token"], rows[1]["token"], signin["token"]]})
+    body = response.content.decode()
+    assert response.status_code == 200 and "1 ticked record left out" in body
+    assert response.context["audit_ids"] == f"{rows[0]['record_id']} {rows[1]['record_id']}"
+    assert f'action="{reverse("restore:plan_from_audit", args=[tenant.pk])}"' in body
+    only_signins = client.post(revert, {"ids": [signin["token"]]})
+    assert only_signins.status_code == 400 and "Only directory audit records can be reverted" in only_signins.content.decode()
+    # The plan page finds the records in the log backup; this tenant has no restore point to revert to.
+    plan = client.post(reverse("restore:plan_from_audit", args=[tenant.pk]), {"audit_ids": response.context["audit_ids"]})
+    assert plan.status_code == 400 and "has no restore point before" in plan.content.decode()
