@@ -78,13 +78,37 @@ def _rows(result: dict) -> list[dict]:
 
 
 # Searching
+#
+# The index keeps a btree for user searches only (BRIN on time otherwise, docs/log-backup.md): a search without
+# a user reads every row of its range before the newest can be picked. So each query first looks at a short
+# window at the end of the range, and widens it eightfold until it holds what is asked or covers the range:
+# everything in a window is newer than anything outside it, so the answer is the same, and a busy tenant's
+# newest page reads an hour of rows instead of a month.
+
+FIRST_WINDOW = timedelta(hours=1)
+WIDEN = 8
+
+
+def _widening(start: datetime, end: datetime, first: timedelta, query, enough):
+    """query(window start) over windows ending at `end`, widened until enough(result) or the range is covered;
+    returns (result, window size)."""
+    window = first
+    while True:
+        low = max(start, end - window)
+        result = query(low)
+        if low <= start or enough(result):
+            return result, window
+        window *= WIDEN
+
 
 def search_page(tenant, *, start, end, filters: dict, page: int, per_page: int) -> dict:
     """One page of matching index rows (newest first), with a capped count of all matches."""
-    result = job_selectors.log_records_search(tenant, start=start, end=end, page=page, per_page=per_page, **filters)
+    result, window = _widening(start, end, FIRST_WINDOW, lambda low: job_selectors.log_records_search(
+        tenant, start=low, end=end, page=page, per_page=per_page, **filters), lambda r: r["has_next"])
     rows = _rows(result)
     if result["has_next"] or (page > 1 and not rows):
-        count, exact = job_selectors.log_records_count(tenant, start=start, end=end, cap=COUNT_CAP, **filters)
+        (count, exact), _ = _widening(start, end, window, lambda low: job_selectors.log_records_count(
+            tenant, start=low, end=end, cap=COUNT_CAP, **filters), lambda counted: not counted[1])
     else:  # the last page: the count is known without a second query
         count, exact = (result["page"] - 1) * result["per_page"] + len(rows), True
     for row in rows:
@@ -96,11 +120,13 @@ def search_page(tenant, *, start, end, filters: dict, page: int, per_page: int) 
 
 
 def rows_walk(tenant, *, start, end, filters: dict) -> Iterator[dict]:
-    """Every matching index row, newest first, in pages of BATCH walked by time (keyset on the range's end)
-    rather than by a growing offset, so the last rows of a large selection cost what the first ones did."""
-    page, seen = 1, set()
+    """Every matching index row, newest first, in pages of BATCH walked by time (keyset on the range's end,
+    each page from a widening window) rather than by a growing offset, so the last rows of a large selection
+    cost what the first ones did."""
+    page, seen, window = 1, set(), FIRST_WINDOW
     while True:
-        result = job_selectors.log_records_search(tenant, start=start, end=end, page=page, per_page=BATCH, **filters)
+        result, window = _widening(start, end, window, lambda low, end=end, page=page: job_selectors.log_records_search(
+            tenant, start=low, end=end, page=page, per_page=BATCH, **filters), lambda r: r["has_next"])
         rows = _rows(result)
         for row in rows:
             key = (row["at"], row["log_type"], row["record_id"])
