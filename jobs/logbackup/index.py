@@ -81,8 +81,8 @@ CREATE INDEX {TABLE}_user ON {TABLE} (tenant_id, user_key, at);
 DROP = f"DROP TABLE IF EXISTS {TABLE}, {CHUNKS}, {USERS} CASCADE;"
 FIELDS = ["category", "activity", "result", "user_id", "user_upn", "app_id", "app_name", "target_ids",
           "target_names", "correlation_id", "ip_address", "application", "status"]
+# The COPY columns; all sent as text, the time as Graph wrote it (PostgreSQL parses it, Python never does).
 WRITTEN = ["at", "tenant_id", "chunk_id", "line", "log_type", "user_key", "record_id", *FIELDS]
-# Text COPY: the time goes as Graph wrote it (PostgreSQL parses it), so Python never parses it.
 # What a search row holds (jobs.selectors.log_records_search): the record's key fields and where it is stored.
 COLUMNS = ["at", "tenant_id", "log_type", "record_id", *FIELDS, "repository", "chunk", "line"]
 # The smallint of each log type in the rows; never renumber (rows keep them).
@@ -320,11 +320,13 @@ def index_prune(*, tenant_id: int, repository: str, before: date) -> list[date]:
     """Forget the tenant's chunks of that repository before `before` (their rows, then their markers), then
     drop every partition of a day before it that no tenant uses any more. Returns the days dropped."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id FROM {CHUNKS} WHERE tenant_id = %s AND repository = %s AND day < %s",  # noqa: S608
-                       [tenant_id, repository, before])
-        gone = [r[0] for r in cursor.fetchall()]
-        cursor.execute(f"DELETE FROM {TABLE} WHERE at < %s AND chunk_id = ANY(%s)", [before, gone])  # noqa: S608
-        cursor.execute(f"DELETE FROM {CHUNKS} WHERE id = ANY(%s)", [gone])  # noqa: S608 - constants only
+        cursor.execute(f"SELECT id, day FROM {CHUNKS} WHERE tenant_id = %s AND repository = %s "  # noqa: S608
+                       "AND day < %s", [tenant_id, repository, before])
+        gone = cursor.fetchall()
+        if gone:  # else no partition is read: other tenants' older days stay untouched, every session
+            cursor.execute(f"DELETE FROM {TABLE} WHERE at >= %s AND at < %s AND chunk_id = ANY(%s)",  # noqa: S608
+                           [f"{min(day for _, day in gone)} 00:00+00", f"{before} 00:00+00", [i for i, _ in gone]])
+            cursor.execute(f"DELETE FROM {CHUNKS} WHERE id = ANY(%s)", [[i for i, _ in gone]])  # noqa: S608
         dropped = []
         for day in partitions():
             if day >= before:

@@ -122,13 +122,31 @@ def test_absorb_indexes_the_chunks_a_killed_session_had_cached_but_not_indexed(d
 @pytest.mark.django_db(transaction=True)
 def test_the_threaded_indexer_indexes_everything_submitted_before_drain_returns_and_reports_failures():
     manifests = [type("M", (), {"chunk": f"t/audit/2026/05/01/s-{n}.jsonl.zst"}) for n in range(6)]
-    with logindex.ChunkIndexer(tenant_id=1, log_type=AUDIT) as indexer:
-        for n, manifest in enumerate(manifests):
-            indexer.submit("1", manifest, [_audit(n * 10 + k) for k in range(10)])
-        indexer.drain()
-        assert len(_rows()) == 60 and indexer.added == 60
-        indexer.submit("1", type("M", (), {"chunk": "bad"}), [{"id": "x"}])  # no time: indexing fails
-        with pytest.raises(KeyError):
+    try:
+        with logindex.ChunkIndexer(tenant_id=1, log_type=AUDIT) as indexer:
+            for n, manifest in enumerate(manifests):
+                indexer.submit("1", manifest, [_audit(n * 10 + k) for k in range(10)])
             indexer.drain()
+            assert len(_rows()) == 60 and indexer.added == 60
+            indexer.submit("1", type("M", (), {"chunk": "bad"}), [{"id": "x"}])  # no time: indexing fails
+            with pytest.raises(KeyError):
+                indexer.drain()
+    finally:  # not Django models: the test database's flush leaves them
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE jobs_logrecord, jobs_logchunk, jobs_loguser")
+
+
+def test_retention_forgets_only_that_tenant_and_repository_and_drops_a_day_once_nobody_uses_it(db):
+    day = T0.date()
+    _index([_audit(0)], chunk="a")  # tenant 1, repository "1"
+    logindex.index_chunk(tenant_id=2, log_type=AUDIT, repository="1", chunk="b", records=[_audit(1)])
+    logindex.index_chunk(tenant_id=1, log_type=AUDIT, repository="9", chunk="c", records=[_audit(2)])
+    assert logindex.index_prune(tenant_id=1, repository="1", before=day) == []  # the day itself is kept
+    assert logindex.index_prune(tenant_id=1, repository="1", before=day + timedelta(days=1)) == []
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE jobs_logrecord, jobs_logchunk, jobs_loguser")
+        cursor.execute("SELECT r.tenant_id, c.repository FROM jobs_logrecord r JOIN jobs_logchunk c "
+                       "ON c.id = r.chunk_id ORDER BY 1, 2")
+        assert cursor.fetchall() == [(1, "9"), (2, "1")]
+    logindex.index_prune(tenant_id=2, repository="1", before=day + timedelta(days=1))
+    assert logindex.index_prune(tenant_id=1, repository="9", before=day + timedelta(days=1)) == [day]
+    assert day not in logindex.partitions() and logindex.chunks_unindexed("1", ["a", "b"]) == {"a", "b"}
