@@ -103,7 +103,13 @@ def sessions_interrupt_lost(*, tenant=None, now=None) -> list[int]:
 def restore_session_cancel(*, session: RestoreSession, user=None) -> bool:
     """Ask the session to stop after the $batch it is sending; what was written stays recorded."""
     now = timezone.now()
-    asked = RestoreSession.objects.filter(pk=session.pk, status__in=RestoreSession.ACTIVE).update(
+    who = user.get_username() if user else "an operator"
+    if RestoreSession.objects.filter(pk=session.pk, status=RestoreSession.Status.QUEUED).update(
+            status=RestoreSession.Status.CANCELLED, ended_at=now, cancel_requested=True, cancelled_by=user,
+            cancelled_at=now, error=f"Cancelled by {who} before it started; nothing was written."):
+        restore_log(session.pk, f"Cancelled by {who} before it started.")
+        return True
+    asked = RestoreSession.objects.filter(pk=session.pk, status=RestoreSession.Status.RUNNING).update(
         cancel_requested=True, cancelled_by=user, cancelled_at=now)
     if asked:
         restore_log(session.pk, f"Cancel requested by {user.get_username() if user else 'an operator'}.")

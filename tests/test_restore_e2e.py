@@ -119,20 +119,19 @@ def test_a_changed_tenant_stops_the_apply_and_a_session_killed_midway_is_resumed
         backed_tenant, emulator, tmp_path):
     tenant, _, info = backed_tenant
     tid, control = info["tenant_id"], emulator.control
-    with backup_proxy(workers=1):
-        truth = control.export(tid)
-        rp = _backup(tenant)
-        deleted = control.mutate(tid, "mass_delete_users", count=30, seed=4)["changed"]
-        _plan(tenant, tmp_path / "stale.json", "--all", "--restore-point", str(rp))
-        control.mutate(tid, "restore_deleted", id=deleted[0])  # someone else restores one meanwhile
-        with pytest.raises(CommandError, match="Production changed since the plan was made"):
-            _apply(tmp_path / "stale.json")
-    assert RestoreSession.objects.get().writes.exclude(status="pending").count() == 0  # nothing written
-    plan = _plan(tenant, tmp_path / "plan.json", "--all", "--restore-point", str(rp))
-    assert len(plan["steps"]) >= 29
-    control.configure(tid, faults={"slow_rate": 1.0, "slow_seconds": 0.1, "seed": 3})
     try:
         with backup_proxy(workers=1, heartbeat=0.2, ENTRABACKUP_RESTORE_CHUNK_WRITES="10") as proxy:
+            truth = control.export(tid)
+            rp = _backup(tenant)
+            deleted = control.mutate(tid, "mass_delete_users", count=30, seed=4)["changed"]
+            _plan(tenant, tmp_path / "stale.json", "--all", "--restore-point", str(rp))
+            control.mutate(tid, "restore_deleted", id=deleted[0])  # someone else restores one meanwhile
+            with pytest.raises(CommandError, match="Production changed since the plan was made"):
+                _apply(tmp_path / "stale.json")
+            assert RestoreSession.objects.get().writes.exclude(status="pending").count() == 0  # nothing written
+            plan = _plan(tenant, tmp_path / "plan.json", "--all", "--restore-point", str(rp))
+            assert len(plan["steps"]) >= 29
+            control.configure(tid, faults={"slow_rate": 1.0, "slow_seconds": 0.1, "seed": 3})
             call_command("restore_apply", str(tmp_path / "plan.json"), "--reason", "killed", stdout=io.StringIO())
             first = RestoreSession.objects.order_by("-pk").first()
             wait_for(lambda: first.writes.filter(status="done").exists(), 90, interval=0.05)

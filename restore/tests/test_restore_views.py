@@ -100,3 +100,12 @@ class _NoBackups:
 
     def restore_points(self):
         return []
+
+
+def test_a_queued_restore_is_cancelled_at_once_and_writes_nothing(client, tenant, restorer_persona):
+    plan = _plan(tenant)
+    session = RestoreSession.objects.create(tenant=tenant, plan=plan.plan, plan_id=plan.plan["plan_id"], reason="r")
+    client.force_login(restorer_persona)
+    assert client.post(reverse("restore:restore_session_cancel", args=[session.pk])).status_code == 302
+    session.refresh_from_db()
+    assert session.status == "cancelled" and "before it started" in session.error

@@ -1,3 +1,4 @@
+import os
 import sys
 import time
 from pathlib import Path
@@ -85,6 +86,11 @@ class Command(ProductCommand):
             self.stdout.write("New users' passwords (shown once; they must be changed at next sign-in):")
             self.stdout.write(text.rstrip("\n"))
             return
-        output.touch(mode=0o600, exist_ok=False)
-        output.write_text(text, encoding="utf-8")
+        try:
+            with open(output, "x", encoding="utf-8", opener=lambda path, flags: os.open(path, flags, 0o600)) as handle:
+                handle.write(text)
+        except OSError as exc:  # the passwords are gone from the session: print them rather than lose them
+            self.stderr.write(f"Cannot write {output} ({exc.strerror}); the passwords, shown once:")
+            self.stdout.write(text.rstrip("\n"))
+            return
         self.stdout.write(f"New users' passwords written once to {output}.")
