@@ -1,6 +1,8 @@
 import itertools
 import json
+from datetime import timedelta
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import permission_required
 from django.core.cache import cache
@@ -218,7 +220,7 @@ def log_record_detail(request, tenant_pk):
     rows = logexplorer.rows_of(tenant, [ref])
     if not rows:
         return _error(request, 404, "No such log record", ["This tenant's log index holds no such record."])
-    context, status = {"tenant": tenant, "row": rows[0]}, 200
+    context, status = {"tenant": tenant, "row": rows[0], "related": _related_query(rows[0])}, 200
     try:
         with logexplorer.ChunkReader() as reader:
             context["record"] = logexplorer.record_view(ref.log_type, reader.record(rows[0]))
@@ -276,6 +278,16 @@ def _export_response(rows, export_format: str, tenant) -> StreamingHttpResponse:
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     response["Content-Disposition"] = f'attachment; filename="logs-tenant{tenant.pk}-{stamp}.{export_format}"'
     return response
+
+
+def _related_query(row) -> str:
+    """The explorer's query for the records of the same operation: its correlation id within a day of it (a
+    correlation id has no index of its own: a narrow range keeps the search short)."""
+    if not row["correlation_id"]:
+        return ""
+    day = timedelta(days=1)
+    return urlencode({"correlation_id": row["correlation_id"], "start": (row["at"] - day).isoformat(),
+                      "end": (row["at"] + day).isoformat()})
 
 
 def _valid(form):

@@ -217,6 +217,8 @@ def test_the_detail_view_reads_the_whole_record_from_its_chunk(client, tenant, l
     assert record["targets"][0]["changes"] == [("jobTitle", "Clerk", "Lead 20")]  # decoded, old -> new
     assert json.loads(record["json"]) == logs[20]  # the Graph record as stored, not the index's fields
     assert "Clerk</td><td>→</td><td>Lead 20" in response.content.decode()
+    related = client.get(reverse("restore:log_explorer", args=[tenant.pk]) + "?" + response.context["related"])
+    assert [r["record_id"] for r in related.context["result"]["rows"]] == ["Directory_00020"]
 
 
 def _export(response) -> bytes:
