@@ -321,3 +321,18 @@ def test_revert_shows_the_ticked_audit_records_and_hands_their_ids_to_the_plan(c
     # The plan page finds the records in the log backup; this tenant has no restore point to revert to.
     plan = client.post(reverse("restore:plan_from_audit", args=[tenant.pk]), {"audit_ids": response.context["audit_ids"]})
     assert plan.status_code == 400 and "has no restore point before" in plan.content.decode()
+
+
+def test_an_export_that_meets_an_unreadable_chunk_midway_says_it_is_incomplete(client, tenant, logs, admin_persona,
+                                                                               tmp_path):
+    for chunk in (tmp_path / "primary").rglob("*.jsonl.zst"):
+        if "/signin/" in chunk.as_posix():
+            chunk.unlink()  # the sign-ins are older than every audit record: the stream starts fine, then fails
+    client.force_login(admin_persona)
+    export = reverse("restore:log_export", args=[tenant.pk])
+    text = _export(client.get(export, {"format": "json"})).decode()
+    assert "EXPORT INCOMPLETE: Log repository Primary" in text and "is missing" in text
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(text)  # never mistaken for a complete export
+    rows = list(csv.reader(io.StringIO(_export(client.get(export, {"format": "csv"})).decode())))
+    assert len(rows) == 1 + 60 + 1 and rows[-1][0] == "EXPORT INCOMPLETE"  # header, the audits, the notice
