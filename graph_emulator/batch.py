@@ -1,5 +1,6 @@
 """JSON batching (https://learn.microsoft.com/graph/json-batching): max 20 requests, unique ids, relative URLs, dependsOn -> 424 when a
-dependency failed, each sub-request throttled individually, headers (ConsistencyLevel...) per request."""
+dependency failed, a batch fully parallel or fully sequential, each sub-request throttled individually, headers
+(ConsistencyLevel...) per request."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ def _validate(payload) -> list[dict]:
     ids = [str(r.get("id")) for r in reqs]
     if len(set(ids)) != len(ids):
         raise GraphError(400, "BadRequest", "Batch request contains duplicate Ids.")
+    _check_dependencies(reqs)
     for r in reqs:
         url = str(r.get("url", ""))
         if url.startswith(("http://", "https://")):
@@ -36,6 +38,24 @@ def _validate(payload) -> list[dict]:
         if "body" in r and not any(k.lower() == "content-type" for k in (r.get("headers") or {})):
             raise GraphError(400, "BadRequest", "Content-Type header is required when a body is present.")
     return reqs
+
+
+def _check_dependencies(reqs: list[dict]) -> None:
+    """Graph runs a batch either fully in parallel (no dependsOn) or fully in sequence (every request but the
+    first names an earlier one): a mix is refused, as is a dependency on a request not seen before it
+    (https://learn.microsoft.com/answers/questions/1532547/regarding-batching-response-order: "Batch should be
+    either fully sequential or fully parallel"; the known issues of JSON batching list the same patterns)."""
+    seen: set[str] = set()
+    stated = [bool(r.get("dependsOn")) for r in reqs]
+    if any(stated) and not all(stated[1:]):
+        raise GraphError(400, "BadRequest", "Batch should be either fully sequential or fully parallel")
+    for r in reqs:
+        rid = str(r.get("id"))
+        for dep in r.get("dependsOn") or []:
+            if str(dep) not in seen:
+                raise GraphError(400, "BadRequest", f"The dependsOn Id: [{dep}] in request [{rid}] is not matching "
+                                 "any of the request Id seen so far. Forward reference is not allowed.")
+        seen.add(rid)
 
 
 def handle(emu, tenant, claims, version: str, outer_headers, body: bytes) -> Response:

@@ -65,7 +65,6 @@ class _Sub:
     url: str
     body: dict | None = None
     tolerate: tuple[int, ...] = ()  # statuses that mean "already so"
-    depends: str | None = None
 
 
 def apply_plan(client, plan: dict, journal: Journal, *, cancelled: Callable[[], bool] = lambda: False,
@@ -100,12 +99,12 @@ def apply_plan(client, plan: dict, journal: Journal, *, cancelled: Callable[[], 
 
 def _chunks(steps: list[dict], capacity: int) -> list[list[dict]]:
     """Steps in groups of about ``capacity`` writes: the client packs each group's sub-requests 20 to a $batch, so
-    only a group's last batch can be partly empty; the journal is written between groups. A step and the one
-    it must follow stay together."""
+    only a group's last batch can be partly empty; the journal is written between groups. Every $batch is
+    fully parallel (no dependsOn): what depends on a write is in a later wave."""
     chunks, current, size = [], [], 0
     for step in steps:
         weight = max(step["writes"], 1)
-        if current and size + weight > capacity and not step["same_batch"]:
+        if current and size + weight > capacity:
             chunks.append(current)
             current, size = [], 0
         current.append(step)
@@ -127,15 +126,8 @@ def _run_chunk(client, chunk: list[dict], journal: Journal, states: dict, failed
     reread = [s for s in chunk if s["op"] == "link" and (s.get("verify") or s["id"] in resumed)]
     current = _current_targets(client, reread, id_map, outcome)
     subs: list[_Sub] = []
-    last_sub: dict[str, str] = {}  # step id -> the batch id of its last sub-request
-    for step in chunk:
-        mine = _subrequests(step, id_map, current, journal)
-        follows = [last_sub[d] for d in step["depends_on"] if step["same_batch"] and d in last_sub]
-        for sub in mine:  # e.g. a restore from the recycle bin, then the PATCH of what changed before it
-            sub.depends = follows[0] if follows else None
-        subs += mine
-        if mine:
-            last_sub[step["id"]] = str(len(subs))
+    for step in chunk:  # independent of each other: a step's dependencies are in earlier waves
+        subs += _subrequests(step, id_map, current, journal)
     journal.mark_sent([s["id"] for s in chunk])
     for s in chunk:
         states[s["id"]] = SENT
@@ -153,8 +145,6 @@ def _send(client, subs: list[_Sub], outcome: Outcome) -> list[dict]:
         request = {"id": str(i + 1), "method": sub.method, "url": sub.url}
         if sub.body is not None:
             request["body"] = sub.body
-        if sub.depends is not None:
-            request["dependsOn"] = [sub.depends]
         requests.append(request)
     if not requests:
         return []

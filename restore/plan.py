@@ -263,8 +263,10 @@ class Planner:
         if not body:
             return
         path = wb.item_path.format(id=object_id, **{k: then.get(k) for k in ("resourceId",)})
+        # After a recycle-bin restore: the next wave. A $batch is fully parallel or fully sequential (a mix
+        # answers 400), and a sequential one fails every request after a failed one (424).
         self._add(object_type, object_id, name, "update", "PATCH", path, body, before, after,
-                  depends=[after_step] if after_step else [], same_batch=bool(after_step))
+                  depends=[after_step] if after_step else [])
 
     def _credentials(self, object_type: str, object_id: str, name: str, then: list, now: list) -> None:
         """Secrets added since are removed (removePassword); a removed one cannot come back: Graph never

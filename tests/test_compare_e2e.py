@@ -39,7 +39,8 @@ def _backup(job) -> int:
 
 def _play(control, tid: str, truth: dict) -> dict:
     """The attacks of issue 11 this slice must see: an attribute edit, a Conditional Access policy switched
-    off, a member removed, a new Global Administrator, a user soft-deleted and one deleted for good."""
+    off, a member and an owner removed, a credential added to an application, a new Global Administrator, a
+    user soft-deleted and one deleted for good."""
     users = [u for u in truth["users"] if not u.get("onPremisesSyncEnabled") and u["displayName"] != HOSTILE_USER_NAME]
     group = next(g for g in truth["groups"] if not g.get("membershipRule") and not g.get("onPremisesSyncEnabled")
                  and len(truth["group_members"].get(g["id"], [])) > 1)
@@ -52,9 +53,12 @@ def _play(control, tid: str, truth: dict) -> dict:
     control.mutate(tid, "make_global_admin", user_id=admin["id"])
     control.mutate(tid, "delete_user", id=soft["id"])
     control.mutate(tid, "hard_delete", id=hard["id"])
+    app, owner = next((a, o[0]) for a, o in truth["application_owners"].items() if o and o[0] not in (soft["id"], hard["id"]))
+    control.mutate(tid, "remove_owner", object_id=app, owner_id=owner)
+    control.mutate(tid, "add_app_credential", app_id=app, display_name="backdoor")
     hostile = next(u for u in truth["users"] if u["displayName"] == HOSTILE_USER_NAME)  # tenant data is hostile
     control.mutate(tid, "update_user", id=hostile["id"], properties={"jobTitle": "<img src=x onerror=alert(3)>"})
-    return {"edited": edited, "policy": policy, "group": group, "member": member, "admin": admin, "soft": soft,
+    return {"app": app, "owner": owner, "edited": edited, "policy": policy, "group": group, "member": member, "admin": admin, "soft": soft,
             "hard": hard}
 
 
@@ -108,6 +112,11 @@ def test_changes_played_between_two_backups_are_each_in_the_compare_report_and_t
                for c in report["changes"])
     assert (changes[("user", played["soft"]["id"])]["change"], changes[("user", played["soft"]["id"])]["deleted"]) == ("deleted", "soft")
     assert changes[("user", played["hard"]["id"])]["deleted"] == "hard"
+    application = changes[("application", played["app"])]
+    assert [a["name"] for a in application["attributes"]] == ["passwordCredentials"]
+    assert "backdoor" in json.dumps(application["attributes"][0]["new"])
+    assert [(r["relationship"], r["other"]["object_id"], r["change"]) for r in application["relations"]] == [
+        ("owner", played["owner"], "removed")]
     assert not any(r["other"]["label"].startswith("unknown") for c in report["changes"] for r in c["relations"])
 
     # CSV, limited to users; hostile cells cannot become spreadsheet formulas.

@@ -354,13 +354,28 @@ def test_delegated_permission_grants_and_custom_roles_can_be_written_back(fresh)
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_microsofts_sdk_creates_a_user_and_adds_it_to_a_group(fresh, emu):
+def test_microsofts_sdk_writes_users_members_secrets_named_locations_and_policies(fresh, emu):
     sdk = pytest.importorskip("msgraph")
     import asyncio
 
     import httpx
     from kiota_abstractions.authentication import AccessTokenProvider, AllowedHostsValidator
     from kiota_abstractions.authentication import BaseBearerTokenAuthenticationProvider as Auth
+    from msgraph.generated.applications.item.add_password.add_password_post_request_body import (
+        AddPasswordPostRequestBody,
+    )
+    from msgraph.generated.models.conditional_access_applications import ConditionalAccessApplications
+    from msgraph.generated.models.conditional_access_client_app import ConditionalAccessClientApp
+    from msgraph.generated.models.conditional_access_condition_set import ConditionalAccessConditionSet
+    from msgraph.generated.models.conditional_access_grant_control import ConditionalAccessGrantControl
+    from msgraph.generated.models.conditional_access_grant_controls import ConditionalAccessGrantControls
+    from msgraph.generated.models.conditional_access_locations import ConditionalAccessLocations
+    from msgraph.generated.models.conditional_access_policy import ConditionalAccessPolicy
+    from msgraph.generated.models.conditional_access_policy_state import ConditionalAccessPolicyState
+    from msgraph.generated.models.conditional_access_users import ConditionalAccessUsers
+    from msgraph.generated.models.i_pv4_cidr_range import IPv4CidrRange
+    from msgraph.generated.models.ip_named_location import IpNamedLocation
+    from msgraph.generated.models.password_credential import PasswordCredential
     from msgraph.generated.models.password_profile import PasswordProfile
     from msgraph.generated.models.reference_create import ReferenceCreate
     from msgraph.generated.models.user import User
@@ -390,6 +405,22 @@ def test_microsofts_sdk_creates_a_user_and_adds_it_to_a_group(fresh, emu):
                 password_profile=PasswordProfile(password=PASSWORD, force_change_password_next_sign_in=True)))
             await client.groups.by_group_id(gid).members.ref.post(
                 ReferenceCreate(odata_id=GRAPH_REF + user.id))
-            return user.id
-    uid = asyncio.run(run())
-    assert uid in g.export()["group_members"][gid]
+            secret = await client.applications.by_application_id(app_id).add_password.post(
+                AddPasswordPostRequestBody(password_credential=PasswordCredential(display_name="sdk")))
+            location = await client.identity.conditional_access.named_locations.post(IpNamedLocation(
+                display_name="Head office", is_trusted=True,
+                ip_ranges=[IPv4CidrRange(cidr_address="198.51.100.0/24")]))
+            policy = await client.identity.conditional_access.policies.post(ConditionalAccessPolicy(
+                display_name="Sdk policy", state=ConditionalAccessPolicyState.EnabledForReportingButNotEnforced,
+                conditions=ConditionalAccessConditionSet(
+                    client_app_types=[ConditionalAccessClientApp.All],
+                    applications=ConditionalAccessApplications(include_applications=["All"]),
+                    users=ConditionalAccessUsers(include_groups=[gid], include_users=[user.id]),
+                    locations=ConditionalAccessLocations(include_locations=[location.id])),
+                grant_controls=ConditionalAccessGrantControls(
+                    operator="OR", built_in_controls=[ConditionalAccessGrantControl.Mfa])))
+            return user.id, secret.secret_text, policy
+    app_id = g.app["app_object_id"]
+    uid, secret, policy = asyncio.run(run())
+    assert uid in g.export()["group_members"][gid] and secret
+    assert policy.conditions.users.include_groups == [gid] and policy.grant_controls.custom_authentication_factors == []

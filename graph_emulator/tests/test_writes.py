@@ -118,11 +118,20 @@ def test_batch_runs_sub_requests_with_dependson_424_and_limits(fresh):
     g = fresh()
     reqs = [{"id": "1", "method": "GET", "url": "/users/does-not-exist"},
             {"id": "2", "method": "GET", "url": "/users?$top=1", "dependsOn": ["1"]},
-            {"id": "3", "method": "GET", "url": "/users/$count", "headers": {"ConsistencyLevel": "eventual"}}]
+            {"id": "3", "method": "GET", "url": "/users/$count", "headers": {"ConsistencyLevel": "eventual"},
+             "dependsOn": ["1"]}]
     r = g.http.post("/v1.0/$batch", json={"requests": reqs})
     assert r.status_code == 200
     by_id = {x["id"]: x for x in r.json()["responses"]}
-    assert by_id["1"]["status"] == 404 and by_id["2"]["status"] == 424 and by_id["3"]["status"] == 200
+    assert by_id["1"]["status"] == 404 and by_id["2"]["status"] == 424 and by_id["3"]["status"] == 424
+    parallel = [{k: v for k, v in x.items() if k != "dependsOn"} for x in reqs]
+    by_id = {x["id"]: x for x in g.http.post("/v1.0/$batch", json={"requests": parallel}).json()["responses"]}
+    assert [by_id[i]["status"] for i in "123"] == [404, 200, 200]
+    mixed = [*reqs[:2], parallel[2]]  # some requests sequenced, one not: Graph refuses the batch
+    r = g.http.post("/v1.0/$batch", json={"requests": mixed})
+    assert r.status_code == 400 and "fully sequential or fully parallel" in r.json()["error"]["message"]
+    forward = [{**reqs[0], "dependsOn": None}, {**reqs[1], "dependsOn": ["3"]}, reqs[2]]
+    assert g.http.post("/v1.0/$batch", json={"requests": forward}).status_code == 400
     too_many = [{"id": str(i), "method": "GET", "url": "/users"} for i in range(21)]
     assert g.http.post("/v1.0/$batch", json={"requests": too_many}).status_code == 400
     dup = [{"id": "1", "method": "GET", "url": "/users"}] * 2
