@@ -95,6 +95,27 @@ def log_records_search(tenant, *, start, end, user=None, activity=None, category
     return {"rows": rows[:per_page], "page": page, "per_page": per_page, "has_next": len(rows) > per_page}
 
 
+def log_records_count(tenant, *, start, end, cap: int = 10_000, **filters) -> tuple[int, bool]:
+    """How many indexed records match the filters of `log_records_search`, counted up to `cap`:
+    (count, exact). Past the cap the count stops (a full count of years of records would scan them all)."""
+    sql, args = logindex.search_sql(tenant.pk, start, end, page=1, per_page=cap, **filters)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM ({sql}) AS matched", args)  # noqa: S608 - search_sql's own query
+        found = cursor.fetchone()[0]
+    return min(found, cap), found <= cap
+
+
+def log_records_with_ids(tenant, *, log_type: str, record_ids: list[str]) -> list[dict]:
+    """The indexed records of `tenant` with these ids (for restore plans that revert audit records), each with
+    where it is stored (repository, chunk, line). No index covers record ids: this reads the tenant's rows of
+    every day, so callers that know the records' times should search by time instead."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT r.record_id, c.repository, c.chunk, r.line FROM {logindex.TABLE} r "  # noqa: S608
+                       f"JOIN {logindex.CHUNKS} c ON c.id = r.chunk_id WHERE r.tenant_id = %s AND r.log_type = %s "
+                       "AND r.record_id = ANY(%s)", [tenant.pk, logindex.CODES[log_type], list(record_ids)])
+        return [dict(zip(("record_id", "repository", "chunk", "line"), row, strict=True)) for row in cursor.fetchall()]
+
+
 def log_jobs_visible_to(user):
     """Log jobs of the tenants the user may see."""
     return LogJob.objects.filter(tenant__in=tenants_visible_to(user)).select_related("tenant", "primary", "secondary")

@@ -13,11 +13,11 @@ import secrets
 import string
 from datetime import datetime
 
-from django.db import connection
 from django.views.decorators.debug import sensitive_variables
 
 from entrabackup import objecttypes, vault
 from jobs.logbackup.types import parse_time
+from jobs.selectors import log_records_with_ids
 from repositories.log_services import log_repository_open
 from repositories.models import LogRepository
 from restore import plan as planner
@@ -157,10 +157,8 @@ def _point_before(tenant, moment: datetime) -> PointSpec:
 
 def audit_records_read(tenant, record_ids: list[str]) -> list[dict]:
     """The directory audit records with these ids, from the log backup repositories (found via the index)."""
-    with connection.cursor() as cur:
-        cur.execute("SELECT record_id, repository, chunk FROM jobs_logrecord WHERE tenant_id = %s AND log_type = "
-                    "'audit' AND record_id = ANY(%s)", [tenant.pk, list(record_ids)])
-        rows = cur.fetchall()
+    rows = [(r["record_id"], r["repository"], r["chunk"])
+            for r in log_records_with_ids(tenant, log_type="audit", record_ids=record_ids)]
     missing = set(record_ids) - {r[0] for r in rows}
     if missing:
         raise PlanInputError(f"No directory audit record {sorted(missing)[0]} in the log backup of {tenant.name}.")

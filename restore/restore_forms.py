@@ -10,6 +10,7 @@ from restore.forms import point_spec_parse, text_validate
 
 _ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")
 MAX_IDS = 100_000
+_AUDIT_ID = re.compile(r"^[0-9A-Za-z_.-]{1,200}$")
 
 
 def _ids(text: str) -> tuple[str, ...]:
@@ -74,7 +75,12 @@ class AuditPlanForm(forms.Form):
     audit_ids = forms.CharField(widget=forms.Textarea)
 
     def clean_audit_ids(self):
-        return list(_ids(self.cleaned_data["audit_ids"]))
+        # Graph's directory audit ids hold underscores (Directory_<guid>_<code>_<n>), unlike object ids.
+        ids = list(dict.fromkeys(t for t in re.split(r"[\s,;]+", self.cleaned_data["audit_ids"]) if t))
+        bad = [i for i in ids if not _AUDIT_ID.match(i)]
+        if bad:
+            raise ValidationError(f"{bad[0][:40]!r} is not a directory audit record id.")
+        return ids
 
 
 class ApplyForm(forms.Form):

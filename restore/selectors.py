@@ -184,3 +184,8 @@ def tenant_with_points(user) -> list[tuple]:
             continue
         rows.append((tenant, refs[0] if refs else None, len(refs), ""))
     return rows
+
+
+def log_tenants(user):
+    """The tenants whose backed-up logs the user may search (the log explorer's index page)."""
+    return tenants_visible_to(user).order_by("name")

@@ -1,18 +1,30 @@
+import itertools
 import json
+from datetime import timedelta
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import permission_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
 
 from entrabackup import objecttypes
 from repositories.errors import RepositoryError
-from restore import selectors
+from restore import logexplorer, selectors
 from restore.compare import CHANGE_KINDS, report_csv, report_json
 from restore.errors import CompareError, RestorePointNotFoundError
-from restore.forms import CompareQuery, ExplorerQuery, PointQuery, object_path_validate
+from restore.forms import (
+    CompareQuery,
+    ExplorerQuery,
+    LogQuery,
+    LogSelection,
+    PointQuery,
+    object_path_validate,
+)
 from restore.selectors import PRODUCTION
 from restore.services import tenant_compare
 from tenants.selectors import tenant_for
@@ -166,5 +178,127 @@ def compare_export(request, tenant_pk):
     return response
 
 
+# The log explorer (docs/log-explorer.md). Log records can hold anything about anyone in the tenant: they
+# need the right to see the tenant and to see its log backups (the permission of the Log backups pages).
+LOG_PERMISSIONS = ("tenants.view_tenant", "jobs.view_logsession")
+# "Revert these changes" hands ticked directory audit records to a restore plan (restore.restore_views).
+REVERT_PERMISSIONS = (*LOG_PERMISSIONS, "restore.run_restore")
+
+
+@permission_required(LOG_PERMISSIONS, raise_exception=True)
 def log_index(request):
-    return render(request, "restore/log_index.html")
+    return render(request, "restore/log_index.html", {"tenants": selectors.log_tenants(request.user)})
+
+
+@permission_required(LOG_PERMISSIONS, raise_exception=True)
+def log_explorer(request, tenant_pk):
+    tenant, form = tenant_for(request.user, tenant_pk), LogQuery(request.GET)
+    context = {"tenant": tenant, "form": form, "query": _log_querystring(request),
+               "may_revert": request.user.has_perms(REVERT_PERMISSIONS)}
+    status = 200
+    if form.is_valid():
+        query = form.cleaned_data
+        context["result"] = logexplorer.search_page(tenant, start=query["start_at"], end=query["end_at"],
+                                                    filters=form.filters(), page=query["page"],
+                                                    per_page=query["per_page"])
+    else:
+        status = 400
+    template = "restore/_log_rows.html" if request.htmx else "restore/log_explorer.html"
+    response = render(request, template, context, status=status)
+    response["Vary"] = "HX-Request"
+    return response
+
+
+@permission_required(LOG_PERMISSIONS, raise_exception=True)
+@_clear_errors
+def log_record_detail(request, tenant_pk):
+    tenant = tenant_for(request.user, tenant_pk)
+    try:
+        ref = logexplorer.RecordRef.parse(request.GET.get("id", ""))
+    except ValueError as exc:
+        raise BadQuery([str(exc)]) from None
+    rows = logexplorer.rows_of(tenant, [ref])
+    if not rows:
+        return _error(request, 404, "No such log record", ["This tenant's log index holds no such record."])
+    context, status = {"tenant": tenant, "row": rows[0], "related": _related_query(rows[0])}, 200
+    try:
+        with logexplorer.ChunkReader() as reader:
+            context["record"] = logexplorer.record_view(ref.log_type, reader.record(rows[0]))
+    except RepositoryError as exc:
+        context["unreadable"], status = str(exc), 503
+    return render(request, "restore/log_record_detail.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(LOG_PERMISSIONS, raise_exception=True)
+@_clear_errors
+def log_export(request, tenant_pk):
+    tenant = tenant_for(request.user, tenant_pk)
+    if request.method == "POST":
+        selection = _valid(LogSelection(request.POST))
+        rows, export_format = iter(logexplorer.rows_of(tenant, selection["refs"])), selection["format"] or "csv"
+    else:
+        query = _valid(LogQuery(request.GET))
+        rows = logexplorer.rows_walk(tenant, start=query["start_at"], end=query["end_at"],
+                                     filters=LogQuery.filters_of(query))
+        export_format = query["format"] or "csv"
+    return _export_response(rows, export_format, tenant)
+
+
+@require_POST
+@permission_required(REVERT_PERMISSIONS, raise_exception=True)
+@_clear_errors
+def log_revert(request, tenant_pk):
+    """The ticked directory audit records, shown once more before they go to the plan that reverts them."""
+    tenant = tenant_for(request.user, tenant_pk)
+    refs = _valid(LogSelection(request.POST))["refs"]
+    rows = logexplorer.rows_of(tenant, [ref for ref in refs if ref.log_type == "audit"])
+    if not rows:
+        raise BadQuery(["Only directory audit records can be reverted, and none of the ticked records is one."])
+    return render(request, "restore/log_revert.html", {
+        "tenant": tenant, "rows": rows, "left_out": len(refs) - len(rows),
+        "audit_ids": " ".join(row["record_id"] for row in rows)})
+
+
+def _export_response(rows, export_format: str, tenant) -> StreamingHttpResponse:
+    """The export streamed from the chunks; the first record is read before the response starts, so a
+    repository that cannot be opened is a page that says why, not a broken download."""
+    reader = logexplorer.ChunkReader()
+    first = next(rows, None)
+    if first is not None:
+        try:
+            reader.record(first)
+        except RepositoryError:
+            reader.close()
+            raise
+        rows = itertools.chain([first], rows)
+    stream = (logexplorer.export_json if export_format == "json" else logexplorer.export_csv)(rows, reader)
+    content_type = "application/json" if export_format == "json" else "text/csv; charset=utf-8"
+    response = StreamingHttpResponse(stream, content_type=content_type)
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    response["Content-Disposition"] = f'attachment; filename="logs-tenant{tenant.pk}-{stamp}.{export_format}"'
+    return response
+
+
+def _related_query(row) -> str:
+    """The explorer's query for the records of the same operation: its correlation id within a day of it (a
+    correlation id has no index of its own: a narrow range keeps the search short)."""
+    if not row["correlation_id"]:
+        return ""
+    day = timedelta(days=1)
+    return urlencode({"correlation_id": row["correlation_id"], "start": (row["at"] - day).isoformat(),
+                      "end": (row["at"] + day).isoformat()})
+
+
+def _valid(form):
+    if not form.is_valid():
+        raise BadQuery([message for errors in form.errors.values() for message in errors])
+    return form.cleaned_data
+
+
+def _log_querystring(request) -> str:
+    """The explorer's filters as a query string, without the page (for export links and the pager)."""
+    params = request.GET.copy()
+    for name in ("page", "format"):
+        params.pop(name, None)
+    return params.urlencode()

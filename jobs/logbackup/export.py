@@ -45,12 +45,16 @@ def write_csv(records: Iterator[tuple[str, dict]], out) -> int:
     writer.writerow(CSV_COLUMNS)
     count = 0
     for key, record in records:
-        log_type = LOG_TYPES[key]
-        fields = index_fields(log_type, record)
-        row = {"id": record["id"], "time": record[log_type.time_field], "log_type": key, **fields}
-        writer.writerow([_cell("; ".join(v) if isinstance(v, list) else v) for v in (row[c] for c in CSV_COLUMNS)])
+        writer.writerow(csv_row(key, record))
         count += 1
     return count
+
+
+def csv_row(key: str, record: dict) -> list[str]:
+    """The CSV cells of one record of log type `key`, in CSV_COLUMNS order (the log explorer streams these)."""
+    log_type = LOG_TYPES[key]
+    row = {"id": record["id"], "time": record[log_type.time_field], "log_type": key, **index_fields(log_type, record)}
+    return [_cell("; ".join(v) if isinstance(v, list) else v) for v in (row[c] for c in CSV_COLUMNS)]
 
 
 def _cell(value) -> str:
