@@ -5,6 +5,7 @@ group creation rules, administrative units, app role assignments, $batch and the
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import datetime as dt
 import time
 
@@ -421,6 +422,9 @@ def test_microsofts_sdk_writes_users_members_secrets_named_locations_and_policie
                     operator="OR", built_in_controls=[ConditionalAccessGrantControl.Mfa])))
             return user.id, secret.secret_text, policy
     app_id = g.app["app_object_id"]
-    uid, secret, policy = asyncio.run(run())
+    # Its own thread and event loop: Playwright's sync API (browser tests in the same session) keeps a loop
+    # running in the main thread, where asyncio.run() refuses to start.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        uid, secret, policy = pool.submit(asyncio.run, run()).result()
     assert uid in g.export()["group_members"][gid] and secret
     assert policy.conditions.users.include_groups == [gid] and policy.grant_controls.custom_authentication_factors == []
