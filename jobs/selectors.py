@@ -77,16 +77,17 @@ def proxy_named(name: str) -> Proxy:
     return proxy
 
 
-def log_records_search(tenant, *, start, end, user=None, activity=None, category=None, result=None, target=None,
-                       ip=None, correlation_id=None, page: int = 1, per_page: int = 50) -> dict:
+def log_records_search(tenant, *, start, end, user=None, app=None, activity=None, category=None, result=None,
+                       target=None, ip=None, correlation_id=None, page: int = 1, per_page: int = 50) -> dict:
     """Indexed log records of `tenant` from `start` to `end` (inclusive), newest first, one page of them.
 
-    `user` matches the initiating user's UPN (any case) or object id; `target` a target's id or name;
+    `user` matches the initiating user's UPN (any case) or object id; `app` the application's id or name (any
+    case); `target` a target's id or name;
     the others match exactly. Each row says where the record is stored (repository, chunk, line).
     Returns {"rows": [...], "page", "per_page", "has_next"}.
     """
     page, per_page = max(1, int(page)), max(1, min(500, int(per_page)))
-    sql, args = logindex.search_sql(tenant.pk, start, end, user=user, activity=activity, category=category,
+    sql, args = logindex.search_sql(tenant.pk, start, end, user=user, app=app, activity=activity, category=category,
                                     result=result, target=target, ip=ip, correlation_id=correlation_id, page=page,
                                     per_page=per_page)
     with connection.cursor() as cursor:

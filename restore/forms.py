@@ -108,6 +108,7 @@ class LogQuery(forms.Form):
     start = _text(40)
     end = _text(40)
     user = _text()
+    app = _text()
     target = _text()
     activity = _text()
     category = _text(100)
@@ -122,7 +123,7 @@ class LogQuery(forms.Form):
 
     def clean(self):
         data = super().clean()
-        for name in ("user", "target", "activity", "category", "correlation_id"):
+        for name in ("user", "app", "target", "activity", "category", "correlation_id"):
             if data.get(name):
                 try:
                     text_validate(data[name], name.replace("_", " "))

@@ -29,7 +29,7 @@ from repositories.models import LogRepository
 
 logger = logging.getLogger(__name__)
 
-FILTERS = ("user", "activity", "category", "result", "target", "ip", "correlation_id")
+FILTERS = ("user", "app", "activity", "category", "result", "target", "ip", "correlation_id")
 COUNT_CAP = 5000  # past it a count says "more than"; counting costs about what reading that many rows does
 BATCH = 500  # rows per index query when walking a whole selection (the search's largest page)
 CHUNKS_KEPT = 8  # decoded chunks kept per request (a chunk holds up to 5,000 records)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from entrabackup import objecttypes
 from repositories.errors import RepositoryError
 from restore import logexplorer, selectors
+from restore import plan as planner
 from restore.compare import CHANGE_KINDS, report_csv, report_json
 from restore.errors import CompareError, RestorePointNotFoundError
 from restore.forms import (
@@ -148,7 +149,9 @@ def compare_view(request, tenant_pk):
                "rows": rows[(page - 1) * COMPARE_ROWS_PER_PAGE:page * COMPARE_ROWS_PER_PAGE], "page": page,
                "has_next": page * COMPARE_ROWS_PER_PAGE < len(rows), "counts": report.counts(),
                "filters": _without_page(request), "types": objecttypes.NAMES,
-               "change_kinds": CHANGE_KINDS}
+               "change_kinds": CHANGE_KINDS, "can_restore": request.user.has_perm("restore.run_restore"),
+               # What a restore plan can take from this report: the objects of the types it writes back.
+               "restore_ids": sorted({c.object_id for c in report.changes if c.object_type in planner.WRITABLE_TYPES})}
     template = "restore/_compare_report.html" if request.htmx else "restore/compare_view.html"
     response = render(request, template, context)
     response["Vary"] = "HX-Request"

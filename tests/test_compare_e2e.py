@@ -9,6 +9,7 @@ backup and its index, Django's pages, headless Chromium.
 import csv
 import io
 import json
+import re
 
 import pytest
 from django.conf import settings
@@ -23,6 +24,7 @@ from jobs.logrunner import log_session_run
 from jobs.runner import session_run
 from jobs.services import session_create
 from repositories.log_services import log_repository_add
+from restore.models import RestorePlan
 from restore.selectors import PRODUCTION, PointSpec
 from restore.services import tenant_compare
 
@@ -146,6 +148,15 @@ def test_changes_played_between_two_backups_are_each_in_the_compare_report_and_t
     users = client.get(compare_url, {"from": first, "to": second, "type": "user"}).content.decode()
     assert escape(HOSTILE_USER_NAME) in users and escape("<img src=x onerror=alert(3)>") in users
     assert "<script>" not in users and "<img src=x" not in users
+    # The report hands its objects to a restore plan (reviewed before anything is written).
+    ids, rp = re.search(r'name="ids" value="([^"]*)"', users)[1], re.search(r'name="rp" value="([^"]*)"', users)[1]
+    assert played["edited"]["id"] in ids.split() and rp.endswith(str(first))
+    planned = client.post(reverse("restore:plan_create", args=[tenant.pk]), {
+        "scope": "ids", "rp": rp, "ids": ids, "relations": "merge", "ca_state": "keep"})
+    assert planned.status_code == 302, planned.content.decode()[:3000]
+    plan = RestorePlan.objects.get(tenant=tenant).plan
+    assert {"op": "update", "object_id": played["edited"]["id"]}.items() <= next(
+        s for s in plan["steps"] if s["object_id"] == played["edited"]["id"]).items()
     points = client.get(reverse("restore:restore_point_list", args=[tenant.pk])).content.decode()
     assert f"?from={job.repository.pk}:{first}&to={job.repository.pk}:{second}" in points
     detail = client.get(reverse("restore:object_detail", args=[tenant.pk, "user", played["admin"]["id"]])).content.decode()

@@ -59,11 +59,42 @@ def _audited_attack(control, tid: str, truth: dict) -> list[str]:
     return audited
 
 
+OBJECT_TYPES = {t.name for t in objecttypes.TYPES}
+
+
+def _every_attack_in_the_report(report: dict, attacks, deleted_users: list[str]) -> None:
+    """Each attack shows in the compare report (restore point -> production): every object it created, deleted
+    or changed, with the attributes it changed, and every relationship it added or removed between objects
+    that still exist (a deleted object's relationships go with it)."""
+    changes = {(c["type"], c["object_id"]): c for c in report["changes"]}
+    assert deleted_users and all(changes[("user", uid)]["change"] == "deleted" for uid in deleted_users)
+    gone = set(deleted_users) | {i for a in attacks for d in (a.soft_deleted, a.hard_deleted) for ids in d.values()
+                                 for i in ids}
+    for attack in attacks:
+        for key in attack.touched():
+            if key[0] in OBJECT_TYPES:  # not an added secret's keyId: that is the application's change below
+                assert key in changes, (attack.name, key)
+        for key, attributes in attack.changed.items():
+            # Conditional Access lists of ids are reported as relationships (kind "ca:<property path>")
+            reported = {a["name"].split(".")[0] for a in changes[key]["attributes"]} | {
+                r["kind"][3:].split(".")[0] for r in changes[key]["relations"] if r["kind"].startswith("ca:")}
+            assert set(attributes) <= reported, (attack.name, key, set(attributes) - reported)
+        for relations, kind_of_change in ((attack.relations_removed, "removed"), (attack.relations_added, "added")):
+            for kind, source, target in relations:
+                if {source, target} & gone:
+                    continue
+                assert any(r["kind"] == kind and r["change"] == kind_of_change and r["other"]["object_id"] == other
+                           for c in report["changes"] for r in c["relations"]
+                           for mine, other in ((source, target), (target, source)) if c["object_id"] == mine), \
+                    (attack.name, kind, source, target)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_restores_of_audited_changes_and_of_the_whole_tenant_put_it_back_as_at_the_restore_point(
         backed_tenant, emulator, tmp_path, settings):
     """First the audited changes alone (records read from the log backup's index and chunks), then --all after
-    a second attack: each time the tenant equals the ground truth at the restore point."""
+    a second attack (each attack first found in a compare report with production): each time the tenant equals
+    the ground truth at the restore point."""
     tenant, _, info = backed_tenant
     tid, control = info["tenant_id"], emulator.control
     settings.LOG_REPOSITORY_ROOTS = [tmp_path]
@@ -85,8 +116,11 @@ def test_restores_of_audited_changes_and_of_the_whole_tenant_put_it_back_as_at_t
 
         attacker = GraphApp.register(emulator.url, emulator.ca_path, control, tid, ATTACKER_ROLES)
         attacks = play_all(attacker, truth, prepared)  # through Graph, as a rogue application
-        control.mutate(tid, "mass_delete_users", count=4, seed=3)
+        mass = control.mutate(tid, "mass_delete_users", count=4, seed=3)["changed"]
         control.mutate(tid, "hard_delete", id=hard_user)
+        call_command("compare", "--tenant", tenant.name, "--from", str(rp), "--to", "production", "--format", "json",
+                     "--output", str(tmp_path / "report.json"), stdout=io.StringIO())
+        _every_attack_in_the_report(json.loads((tmp_path / "report.json").read_text()), attacks, [*mass, hard_user])
         plan = _plan(tenant, tmp_path / "plan.json", "--all", "--restore-point", str(rp))
         output = _apply(tmp_path / "plan.json")
         attacker.close()

@@ -96,18 +96,23 @@ def user_key(upn: str, user_id: str) -> str:
     return (upn or user_id).lower()
 
 
-def search_sql(tenant_id: int, start, end, *, user=None, activity=None, category=None, result=None, target=None,
-               ip=None, correlation_id=None, page: int = 1, per_page: int = 50) -> tuple[str, list]:
+def search_sql(tenant_id: int, start, end, *, user=None, app=None, activity=None, category=None, result=None,
+               target=None, ip=None, correlation_id=None, page: int = 1, per_page: int = 50) -> tuple[str, list]:
     """The query of one page of the log explorer (newest first; one row more than a page tells if more follow).
 
     `user` is a UPN (any case) or an object id. Rows are keyed by the lower-case UPN (`user_key`); an id
     goes through jobs_loguser, the UPNs seen with each id, so both searches use the one user btree.
+    `app` is the initiating (audit) or signed-in (sign-in) application's id or name in any case; it has no btree
+    of its own and is matched within the time range.
     """
     where, args = ["r.tenant_id = %s", "r.at >= %s", "r.at <= %s"], [tenant_id, start, end]
     if user:
         where.append(f"r.user_key = ANY(lower(%s) || ARRAY(SELECT u.user_key FROM {USERS} u "  # noqa: S608
                      "WHERE u.tenant_id = %s AND u.user_id = %s)) AND (r.user_key = lower(%s) OR r.user_id = %s)")
         args += [user, tenant_id, user, user, user]
+    if app:
+        where.append("(lower(r.app_id) = lower(%s) OR lower(r.app_name) = lower(%s))")
+        args += [app, app]
     for column, value in (("activity", activity), ("category", category), ("result", result), ("ip_address", ip),
                           ("correlation_id", correlation_id)):
         if value:

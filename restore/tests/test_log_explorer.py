@@ -117,6 +117,9 @@ def test_filters_narrow_the_results(client, tenant, logs, admin_persona):
     assert _ids(client, tenant, activity="Delete group") == ["Directory_00010"]
     assert _ids(client, tenant, user="ADMIN@contoso.example")[:2] == ["Directory_00059", "Directory_00058"]
     assert len(_ids(client, tenant, user="u-bob")) == 3
+    assert _ids(client, tenant, app="app-42") == ["Directory_00020"]  # an audit record an app initiated
+    assert _ids(client, tenant, app="SYNC APP") == ["Directory_00020"]
+    assert _ids(client, tenant, app="portal") == ["signin-0", "signin-1", "signin-2"]  # the app signed in to
     assert _ids(client, tenant, target="target-33") == ["Directory_00033"]
     assert _ids(client, tenant, target="User 34") == ["Directory_00034"]
     assert _ids(client, tenant, correlation_id="corr-7") == ["Directory_00007"]
