@@ -30,7 +30,6 @@ from datetime import datetime, timedelta
 from entrabackup import graph
 from jobs.logbackup.cache import TypeCache
 from jobs.logbackup.types import LogType, ensure_id, iso, parse_time, record_time
-from repositories.logstore.repository import serialise
 
 logger = logging.getLogger(__name__)
 # Microsoft's advice for log reads: start with 3-day windows (https://learn.microsoft.com/graph/throttling-limits).
@@ -46,7 +45,7 @@ class Indexer:
     `submit` may index later, on another thread; `drain` returns when every submitted chunk is indexed (the
     engine drains before it moves a watermark); `unindexed` names the given chunks that are not indexed."""
 
-    def submit(self, repository: str, manifest, records: list[dict], lines: list[bytes] | None = None) -> None:
+    def submit(self, repository: str, manifest, records: list[dict]) -> None:
         pass
 
     def drain(self) -> None:
@@ -174,10 +173,9 @@ def absorb(run: Run, target: Target, result: TypeResult | None = None) -> dateti
     return watermark
 
 
-def _absorb_chunk(run: Run, target: Target, manifest, records: list[dict], lines: list[bytes] | None = None,
-                  ) -> None:
+def _absorb_chunk(run: Run, target: Target, manifest, records: list[dict]) -> None:
     if target is run.primary:
-        run.index.submit(target.name, manifest, records, lines)  # indexed by the next drain at the latest
+        run.index.submit(target.name, manifest, records)  # indexed by the next drain at the latest
     _remember(run, target, manifest, records)
 
 
@@ -220,10 +218,9 @@ def _store(run: Run, target: Target, records: list[dict], result: TypeResult) ->
             if run.cancelled():
                 raise LogCancelled()
             part = rows[at:at + run.chunk_size]
-            lines = serialise(part)  # once, for the chunk and the index
             manifest = target.store.write_chunk(tenant=run.tenant, log_type=run.log_type.key, day=day,
-                                                session=run.session, records=part, lines=lines)
-            _absorb_chunk(run, target, manifest, part, lines)
+                                                session=run.session, records=part)
+            _absorb_chunk(run, target, manifest, part)
             if target is run.primary:
                 result.new += len(part)
                 result.chunks += 1

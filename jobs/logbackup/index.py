@@ -26,7 +26,6 @@ from datetime import date, datetime, timedelta
 from django.db import connection, transaction
 
 from jobs.logbackup.types import LOG_TYPES, LogType, index_fields
-from repositories.logstore.repository import serialise
 
 logger = logging.getLogger(__name__)
 TABLE = "jobs_logrecord"
@@ -145,12 +144,12 @@ def partition_ensure(cursor, day: date) -> None:
                        f"FOR VALUES FROM (%s) TO (%s)", [f"{day} 00:00+00", f"{day + timedelta(days=1)} 00:00+00"])
 
 
-def _rows(tenant_id: int, log_type: LogType, records) -> tuple[list[list], set[tuple[str, str]]]:
-    """The COPY rows of (line, record) pairs (the chunk id column left blank) and the (object id, UPN key) pairs
-    of their users. Every value is text; arrays are text[] literals."""
+def _rows(tenant_id: int, log_type: LogType, records: list[dict]) -> tuple[list[list], set[tuple[str, str]]]:
+    """The COPY rows of a chunk (the chunk id column left blank) and the (object id, UPN key) pairs of its users.
+    Every value is text; arrays are text[] literals."""
     code, time_field, rows, users = str(CODES[log_type.key]), log_type.time_field, [], set()
     tenant = str(tenant_id)
-    for line, record in records:
+    for line, record in enumerate(records):
         f = index_fields(log_type, record)
         upn, uid = f["user_upn"], f["user_id"]
         if uid and upn:
@@ -160,111 +159,6 @@ def _rows(tenant_id: int, log_type: LogType, records) -> tuple[list[list], set[t
                      _array(f["target_ids"]), _array(f["target_names"]), f["correlation_id"], f["ip_address"],
                      f["application"], f["status"]])
     return rows, users
-
-
-# The key fields in SQL, the same fields and rules as index_fields and user_key, over the chunk's NDJSON lines
-# staged as jsonb (PostgreSQL parses and extracts them in its own process, not under this process's GIL).
-# A record whose values are not the documented shape (a number where a string is documented, a UPN or id that
-# is not ASCII, where Python's and PostgreSQL's lower() may differ, a NUL character) is `odd`: index_fields does
-# that one in Python, so every row is exactly what it gives.
-def _text(expr: str) -> str:
-    return f"coalesce({expr}, '')"
-
-
-def _typed(expr: str, *types: str) -> str:
-    return f"coalesce(jsonb_typeof({expr}), 'null') IN ({', '.join(repr(t) for t in types)})"
-
-
-def _ascii(expr: str) -> str:
-    return f"octet_length(coalesce({expr}, '')) = char_length(coalesce({expr}, ''))"
-
-
-_STR = ("string", "null")
-_AUDIT_TARGETS = ("ARRAY(SELECT {} FROM jsonb_array_elements(CASE WHEN jsonb_typeof(d->'targetResources') = "
-                  "'array' THEN d->'targetResources' END) WITH ORDINALITY e(t, n) ORDER BY n)")
-_AUDIT = {
-    "category": _text("d->>'category'"), "activity": _text("d->>'activityDisplayName'"),
-    "result": _text("d->>'result'"), "user_id": _text("d->'initiatedBy'->'user'->>'id'"),
-    "user_upn": _text("d->'initiatedBy'->'user'->>'userPrincipalName'"),
-    "app_id": _text("d->'initiatedBy'->'app'->>'appId'"), "app_name": _text("d->'initiatedBy'->'app'->>'displayName'"),
-    "target_ids": _AUDIT_TARGETS.format(_text("t->>'id'")),
-    "target_names": _AUDIT_TARGETS.format("coalesce(nullif(t->>'displayName', ''), t->>'userPrincipalName', '')"),
-    "correlation_id": _text("d->>'correlationId'"), "ip_address": _text("d->'initiatedBy'->'user'->>'ipAddress'"),
-    "application": _text("d->>'loggedByService'"), "status": _text("d->>'resultReason'"),
-}
-_AUDIT_PLAIN = " AND ".join([
-    *(_typed(f"d->'{k}'", *_STR) for k in ("category", "activityDisplayName", "result", "correlationId",
-                                             "loggedByService", "resultReason")),
-    _typed("d->'initiatedBy'", "object", "null"), _typed("d->'initiatedBy'->'user'", "object", "null"),
-    _typed("d->'initiatedBy'->'app'", "object", "null"),
-    *(_typed(f"d->'initiatedBy'->'user'->'{k}'", *_STR) for k in ("id", "userPrincipalName", "ipAddress")),
-    *(_typed(f"d->'initiatedBy'->'app'->'{k}'", *_STR) for k in ("appId", "displayName")),
-    _typed("d->'targetResources'", "array", "null"),
-    "NOT EXISTS (SELECT FROM jsonb_array_elements(CASE WHEN jsonb_typeof(d->'targetResources') = 'array' "
-    "THEN d->'targetResources' END) e(t) WHERE jsonb_typeof(t) <> 'object' OR NOT (" + " AND ".join(
-        _typed(f"t->'{k}'", *_STR) for k in ("id", "displayName", "userPrincipalName")) + "))",
-])
-_SIGNIN = {
-    "category": "%(category)s", "activity": "'Sign-in'",
-    "result": "CASE WHEN coalesce(d->'status'->>'errorCode', '0') = '0' THEN 'success' ELSE 'failure' END",
-    "user_id": _text("d->>'userId'"), "user_upn": _text("d->>'userPrincipalName'"), "app_id": _text("d->>'appId'"),
-    "app_name": _text("d->>'appDisplayName'"), "target_ids": "ARRAY[" + _text("d->>'resourceId'") + "]",
-    "target_names": "ARRAY[" + _text("d->>'resourceDisplayName'") + "]",
-    "correlation_id": _text("d->>'correlationId'"), "ip_address": _text("d->>'ipAddress'"),
-    "application": _text("d->>'appDisplayName'"), "status": "coalesce(d->'status'->>'errorCode', '0')",
-}
-_SIGNIN_PLAIN = " AND ".join([
-    *(_typed(f"d->'{k}'", *_STR) for k in ("userId", "userPrincipalName", "appId", "appDisplayName", "resourceId",
-                                             "resourceDisplayName", "correlationId", "ipAddress")),
-    _typed("d->'status'", "object", "null"), _typed("d->'status'->'errorCode'", "number", "null"),
-    "coalesce(d->'status'->>'errorCode', '0') ~ '^-?[0-9]+$'",
-])
-
-
-def _rows_sql(log_type: LogType) -> str:
-    """One statement: the rows of the staged lines SQL can index (the documented shape, a UPN and id in ASCII)
-    and the user pairs they add; it returns their lines (the others are odd: index_fields does them)."""
-    fields, plain = (_AUDIT, _AUDIT_PLAIN) if log_type.key == "audit" else (_SIGNIN, _SIGNIN_PLAIN)
-    upn, uid = fields["user_upn"], fields["user_id"]
-    plain = " AND ".join(["jsonb_typeof(d) = 'object'", _typed("d->'id'", "string"),
-                          _typed(f"d->'{log_type.time_field}'", "string"), plain, _ascii(upn), _ascii(uid)])
-    return f"""
-WITH added AS (INSERT INTO {TABLE} ({','.join(WRITTEN)})
-    SELECT (d->>'{log_type.time_field}')::timestamptz, %(tenant)s, %(chunk)s, line, %(code)s,
-           lower(CASE WHEN {upn} <> '' THEN {upn} ELSE {uid} END), d->>'id', {', '.join(fields[f] for f in FIELDS)}
-    FROM {STAGE} s(line, d) WHERE {plain}
-    RETURNING line, user_id, user_upn),
-users AS (INSERT INTO {USERS} SELECT DISTINCT %(tenant)s, user_id, lower(user_upn) FROM added
-    WHERE user_id <> '' AND user_upn <> '' ON CONFLICT DO NOTHING)
-SELECT line FROM added
-"""  # noqa: S608 - constants only
-
-
-STAGE = "jobs_logstage"
-_NUL = b"\\u0000"  # how orjson writes a NUL character; text cannot hold one
-
-
-def _insert(cursor, log_type: LogType, tenant_id: int, chunk_id: int, lines: list[bytes]) -> list[int]:
-    """Stage the lines, then one INSERT ... SELECT of their rows and users; returns the odd lines, in order."""
-    _stage(cursor, lines)
-    cursor.execute(_rows_sql(log_type), {"tenant": tenant_id, "chunk": chunk_id, "code": CODES[log_type.key],
-                                         "category": log_type.key})
-    done = {r[0] for r in cursor.fetchall()}
-    odd = [line for line in range(len(lines)) if line not in done] if len(done) < len(lines) else []
-    cursor.execute(f"DROP TABLE {STAGE}")  # now, not at commit: the caller's transaction may be a savepoint
-    return odd
-
-
-def _stage(cursor, lines: list[bytes]) -> None:
-    """COPY the chunk's NDJSON lines into a temporary table of (line, jsonb), line = place in the chunk. A line
-    that may hold a NUL character is staged as null (odd: done in Python, which drops the NUL)."""
-    cursor.execute(f"CREATE TEMP TABLE {STAGE} (line integer GENERATED ALWAYS AS IDENTITY (MINVALUE 0 START 0), "
-                   "doc jsonb) ON COMMIT DROP")
-    data = b"".join(lines)
-    if _NUL in data:
-        data = b"".join(b"null\n" if _NUL in line else line for line in lines)
-    with cursor.cursor.copy(f"COPY {STAGE} (doc) FROM STDIN") as copy:
-        copy.write(data.replace(b"\\", b"\\\\"))  # COPY text: a backslash escapes; JSON holds no tab or newline
 
 
 FIELD_MARK, ROW_MARK, ITEM_MARK = "\x1f", "\x1e", "\x1d"  # stand-ins for separators while text is escaped
@@ -299,11 +193,9 @@ def _copy_block(rows: list[list]) -> str | None:
     return block.replace("\x00", "").replace(FIELD_MARK, "\t").replace(ROW_MARK, "\n")  # text cannot hold NUL
 
 
-def index_chunk(*, tenant_id: int, log_type: LogType, repository: str, chunk: str, records: list[dict],
-                lines: list[bytes] | None = None) -> int:
+def index_chunk(*, tenant_id: int, log_type: LogType, repository: str, chunk: str, records: list[dict]) -> int:
     """Index a stored chunk's records (line = the record's place in the chunk), all or none, in one transaction
-    with the chunk's marker; returns the rows added: 0 when the chunk is marked already. `lines` are the records'
-    NDJSON lines as the store serialised them (serialised here when not given)."""
+    with the chunk's marker; returns the rows added: 0 when the chunk is marked already."""
     days = sorted({date.fromisoformat(r[log_type.time_field][:10]) for r in records})
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {CHUNKS} (repository, chunk, tenant_id, log_type, day, records) "  # noqa: S608
@@ -314,16 +206,14 @@ def index_chunk(*, tenant_id: int, log_type: LogType, repository: str, chunk: st
             return 0  # an earlier call committed this chunk's rows with its marker: they are all there
         for day in days:
             partition_ensure(cursor, day)
-        odd = _insert(cursor, log_type, tenant_id, marked[0], serialise(records) if lines is None else lines)
-        if odd:  # the few records SQL leaves to index_fields: the same COPY as before
-            rows, users = _rows(tenant_id, log_type, [(line, records[line]) for line in odd])
-            for row in rows:
-                row[2] = str(marked[0])
-            _copy(cursor, rows)
-            if users:
-                ids, keys = zip(*sorted(users), strict=True)
-                cursor.execute(f"INSERT INTO {USERS} SELECT %s, unnest(%s::text[]), unnest(%s::text[]) "  # noqa: S608
-                               "ON CONFLICT DO NOTHING", [tenant_id, list(ids), list(keys)])
+        rows, users = _rows(tenant_id, log_type, records)
+        for row in rows:
+            row[2] = str(marked[0])
+        _copy(cursor, rows)
+        if users:
+            ids, keys = zip(*sorted(users), strict=True)
+            cursor.execute(f"INSERT INTO {USERS} SELECT %s, unnest(%s::text[]), unnest(%s::text[]) "  # noqa: S608
+                           "ON CONFLICT DO NOTHING", [tenant_id, list(ids), list(keys)])
     return len(records)
 
 
@@ -357,15 +247,15 @@ class ChunkIndexer:
         self._thread: threading.Thread | None = None
         self.added = 0
 
-    def submit(self, repository: str, manifest, records: list[dict], lines: list[bytes] | None = None) -> None:
+    def submit(self, repository: str, manifest, records: list[dict]) -> None:
         self._raise()
         if not self.threaded:
-            self._index(repository, manifest.chunk, records, lines)
+            self._index(repository, manifest.chunk, records)
             return
         if self._thread is None:
             self._thread = threading.Thread(target=self._work, name=f"log-index-{self.log_type.key}", daemon=True)
             self._thread.start()
-        self._queue.put((repository, manifest.chunk, records, lines))
+        self._queue.put((repository, manifest.chunk, records))
 
     def drain(self) -> None:
         self._queue.join()
@@ -391,9 +281,9 @@ class ChunkIndexer:
         if self._error is not None:
             raise self._error
 
-    def _index(self, repository: str, chunk: str, records: list[dict], lines: list[bytes] | None = None) -> None:
+    def _index(self, repository: str, chunk: str, records: list[dict]) -> None:
         self.added += index_chunk(tenant_id=self.tenant_id, log_type=self.log_type, repository=repository,
-                                  chunk=chunk, records=records, lines=lines)
+                                  chunk=chunk, records=records)
 
     def _work(self) -> None:
         try:

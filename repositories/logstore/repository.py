@@ -60,11 +60,6 @@ def check_name(value: str, what: str) -> str:
     return value
 
 
-def serialise(records: list[dict]) -> list[bytes]:
-    """The records as a chunk's NDJSON lines (each ends with a newline)."""
-    return [orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records]
-
-
 @dataclass(frozen=True)
 class Manifest:
     """What a chunk holds and where it sits in its chain. `hash` is the sha-256 of the stored manifest."""
@@ -184,12 +179,8 @@ class LogRepository:
 
     # Writing
 
-    def write_chunk(self, *, tenant: str, log_type: str, day: date, session: str, records: list[dict],
-                    lines: list[bytes] | None = None) -> Manifest:
-        """Store the records as one chunk of that day, then its manifest, linked to the chain's head.
-
-        `lines`, when given, are the records already serialised by `serialise` (one per record, in order), so a
-        caller that needs the NDJSON too (the log index) serialises once."""
+    def write_chunk(self, *, tenant: str, log_type: str, day: date, session: str, records: list[dict]) -> Manifest:
+        """Store the records as one chunk of that day, then its manifest, linked to the chain's head."""
         check_name(tenant, "tenant"), check_name(log_type, "log type"), check_name(session, "session")
         if not records:
             raise LogStoreError("A chunk needs at least one record.")
@@ -198,10 +189,7 @@ class LogRepository:
         n += 1
         base = f"{tenant}/{log_type}/{day:%Y/%m/%d}/{session}-{n}"
         chunk = base + (".jsonl.zst.enc" if self.keyring.encrypted else ".jsonl.zst")
-        if lines is None:
-            lines = serialise(records)
-        elif len(lines) != len(records):
-            raise LogStoreError("A chunk needs one serialised line per record.")
+        lines = [orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records]
         # Large chunks find their repeats themselves (the dictionary gains nothing there, and level 3 is fast).
         dictionary = self._dictionary_for(tenant, log_type, lines) if len(lines) < SMALL_CHUNK else None
         blob = self._compressor(tenant, log_type, dictionary, len(lines)).compress(b"".join(lines))
