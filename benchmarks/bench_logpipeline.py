@@ -134,11 +134,30 @@ Command: `.venv/bin/python benchmarks/bench_logpipeline.py --records {count} --c
 
 Before (the jobs/0004 index: staging table, `INSERT ... ON CONFLICT DO NOTHING` into a primary key and four
 btrees, indexed after each chunk was stored, cache not timed), same command at load average 2.6: 7,359 records/s
-(store 47,310, index 8,720).
+(store 47,310, index 8,720). With the cache's rows inserted by executemany (commit 49b11d1), same command at
+load average 0.8: 17,419 records/s, 46.1 µs of this process's CPU per record. Tried and not kept: PostgreSQL
+extracting the key fields from the chunk's NDJSON (one COPY into a jsonb staging table, one INSERT ... SELECT).
+This process's CPU fell (about 35 µs per record) but PostgreSQL's backend then spent 50-60 µs per record
+(jsonb parsing of these ~850-byte records, then the INSERT); back to back at load average 1.4-1.9 the index
+thread fell from 34,309 to 16,091 records/s and the pipeline from 18,046 to 15,289 records/s.
 
 How to read it: one process (the session thread and the indexer's thread share one core's worth of Python),
 PostgreSQL on the same 2-core machine, which other work shares (see the load average); the password's scrypt key
-derivation happens once at open and is not in the times.
+derivation happens once at open and is not in the times. Compare runs by the store-alone row: it moves with the
+machine's load, not with the index or the cache.
+
+Same load, old code: the jobs/0004 index and its benchmark (commit ecc0241, the same command, at load average
+13.6-16.5) gave 1,660 records/s (store 9,908, index 1,994) without the cache in the clock, against 3,158 for the
+marker-per-chunk index right before it at load 13.8: the marker-per-chunk index, its single user btree and the
+indexing thread roughly double the pipeline at equal load.
+
+**Status: the floor is not met.** Where the time goes on a quiet machine: the Python process about 45 µs of CPU
+per record under one GIL (write_chunk's serialise, zstd and AES about 10; the cache's SQLite inserts, now one
+json_each statement per chunk with the GIL released, about 7 instead of 11; the index's key fields and COPY text
+about 20), and PostgreSQL's COPY on the other core. 50,000 records/s leaves 20 µs per record for each of the two
+cores; moving the key fields into PostgreSQL (above) moved the cost rather than removing it. What would move it
+further: fewer indexed columns per row, a cheaper per-record extraction (a compiled helper), or a second proxy
+host; each needs a design decision.
 """
 
 

@@ -22,6 +22,8 @@ from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
+
 _SAFE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")  # tenant keys and log types become file names: nothing else may
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS watermark (repository TEXT PRIMARY KEY, at REAL NOT NULL);
@@ -100,12 +102,19 @@ class TypeCache:
 
     def absorb(self, repository: str, chunk_key: str, records: Iterable[tuple[str, datetime]]) -> None:
         """Record a stored chunk and its records' (id, time), in one transaction."""
-        rows = [(repository, rid, at.timestamp()) for rid, at in records]
-        last = max((t for _, _, t in rows), default=0.0)
+        # One JSON parameter, unpacked by json_each: the loop runs in SQLite, which releases the GIL while it
+        # works (executemany binds each row under the GIL); the same rows, a third cheaper (measured).
+        rows = [[rid, at.timestamp()] for rid, at in records]
+        last = max((t for _, t in rows), default=0.0)
         with closing(self._db.cursor()) as cur:
             cur.execute("BEGIN IMMEDIATE")
             try:
-                cur.executemany("INSERT OR IGNORE INTO record VALUES (?, ?, ?)", rows)
+                data = orjson.dumps(rows)
+                if b"\\u0000" in data:  # SQLite's JSON would cut an id at a NUL character: row by row then
+                    cur.executemany("INSERT OR IGNORE INTO record VALUES (?, ?, ?)", [(repository, *r) for r in rows])
+                else:
+                    cur.execute("INSERT OR IGNORE INTO record SELECT ?, value ->> 0, value ->> 1 FROM json_each(?)",
+                                (repository, data))
                 cur.execute("INSERT OR IGNORE INTO chunk VALUES (?, ?, ?)", (repository, chunk_key, last))
                 cur.execute("COMMIT")
             except BaseException:

@@ -44,3 +44,16 @@ def test_a_deleted_cache_directory_starts_empty(tmp_path):
 def test_names_never_leave_the_cache_directory(tmp_path, tenant):
     with pytest.raises(CacheError):
         LogCache(tmp_path).open(tenant, "audit")
+
+
+@pytest.mark.parametrize("nul", [False, True], ids=["json_each", "row-by-row"])
+def test_absorb_keeps_hostile_ids_and_exact_times(tmp_path, nul):
+    ids = ['a"b', "日本😀", "back\\slash", "tab\tnl\n", "5", *(["x\x00y"] if nul else [])]
+    at = datetime(2026, 5, 1, 1, 2, 3, 456789, tzinfo=UTC)
+    with LogCache(tmp_path).open("t1", "audit") as c:
+        c.absorb("primary", "chunk-1", [(rid, at + timedelta(microseconds=n)) for n, rid in enumerate(ids)])
+        assert c.known("primary", [*ids, "a"]) == set(ids)
+        stored = dict(c._db.execute("SELECT id, at FROM record"))
+        assert stored == {rid: (at + timedelta(microseconds=n)).timestamp() for n, rid in enumerate(ids)}
+        assert c.forget_before("primary", at + timedelta(microseconds=2)) == 2
+        assert c.known("primary", ids) == set(ids[2:])
