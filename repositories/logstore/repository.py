@@ -43,6 +43,7 @@ from repositories.logstore.heads import ChainHeads, Head
 logger = logging.getLogger(__name__)
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
+_HASH = re.compile(r"^[0-9a-f]{64}$")
 ZSTD_LEVEL = 3  # 107 bytes per audit record at ~430k records/s here; 9 saves 15% at a tenth of the speed
 # Chunks under SMALL_CHUNK records (15-minute sessions) are compressed with the chain's dictionary at a
 # slower level: ~1,300 records/s here under load, and 500-record chunks go from ~132 to ~107 bytes per record.
@@ -51,6 +52,7 @@ TIME_FIELDS = ("activityDateTime", "createdDateTime")
 _CHUNK = re.compile(r"^(?P<tenant>[^/]+)/(?P<log_type>[^/]+)/(?P<y>\d{4})/(?P<m>\d{2})/(?P<d>\d{2})/"
                     r"(?P<session>[A-Za-z0-9-]+)-(?P<n>\d+)\.(?P<suffix>jsonl\.zst|jsonl\.zst\.enc|manifest\.json)$")
 PRUNED = "pruned.json"
+COMPACTED = "compact-"  # the session name of compacted chunks begins so (compaction.py)
 
 
 def check_name(value: str, what: str) -> str:
@@ -79,6 +81,10 @@ class Manifest:
     previous: str | None
     created_at: str
     dictionary: str | None = None  # the id of the compression dictionary the chunk needs (dictionaries.py)
+    # A compacted chunk only (compaction.py): the manifests it replaces, as links of the chain
+    # ("n:session:records:sha-256[:previous]"), and the numbers of those whose records it holds, in order.
+    replaces: tuple[str, ...] = ()
+    merged: tuple[int, ...] = ()
     path: str = ""
     hash: str = ""
 
@@ -86,6 +92,8 @@ class Manifest:
         data = asdict(self)
         data["day"] = self.day.isoformat()
         del data["path"], data["hash"]
+        if not self.replaces:  # an ordinary chunk's manifest stays as it was
+            del data["replaces"], data["merged"]
         return {"format": keys.FORMAT, **data}
 
     @classmethod
@@ -95,9 +103,55 @@ class Manifest:
             if data.pop("format") != keys.FORMAT:
                 raise ValueError("format")
             data["day"] = date.fromisoformat(data["day"])
-            return cls(**data, path=path, hash=hashlib.sha256(blob).hexdigest())
+            data["replaces"] = tuple(data.get("replaces", ()))
+            data["merged"] = tuple(data.get("merged", ()))
+            manifest = cls(**data, path=path, hash=hashlib.sha256(blob).hexdigest())
+            manifest.links()  # a compacted chunk's list of replaced links must parse
+            return manifest
         except (ValueError, TypeError, KeyError) as exc:
             raise ChunkDamagedError(f"Manifest {path} is damaged ({type(exc).__name__}).") from None
+
+    @property
+    def base(self) -> str:
+        """The path of the chunk and its manifest without the suffix."""
+        return self.path.removesuffix(".manifest.json")
+
+    def links(self) -> list["Link"]:
+        """The chain links a compacted chunk stands in for (the manifests it replaced), in `n` order."""
+        found, folder = [], self.path.rsplit("/", 1)[0]
+        for entry in self.replaces:
+            n, session, records, digest, *previous = entry.split(":")
+            if not _HASH.match(digest) or not NAME.match(session) or len(previous) > 1:
+                raise ValueError("replaces")
+            if previous:
+                before = None if previous[0] == "none" else previous[0]
+            elif found and found[-1].n == int(n) - 1:  # left out when it is the link just before
+                before = found[-1].hash
+            else:
+                raise ValueError("replaces")
+            found.append(Link(int(n), digest, before, self.day, f"{folder}/{session}-{n}.manifest.json",
+                              session, int(records)))
+        return found
+
+
+@dataclass(frozen=True)
+class Link:
+    """One link of a chain: a manifest (its number, its hash, the hash it links to); for a manifest a compacted
+    chunk replaced, also where it was, its session and how many records it held."""
+
+    n: int
+    hash: str
+    previous: str | None
+    day: date
+    path: str
+    session: str = ""
+    records: int = 0
+
+    def entry(self, before: "Link | None") -> str:
+        """The link as a compacted manifest lists it (`previous` left out when it is `before`'s hash)."""
+        text = f"{self.n}:{self.session}:{self.records}:{self.hash}"
+        chained = before is not None and before.n == self.n - 1 and before.hash == self.previous
+        return text if chained else f"{text}:{self.previous or 'none'}"
 
 
 @dataclass
@@ -184,15 +238,27 @@ class LogRepository:
         check_name(tenant, "tenant"), check_name(log_type, "log type"), check_name(session, "session")
         if not records:
             raise LogStoreError("A chunk needs at least one record.")
+        lines = [orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records]
+        # Large chunks find their repeats themselves (the dictionary gains nothing there, and level 3 is fast).
+        dictionary = self._dictionary_for(tenant, log_type, lines) if len(lines) < SMALL_CHUNK else None
+        level = SMALL_LEVEL if len(lines) < SMALL_CHUNK else ZSTD_LEVEL
+        manifest = self.append(tenant=tenant, log_type=log_type, day=day, session=session, records=records,
+                               lines=lines, dictionary=dictionary, level=level)
+        if (tenant, log_type) in self._stored:
+            self._stored[(tenant, log_type)] += len(records)
+        return manifest
+
+    def append(self, *, tenant: str, log_type: str, day: date, session: str, records: list[dict], lines: list[bytes],
+               dictionary: str | None, level: int, replaces: tuple[str, ...] = (),
+               merged: tuple[int, ...] = ()) -> Manifest:
+        """Write a chunk of `lines` (the records' NDJSON), then its manifest as the chain's next link, and record
+        the new head. write_chunk and compaction write through here."""
         n, previous = self._head(tenant, log_type)
         self._refuse_moved_head(tenant, log_type, n, previous)
         n += 1
         base = f"{tenant}/{log_type}/{day:%Y/%m/%d}/{session}-{n}"
         chunk = base + (".jsonl.zst.enc" if self.keyring.encrypted else ".jsonl.zst")
-        lines = [orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records]
-        # Large chunks find their repeats themselves (the dictionary gains nothing there, and level 3 is fast).
-        dictionary = self._dictionary_for(tenant, log_type, lines) if len(lines) < SMALL_CHUNK else None
-        blob = self._compressor(tenant, log_type, dictionary, len(lines)).compress(b"".join(lines))
+        blob = self._compressor(tenant, log_type, dictionary, level).compress(b"".join(lines))
         if self.keyring.encrypted:
             blob = self.keyring.seal(blob, aad=chunk)
         first_field, second_field = TIME_FIELDS
@@ -201,17 +267,20 @@ class LogRepository:
                             records=len(records), first_time=min(times, default=None),
                             last_time=max(times, default=None), sha256=hashlib.sha256(blob).hexdigest(),
                             size=len(blob), key_id=self.keyring.key_id, previous=previous,
-                            created_at=datetime.now(UTC).isoformat(timespec="seconds"), dictionary=dictionary)
+                            created_at=datetime.now(UTC).isoformat(timespec="seconds"), dictionary=dictionary,
+                            replaces=replaces, merged=merged)
         document = keys.dumps(manifest.document())
         self.backend.put(chunk, blob)
         self.backend.put(base + ".manifest.json", document)
         digest = hashlib.sha256(document).hexdigest()
         self._heads[(tenant, log_type)] = (n, digest)
-        if (tenant, log_type) in self._stored:
-            self._stored[(tenant, log_type)] += len(records)
         if self.heads is not None:  # after the manifest is stored: a recorded head always exists
             self.heads.advance(tenant, log_type, Head(n, digest), previous=Head(n - 1, previous) if previous else None)
         return Manifest(**{**asdict(manifest), "path": base + ".manifest.json", "hash": digest})
+
+    def head(self, tenant: str, log_type: str) -> tuple[int, str | None]:
+        """The chain's head: the number of its newest link and that manifest's sha-256 (0 and None: empty)."""
+        return self._head(tenant, log_type)
 
     def _refuse_moved_head(self, tenant: str, log_type: str, n: int, previous: str | None) -> None:
         # Checked before anything is written: a second writer stops here rather than fork the chain.
@@ -239,8 +308,7 @@ class LogRepository:
         self._stored[(tenant, log_type)] = -1  # trained, or zstd found too little: either way not again
         return trained
 
-    def _compressor(self, tenant: str, log_type: str, dictionary: str | None, records: int) -> zstandard.ZstdCompressor:
-        level = SMALL_LEVEL if records < SMALL_CHUNK else ZSTD_LEVEL
+    def _compressor(self, tenant: str, log_type: str, dictionary: str | None, level: int) -> zstandard.ZstdCompressor:
         if (dictionary, level) not in self._compressors:
             data = self.dictionaries.load(tenant, log_type, dictionary) if dictionary else None
             self._compressors[(dictionary, level)] = zstandard.ZstdCompressor(level=level, dict_data=data,
@@ -284,13 +352,16 @@ class LogRepository:
     def manifests(self, tenant: str, log_type: str, start: date | None = None, end: date | None = None, *,
                   skip: Collection[str] = ()) -> list[Manifest]:
         """The manifests of the tenant's log type, of days from `start` to `end` (inclusive), in chain order;
-        manifests whose path is in `skip` are not even read (a caller that knows them already)."""
+        manifests whose path is in `skip` are not even read (a caller that knows them already). Manifests a
+        compacted chunk replaced (a compaction not finished yet) are left out: each record is listed once."""
         found = []
         for path in self._manifest_paths(tenant, log_type):
             day = _day_of(path)
-            if path not in skip and (start is None or day >= start) and (end is None or day <= end):
+            compacted = _CHUNK.match(path)["session"].startswith(COMPACTED)  # read even when skipped: it hides
+            if (path not in skip or compacted) and (start is None or day >= start) and (end is None or day <= end):
                 found.append(Manifest.parse(path, self.backend.get(path)))
-        return sorted(found, key=lambda m: m.n)
+        replaced = {link.hash for manifest in found for link in manifest.links()}
+        return sorted((m for m in found if m.hash not in replaced and m.path not in skip), key=lambda m: m.n)
 
     def read_chunk(self, manifest: Manifest) -> list[dict]:
         """The records of a chunk, after checking its sha-256 and decrypting; ChunkDamagedError otherwise."""
@@ -355,12 +426,24 @@ class LogRepository:
                 manifests.append(Manifest.parse(path, self.backend.get(path)))
             except (ChunkDamagedError, ObjectNotFoundError) as exc:
                 report.damaged.append(Problem(path, str(exc)))
-        self._verify_dictionaries(tenant, log_type, {m.dictionary for m in manifests if m.dictionary}, report)
+        # A compacted chunk's manifest stands in for the links it replaced, so the chain verifies link by link
+        # as it was written; the replaced manifests still there (a compaction not finished) are not damage.
+        stand_ins = {link.hash: (link, m) for m in manifests for link in m.links()}
+        live = []
         for manifest in manifests:
+            if manifest.hash in stand_ins:
+                report.orphaned.append(Problem(manifest.path, f"replaced by the compacted chunk "
+                                               f"{stand_ins[manifest.hash][1].chunk}; the next compaction removes it"))
+            else:
+                live.append(manifest)
+        self._verify_dictionaries(tenant, log_type, {m.dictionary for m in live if m.dictionary}, report)
+        for manifest in live:
             self._verify_chunk(manifest, report)
-        manifests.sort(key=lambda m: m.n)
-        self._verify_links(tenant, log_type, manifests, report)
-        return manifests
+            if manifest.merged:
+                _verify_merged(manifest, report)
+        links = sorted([*live, *(link for link, _ in stand_ins.values())], key=lambda m: m.n)
+        self._verify_links(tenant, log_type, links, report)
+        return sorted(live, key=lambda m: m.n)
 
     def _verify_dictionaries(self, tenant: str, log_type: str, used: set[str], report: VerifyReport) -> None:
         stored = {key.rsplit("/", 1)[1].split(".")[0] for key in self.backend.list(f"{tenant}/{log_type}/{dictionaries.FOLDER}")}
@@ -447,9 +530,10 @@ class LogRepository:
         gone = [m for m in manifests if m.day < before]
         if not gone:
             return []
-        kept_links = {m.previous for m in manifests if m.day >= before}
+        links = chain_links(manifests)  # a kept link may point at a link a compacted chunk of a gone day replaced
+        kept_links = {m.previous for m in links if m.day >= before}
         state = self._pruned(tenant, log_type)
-        anchors = set(state.get("anchors", [])) | {m.hash for m in gone if m.hash in kept_links}
+        anchors = set(state.get("anchors", [])) | {m.hash for m in links if m.day < before and m.hash in kept_links}
         head = max(manifests, key=lambda m: m.n)
         if head.day < before:
             state["head"] = {"n": head.n, "hash": head.hash}
@@ -467,6 +551,19 @@ class LogRepository:
         self._heads.pop((tenant, log_type), None)
         logger.info("Log repository %s: %s days of %s/%s removed", self.backend.describe(), len(days), tenant, log_type)
         return days
+
+
+def chain_links(manifests: list[Manifest]) -> list[Manifest | Link]:
+    """The links of a chain: the manifests, and the links their compacted chunks stand in for, in `n` order."""
+    return sorted([*manifests, *(link for m in manifests for link in m.links())], key=lambda m: m.n)
+
+
+def _verify_merged(manifest: Manifest, report: VerifyReport) -> None:
+    """A compacted chunk holds exactly the records of the chunks it names as merged."""
+    counts = {link.n: link.records for link in manifest.links()}
+    if not set(manifest.merged) <= set(counts) or sum(counts[n] for n in manifest.merged) != manifest.records:
+        report.damaged.append(Problem(manifest.path, "the compacted chunk's record count is not the sum of the "
+                                                     "chunks its manifest says it merged"))
 
 
 def _day_of(path: str) -> date:
