@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from entrabackup import graph
 from jobs.errors import failure_of
-from jobs.logbackup import engine
+from jobs.logbackup import compaction, engine
 from jobs.logbackup import index as logindex
 from jobs.logbackup.cache import LogCache
 from jobs.logbackup.services import log_session_log
@@ -93,6 +93,7 @@ def _run(session: LogSession, heartbeat: Heartbeat) -> tuple[dict, list[str]]:
                                         f"({result.start} to {result.end}).")
             LogSession.objects.filter(pk=session.pk).update(stats=stats)
         _prune(session, primary, secondary, warnings)
+        _compact(session, primary, secondary, list(stats), warnings)
     return stats, warnings
 
 
@@ -145,6 +146,27 @@ def _prune_one(session, target, row) -> None:
             log_session_log(session.pk, f"Retention of {row.name}: removed {len(removed)} days of {key}.")
     if row == session.job.primary:
         logindex.index_prune(tenant_id=tenant.pk, repository=target.name, before=before)
+
+
+def _compact(session, primary, secondary, log_types: list[str], warnings: list[str]) -> None:
+    """The closed days of the last week in each repository: their small chunks merged into one per day, the
+    index re-pointed (jobs/logbackup/compaction.py). A failure is a warning; the next session tries again."""
+    job, tenant = session.job, session.tenant
+    closed = compaction.closed_before(timezone.now(), timedelta(minutes=job.overlap_minutes))
+    for target, row in ((primary, job.primary), (secondary, job.secondary)):
+        if target is None:
+            continue
+        try:
+            reports = compaction.compact_tenant(
+                target.store, repository=target.name, tenant_id=tenant.pk, tenant_key=str(tenant.key),
+                log_types=log_types, closed_before=closed, since=closed - timedelta(days=compaction.SESSION_DAYS),
+                primary=row == job.primary)
+        except Exception as exc:  # noqa: BLE001 - the stored chunks stay as they are
+            warnings.append(f"Compaction of {row.name} not done: {exc}")
+            log_session_log(session.pk, warnings[-1])
+            continue
+        for key, report in reports.items():
+            log_session_log(session.pk, f"Compaction of {row.name}, {key}: {report.summary()}.")
 
 
 class _Progress:

@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 from django.db import connection, transaction
 
 from jobs.logbackup.types import LOG_TYPES, LogType, index_fields
+from repositories.logstore import compaction
 
 logger = logging.getLogger(__name__)
 TABLE = "jobs_logrecord"
@@ -217,6 +218,61 @@ def index_chunk(*, tenant_id: int, log_type: LogType, repository: str, chunk: st
     return len(records)
 
 
+def index_compacted(*, tenant_id: int, log_type: LogType, repository: str, manifest, records: list[dict],
+                    primary: bool) -> int:
+    """Point the index at a compacted chunk instead of the chunks it merged (repositories.logstore.compaction),
+    in one transaction: a marker for the compacted chunk, the merged chunks' rows moved to it (line + the
+    place of their chunk's records in it), their markers removed. Merged chunks that were never indexed get
+    their rows now when `repository` is indexed for the tenant (`primary`). Nothing when the compacted chunk
+    is marked already (done before), or when no merged chunk was indexed and the repository is not
+    (a secondary). Returns the rows added."""
+    merged = compaction.merged_chunks(manifest)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SELECT chunk, id FROM {CHUNKS} WHERE repository = %s AND chunk = ANY(%s) "  # noqa: S608
+                       "FOR UPDATE", [repository, [manifest.chunk, *(path for path, _ in merged)]])
+        marked = dict(cursor.fetchall())
+        if manifest.chunk in marked or not (marked or primary):
+            return 0
+        cursor.execute(f"INSERT INTO {CHUNKS} (repository, chunk, tenant_id, log_type, day, records) "  # noqa: S608
+                       "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",
+                       [repository, manifest.chunk, tenant_id, log_type.key, manifest.day, len(records)])
+        chunk_id, moved, fresh, at = cursor.fetchone()[0], [], [], 0
+        for path, count in merged:
+            if path in marked:
+                moved.append((marked[path], at))
+            elif primary:
+                fresh.extend(range(at, at + count))
+            at += count
+        if moved:
+            # The merged chunks' rows lie within the compacted chunk's time range: one partition, a BRIN range.
+            cursor.execute(f"UPDATE {TABLE} r SET chunk_id = %s, line = r.line + m.off "  # noqa: S608
+                           "FROM unnest(%s::bigint[], %s::int[]) AS m(id, off) WHERE r.chunk_id = m.id "
+                           "AND r.at >= %s::timestamptz - interval '1 second' "
+                           "AND r.at <= %s::timestamptz + interval '1 second'",
+                           [chunk_id, [i for i, _ in moved], [o for _, o in moved], manifest.first_time,
+                            manifest.last_time])
+            cursor.execute(f"DELETE FROM {CHUNKS} WHERE id = ANY(%s)", [[i for i, _ in moved]])  # noqa: S608
+        if fresh:
+            _index_lines(cursor, tenant_id, log_type, chunk_id, records, fresh)
+    return len(fresh)
+
+
+def _index_lines(cursor, tenant_id: int, log_type: LogType, chunk_id: int, records: list[dict],
+                 lines: list[int]) -> None:
+    """Rows for `records` at these lines of chunk `chunk_id` (as index_chunk writes them)."""
+    part = [records[line] for line in lines]
+    for day in sorted({date.fromisoformat(r[log_type.time_field][:10]) for r in part}):
+        partition_ensure(cursor, day)
+    rows, users = _rows(tenant_id, log_type, part)
+    for row, line in zip(rows, lines, strict=True):
+        row[2], row[3] = str(chunk_id), str(line)
+    _copy(cursor, rows)
+    if users:
+        ids, keys = zip(*sorted(users), strict=True)
+        cursor.execute(f"INSERT INTO {USERS} SELECT %s, unnest(%s::text[]), unnest(%s::text[]) "  # noqa: S608
+                       "ON CONFLICT DO NOTHING", [tenant_id, list(ids), list(keys)])
+
+
 def _copy(cursor, rows: list[list]) -> None:
     # One COPY of the chunk into its day partitions: far faster than row-by-row parameters, and escaping a
     # whole block beats psycopg's per-value escaping (the index's share of a session's CPU is mostly this).
@@ -250,12 +306,12 @@ class ChunkIndexer:
     def submit(self, repository: str, manifest, records: list[dict]) -> None:
         self._raise()
         if not self.threaded:
-            self._index(repository, manifest.chunk, records)
+            self._index(repository, manifest, records)
             return
         if self._thread is None:
             self._thread = threading.Thread(target=self._work, name=f"log-index-{self.log_type.key}", daemon=True)
             self._thread.start()
-        self._queue.put((repository, manifest.chunk, records))
+        self._queue.put((repository, manifest, records))
 
     def drain(self) -> None:
         self._queue.join()
@@ -281,9 +337,13 @@ class ChunkIndexer:
         if self._error is not None:
             raise self._error
 
-    def _index(self, repository: str, chunk: str, records: list[dict]) -> None:
+    def _index(self, repository: str, manifest, records: list[dict]) -> None:
+        if manifest.merged:  # a compacted chunk (a compaction stopped before it re-pointed the index)
+            self.added += index_compacted(tenant_id=self.tenant_id, log_type=self.log_type, repository=repository,
+                                          manifest=manifest, records=records, primary=True)
+            return
         self.added += index_chunk(tenant_id=self.tenant_id, log_type=self.log_type, repository=repository,
-                                  chunk=chunk, records=records)
+                                  chunk=manifest.chunk, records=records)
 
     def _work(self) -> None:
         try:
@@ -292,7 +352,7 @@ class ChunkIndexer:
                     if self._error is None:  # after a failure the rest waits for the next session's absorb step
                         self._index(*item)
                 except Exception as exc:  # noqa: BLE001 - handed to the session thread by drain()/submit()
-                    logger.warning("Indexing chunk %s failed: %s", item[1], exc)
+                    logger.warning("Indexing chunk %s failed: %s", item[1].chunk, exc)
                     self._error = exc
                 finally:
                     self._queue.task_done()

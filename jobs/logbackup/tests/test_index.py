@@ -121,14 +121,14 @@ def test_absorb_indexes_the_chunks_a_killed_session_had_cached_but_not_indexed(d
 
 @pytest.mark.django_db(transaction=True)
 def test_the_threaded_indexer_indexes_everything_submitted_before_drain_returns_and_reports_failures():
-    manifests = [type("M", (), {"chunk": f"t/audit/2026/05/01/s-{n}.jsonl.zst"}) for n in range(6)]
+    manifests = [type("M", (), {"chunk": f"t/audit/2026/05/01/s-{n}.jsonl.zst", "merged": ()}) for n in range(6)]
     try:
         with logindex.ChunkIndexer(tenant_id=1, log_type=AUDIT) as indexer:
             for n, manifest in enumerate(manifests):
                 indexer.submit("1", manifest, [_audit(n * 10 + k) for k in range(10)])
             indexer.drain()
             assert len(_rows()) == 60 and indexer.added == 60
-            indexer.submit("1", type("M", (), {"chunk": "bad"}), [{"id": "x"}])  # no time: indexing fails
+            indexer.submit("1", type("M", (), {"chunk": "bad", "merged": ()}), [{"id": "x"}])  # no time: indexing fails
             with pytest.raises(KeyError):
                 indexer.drain()
     finally:  # not Django models: the test database's flush leaves them
