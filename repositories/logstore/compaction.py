@@ -6,9 +6,9 @@ day is closed (no session writes to it any more: the caller decides, from its ov
 under SMALL_CHUNK records are merged:
 
 1. The merged records (the chunks' records concatenated in chain order) are written as a new chunk of that
-   day, `compact-<token>-<n>`, compressed with the chain's dictionary at COMPACT_LEVEL, then its manifest,
-   as the chain's next link (`previous` = the head, the recorded head moves: like any chunk). The manifest
-   also lists every link it replaces (`replaces`: number, session, records, sha-256, and the hash it linked
+   day, `compact-<token>-<n>`, compressed at COMPACT_LEVEL (with the chain's dictionary when it holds under
+   SMALL_CHUNK records), then its manifest, as the chain's next link (`previous` = the head; the recorded
+   head moves, like for any chunk). The manifest also lists every link it replaces (`replaces`: number, session, records, sha-256, and the hash it linked
    to) and which of them it merged (`merged`, in the order of their records). From here on the store lists
    the compacted chunk and hides the replaced ones, so readers see every record once.
 2. `repoint(manifest, records)`, when given, moves whatever points into the replaced chunks to the new one
@@ -45,7 +45,9 @@ from repositories.logstore.repository import (
 )
 
 logger = logging.getLogger(__name__)
-COMPACT_LEVEL = 19  # once per day and chain, so the slowest useful level (docs/benchmarks.md)
+# Once per day and chain, so slower than a session's level 3: a day of 4,800 audit records takes ~86 B per
+# record at 15 (~1-3 s here), 92 B at 9, 81 B at 19 (~10-20 s under load); measured in docs/benchmarks.md.
+COMPACT_LEVEL = 15
 Repoint = Callable[[Manifest, list[dict]], None]
 
 
@@ -160,9 +162,11 @@ def _write(store: LogRepository, tenant: str, log_type: str, day: date, small: l
                       key=lambda link: link.n)
     entries = tuple(link.entry(replaced[i - 1] if i else None) for i, link in enumerate(replaced))
     lines = [orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records]
+    # The chain's dictionary helps a small day, not a large one (as for session chunks: repositories.logstore).
+    dictionary = store.dictionaries.current(tenant, log_type) if len(records) < SMALL_CHUNK else None
     return store.append(tenant=tenant, log_type=log_type, day=day, session=f"{COMPACTED}{secrets.token_hex(4)}",
-                        records=records, lines=lines, dictionary=store.dictionaries.current(tenant, log_type),
-                        level=COMPACT_LEVEL, replaces=entries, merged=tuple(m.n for m in small))
+                        records=records, lines=lines, dictionary=dictionary, level=COMPACT_LEVEL, replaces=entries,
+                        merged=tuple(m.n for m in small))
 
 
 def _files(links: list[Link], chunk: str) -> set[str]:
