@@ -219,7 +219,10 @@ How to read it: once a day is closed (past the log job's overlap window plus an 
 that day's small chunks into one (docs/log-repositories.md, Compaction). Per record, the small chunks cost
 their own manifest (~600 B each) and compress alone; the compacted chunk compresses the whole day at level
 {COMPACT_LEVEL}. The dictionary (trained once per chain) is not counted, as above. The compaction time is
-dominated by zstd level {COMPACT_LEVEL} over the day (~4 MB of NDJSON); it runs once per day and chain.
+dominated by zstd level {COMPACT_LEVEL} over the day (~4 MB of NDJSON); it runs once per day and chain. Tried on the same day:
+level 9 gives ~92 B per record in about a tenth of the time, level 19 ~81 B in about four times the time;
+the chain's dictionary gains nothing on a day this large (it is used for a compacted day under 1,000
+records). Bytes do not depend on the load; the time does (compare it only at a low load average).
 """
 
 
