@@ -345,8 +345,10 @@ class LogRepository:
 
     # Reading
 
-    def _manifest_paths(self, tenant: str, log_type: str) -> list[str]:
+    def _manifest_paths(self, tenant: str, log_type: str, day: date | None = None) -> list[str]:
         prefix = f"{check_name(tenant, 'tenant')}/{check_name(log_type, 'log type')}"
+        if day is not None:  # one day's folder: a short listing of a long chain
+            prefix += f"/{day:%Y/%m/%d}"
         return [key for key in self.backend.list(prefix) if key.endswith(".manifest.json") and _CHUNK.match(key)]
 
     def manifests(self, tenant: str, log_type: str, start: date | None = None, end: date | None = None, *,
@@ -355,7 +357,7 @@ class LogRepository:
         manifests whose path is in `skip` are not even read (a caller that knows them already). Manifests a
         compacted chunk replaced (a compaction not finished yet) are left out: each record is listed once."""
         found = []
-        for path in self._manifest_paths(tenant, log_type):
+        for path in self._manifest_paths(tenant, log_type, start if start is not None and start == end else None):
             day = _day_of(path)
             compacted = _CHUNK.match(path)["session"].startswith(COMPACTED)  # read even when skipped: it hides
             if (path not in skip or compacted) and (start is None or day >= start) and (end is None or day <= end):
