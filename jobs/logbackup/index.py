@@ -25,6 +25,7 @@ from datetime import date, datetime, timedelta
 
 from django.db import connection, transaction
 
+from jobs.errors import JobError
 from jobs.logbackup.types import LOG_TYPES, LogType, index_fields
 from repositories.logstore import compaction
 
@@ -247,10 +248,14 @@ def index_compacted(*, tenant_id: int, log_type: LogType, repository: str, manif
             # The merged chunks' rows lie within the compacted chunk's time range: one partition, a BRIN range.
             cursor.execute(f"UPDATE {TABLE} r SET chunk_id = %s, line = r.line + m.off "  # noqa: S608
                            "FROM unnest(%s::bigint[], %s::int[]) AS m(id, off) WHERE r.chunk_id = m.id "
-                           "AND r.at >= %s::timestamptz - interval '1 second' "
-                           "AND r.at <= %s::timestamptz + interval '1 second'",
+                           "AND r.at >= coalesce(%s::timestamptz - interval '1 second', '-infinity') "
+                           "AND r.at <= coalesce(%s::timestamptz + interval '1 second', 'infinity')",
                            [chunk_id, [i for i, _ in moved], [o for _, o in moved], manifest.first_time,
                             manifest.last_time])
+            expected = sum(count for path, count in merged if path in marked)
+            if cursor.rowcount != expected:  # rolled back: no row may keep pointing at a removed marker
+                raise JobError(f"The index holds {cursor.rowcount} rows of the chunks compacted into "
+                               f"{manifest.chunk}, not {expected}: run a health check; compaction waits.")
             cursor.execute(f"DELETE FROM {CHUNKS} WHERE id = ANY(%s)", [[i for i, _ in moved]])  # noqa: S608
         if fresh:
             _index_lines(cursor, tenant_id, log_type, chunk_id, records, fresh)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from entrabackup import graph, vault
 from jobs import logrunner
+from jobs.errors import JobError
 from jobs.logbackup import index as logindex
 from jobs.logbackup.engine import Target
 from jobs.logbackup.services import log_job_create
@@ -19,7 +20,8 @@ from jobs.logbackup.types import LOG_TYPES
 from jobs.models import LogSession
 from repositories import log_services
 from repositories.log_services import log_repository_add, log_repository_open
-from repositories.logstore import Manifest
+from repositories.logstore import DirectoryBackend, Manifest
+from repositories.logstore import LogRepository as LogStore
 from repositories.logstore.compaction import compact_chain
 from tenants.services import tenant_create
 
@@ -108,6 +110,15 @@ def test_a_secondary_compacts_without_gaining_index_rows(db, tmp_path):
     assert _indexed(store) == Counter() and len(store.manifests("t", "audit")) == 1
 
 
+def test_an_index_that_disagrees_with_the_chunks_is_left_as_it_was(db, tmp_path):
+    store = _six_chunks(tmp_path, indexed=6)
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM jobs_logrecord WHERE record_id = 'Directory_3'")
+    with pytest.raises(JobError, match="holds 59 rows of the chunks compacted.*not 60"):
+        compact_chain(store, "t", "audit", closed_before=DAY + timedelta(days=1), repoint=_repoint())
+    assert sum(_indexed(store).values()) == 59  # rolled back: every row still points at its old chunk
+
+
 @pytest.fixture
 def tenant(db, clean_repository_database):
     return tenant_create(name="Contoso", directory_id="contoso.example", client_id="11111111-2222-3333-4444-555555555555",
@@ -152,8 +163,9 @@ def test_log_repository_compact_keeps_the_export_and_the_index(tenant, primary, 
 
 
 def test_log_repository_compact_of_an_encrypted_repository_with_a_wrong_password_is_a_clear_error(tenant, roots):
+    LogStore.create(DirectoryBackend(roots / "sealed"), password="correct horse battery", scrypt_n=2**10)  # fast
     sealed = log_repository_add(name="Sealed", kind="directory", path=str(roots / "sealed"),
-                                password="correct horse battery")
+                                password="correct horse battery")  # adopted: its password opens it
     sealed.sealed_password = vault.seal("not the password", purpose=log_services._PASSWORD_PURPOSE,
                                         binding=sealed.vault_binding())
     sealed.save()
