@@ -144,9 +144,12 @@ def test_a_crash_before_the_compacted_manifest_leaves_an_orphan_that_a_later_run
 
 def test_compaction_on_s3_with_encryption(s3):
     bucket = s3.new_bucket()
-    repo = filled(create(open_backend(s3.spec(bucket, prefix="logs")), PASSWORD))
+    repo = create(open_backend(s3.spec(bucket, prefix="logs")), PASSWORD)
+    for at in range(0, 30, 10):
+        write(repo, DAY1, RECORDS[at:at + 10], session=f"ls{at}")
+    write(repo, DAY3, RECORDS[30:40], session="ls30")
     before = stored(repo)
-    assert compact_chain(repo, "contoso", "audit", closed_before=DAY3).merged == 7
+    assert compact_chain(repo, "contoso", "audit", closed_before=DAY3).merged == 3
     reopened = LogRepository(open_backend(s3.spec(bucket, prefix="logs")), password=PASSWORD)
     assert stored(reopened) == before and reopened.verify().ok
     keys = [item["Key"] for item in s3.client().list_objects_v2(Bucket=bucket, Prefix="logs/contoso/audit/2026/11/28")
