@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser, Permission
 from django.http import Http404
+from django.urls import reverse
 
 from accounts import access
 from accounts.models import RoleAssignment
@@ -147,3 +148,14 @@ def test_the_backend_lists_a_limited_users_permissions_per_tenant(django_user_mo
     on_beta = access.RoleBackend().get_all_permissions(user, tenants[1])
     assert "jobs.run_backup" in on_alpha and "jobs.run_backup" not in on_beta
     assert "jobs.view_proxy" in on_beta  # shared reads hold on any object
+
+
+def test_a_tenant_page_offers_a_control_only_where_the_user_may_use_it(client, django_user_model, tenants):
+    alpha, beta = tenants
+    user = _user(django_user_model, Role.VIEWER, [alpha, beta])
+    role_assign(user=user, role=Role.SECURITY, tenants=[beta])
+    client.force_login(user)
+    replace = "Replace the credential"
+    assert replace not in client.get(reverse("tenants:tenant_detail", args=[alpha.pk])).content.decode()
+    assert replace in client.get(reverse("tenants:tenant_detail", args=[beta.pk])).content.decode()
+    assert client.get(reverse("tenants:tenant_credential", args=[alpha.pk])).status_code == 404
