@@ -203,14 +203,16 @@ def _tenant(name: str, directory: str):
                          authority_url="https://127.0.0.1:9", graph_url="https://127.0.0.1:9")
 
 
-def _backups(tenant, repository, users_per_point: list[list[dict]]) -> None:
-    """Restore points of `tenant` written to the repository as a backup writes them."""
+def _backups(tenant, repository, users_per_point: list[list[dict]]) -> list[str]:
+    """Restore points of `tenant` written to the repository as a backup writes them; their URL names."""
+    points = []
     with repository_store(repository) as store:
         store.tenant_ensure(str(tenant.key), tenant.directory_id, tenant.name)
         for n, users in enumerate(users_per_point):
             with store.session(str(tenant.key), f"matrix-{tenant.pk}-{n}", kind="full") as writer:
                 writer.put_full("user", users)
-                writer.commit({})
+                points.append(f"{repository.pk}:{writer.commit({})}")
+    return points
 
 
 def _side(tenant, marker: str, repository, log_repository) -> dict:
@@ -221,12 +223,12 @@ def _side(tenant, marker: str, repository, log_repository) -> dict:
     log_session = LogSession.objects.create(job=log_job, tenant=tenant, status="success")
     user_id = f"{marker}-user-0001"
     first = stored_user(1, id=user_id, displayName=f"{marker} person", userPrincipalName=f"p@{marker}.example")
-    _backups(tenant, repository, [[first], [{**first, "jobTitle": f"{marker} chief"}]])
+    points = _backups(tenant, repository, [[first], [{**first, "jobTitle": f"{marker} chief"}]])
     plan = _plan(tenant)
     restore_session = RestoreSession.objects.create(tenant=tenant, plan=plan.plan, plan_id=plan.plan["plan_id"],
                                                     reason="matrix", status="success")
     return {"tenant": tenant, "job": job, "session": session, "log_session": log_session, "plan": plan,
-            "restore_session": restore_session, "user_id": user_id}
+            "restore_session": restore_session, "user_id": user_id, "points": points}
 
 
 def _plan(tenant) -> RestorePlan:
@@ -266,7 +268,7 @@ def world(clean_repository_database, db, tmp_path, settings):
     a = _side(_tenant(A_NAME, "qwa-a.example"), "qwa", repository, log_repository)
     b = _side(_tenant(B_NAME, "zqx-b.example"), "zqx", repository, log_repository)
     users = _users(a["tenant"], b["tenant"])
-    objects = {**{k: getattr(v, "pk", v) for k, v in a.items()}, "user_type": "user", "repository": repository.pk,
+    objects = {**{k: getattr(v, "pk", v) for k, v in a.items() if k != "points"}, "user_type": "user", "repository": repository.pk,
                "log_repository": log_repository.pk, "tenants_app": "tenants", "nothing": 999999,
                "tenant_ct": ContentType.objects.get_for_model(a["tenant"]).pk, "viewer_user": users["viewer"].pk,
                "proxy": Proxy.objects.create(name="proxy-1", host="host-1").pk}
@@ -330,3 +332,26 @@ def test_a_limited_user_sees_its_tenant_in_lists_and_forms(world):
     page = client.get(reverse("restore:object_explorer", args=[world["a"]["tenant"].pk])).content.decode()
     assert world["a"]["user_id"] in page or "qwa person" in page
     assert re.search(r"zqx", page, re.IGNORECASE) is None
+
+
+def test_another_tenants_restore_points_and_objects_cannot_be_named_through_ones_own_tenant(world):
+    """The shared repository holds both tenants: naming B's restore points or objects in A's URLs finds nothing."""
+    client = Client()
+    client.force_login(world["users"]["administrator"])
+    a, b = world["a"]["tenant"].pk, world["b"]
+    first, second = b["points"]
+    probes = {
+        reverse("restore:object_explorer", args=[a]) + f"?rp={second}": 404,
+        reverse("restore:object_detail", args=[a, "user", b["user_id"]]): 404,
+        reverse("restore:object_detail", args=[a, "user", b["user_id"]]) + f"?rp={second}": 404,
+        reverse("restore:compare_view", args=[a]) + f"?from={first}&to={second}": 404,
+        reverse("restore:compare_export", args=[a]) + f"?from={first}&to={second}&format=csv": 404,
+        reverse("restore:compare_view", args=[a]) + f"?object={b['user_id']}": 200,  # no change of it in A
+    }
+    # The id asked for is echoed back ("no such object"); B's object's contents and B itself must not be.
+    hidden = ["zqx person", "zqx chief", "p@zqx.example", "ZQX-B", b["tenant"].directory_id, str(b["tenant"].key)]
+    for url, status in probes.items():
+        response = client.get(url)
+        body = _body(response)
+        assert response.status_code == status, url
+        assert not [marker for marker in hidden if marker in body], url
