@@ -70,6 +70,7 @@ def all_permissions() -> frozenset[str]:
     return frozenset(_permission_models())
 
 
+@cache
 def is_tenant_scoped(perm: str) -> bool:
     """True when `perm` acts on one tenant's data: its model is the Tenant or has a `tenant` key to it."""
     model = _permission_models().get(perm)
