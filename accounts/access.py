@@ -113,6 +113,12 @@ def _everywhere(user, perm: str) -> bool:
     return any(g.all_tenants and g.grants(perm) for g in grants_of(user))
 
 
+def sees_every_tenant(user, perm: str = "tenants.view_tenant") -> bool:
+    """Whether `user` holds `perm` on every tenant, present and future (superuser, or an assignment to all):
+    only such a user sees details of shared things that name tenants."""
+    return _everywhere(user, perm)
+
+
 def tenant_of(obj) -> int | None:
     """The primary key of the tenant `obj` belongs to (or is); None for an object of no tenant."""
     if isinstance(obj, Tenant):

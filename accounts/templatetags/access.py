@@ -13,3 +13,10 @@ register = template.Library()
 def may(context, perm: str, obj=None) -> bool:
     user = context.get("user") or getattr(context.get("request"), "user", None)
     return bool(user is not None and user.has_perm(perm, obj))
+
+
+@register.filter
+def first_line(text: str) -> str:
+    """The first line of `text`: a shared repository's check summary without its problem lines, which name
+    chunks under each tenant's folder (docs/access.md, shared repositories)."""
+    return (text or "").split("\n", 1)[0]

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser, Permission
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import access
 from accounts.models import RoleAssignment
@@ -11,7 +12,7 @@ from accounts.roles import PERMISSIONS, Role
 from accounts.services import role_assign
 from entrabackup import graph
 from jobs.models import BackupJob
-from repositories.models import Repository
+from repositories.models import LogRepository, Repository
 from tenants.models import Tenant
 from tenants.services import tenant_create
 
@@ -190,3 +191,17 @@ def test_nobody_but_a_superuser_changes_the_local_administrator(client, django_u
     assert client.get(reverse("admin:auth_user_password_change", args=[root.pk])).status_code == 403
     assert client.post(reverse("admin:accounts_user_delete", args=[root.pk]), {"post": "yes"}).status_code == 403
     assert django_user_model.objects.filter(pk=root.pk).exists()
+
+
+def test_a_limited_user_sees_a_shared_log_repositorys_check_without_the_tenants_it_names(client, django_user_model,
+                                                                                         tenants, tmp_path):
+    alpha, beta = tenants
+    problem = f"damaged: {beta.key}/audit/2026/11/30/7-1.jsonl.zst"
+    LogRepository.objects.create(name="Shared logs", kind="directory", path=str(tmp_path), check_ok=False,
+                                 checked_at=timezone.now(), check_summary=f"4 chunks, 90 records checked; 1 damaged\n{problem}")
+    limited = _user(django_user_model, Role.VIEWER, [alpha], name="limited")
+    everywhere = _user(django_user_model, Role.VIEWER, name="everywhere")
+    for user, shown in ((limited, False), (everywhere, True)):
+        client.force_login(user)
+        page = client.get(reverse("repositories:repository_list")).content.decode()
+        assert "1 damaged" in page and (str(beta.key) in page) is shown
