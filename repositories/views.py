@@ -5,7 +5,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
-from accounts.access import sees_every_tenant
 from repositories import services
 from repositories.errors import RepositoryError
 from repositories.forms import LogRepositoryForm, RepositoryConnectionForm, RepositoryForm
@@ -17,7 +16,6 @@ def repository_list(request):
     return render(request, "repositories/repository_list.html", {
         "repositories": repositories_visible_to(request.user),
         "log_repositories": log_repositories_visible_to(request.user),
-        "check_details": sees_every_tenant(request.user),  # problem lines name tenants' folders
         "cache_dir": settings.CACHE_DIR,
         "log_roots": settings.LOG_REPOSITORY_ROOTS,
     })
