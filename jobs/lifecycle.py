@@ -27,6 +27,7 @@ from restore.sessions import restore_session_cancel
 
 SESSION_KINDS = {"backup": BackupSession, "log": LogSession, "restore": RestoreSession}
 STATUSES = BackupSession.Status.values
+RETENTION = ("retention_days", "retention_points")
 JOB_FIELDS = ("name", "repository", "object_types", "schedule_kind", "schedule_value", "retention_days",
               "retention_points", "full_every_days", "proxy", "retries", "enabled")
 
@@ -58,10 +59,13 @@ def job_update(*, job: BackupJob, user=None, request=None, **changes):
     changed = {name: value for name, value in merged.items() if value != getattr(job, name)}
     if not changed:
         return job
-    if _lowered(job.retention_days, merged["retention_days"]) or _lowered(job.retention_points, merged["retention_points"]):
-        pending = gate("retention.lower", user=user, tenant=job.tenant, summary=f"Lower the retention of job {job.name}",
-                       params={"job": job.pk, **_jsonable(changed)})
-        if pending is not None:
+    retention = {name: changed[name] for name in RETENTION if name in changed}
+    if any(_lowered(getattr(job, name), value) for name, value in retention.items()):
+        pending = gate("retention.lower", user=user, tenant=job.tenant,
+                       summary=f"Lower the retention of job {job.name} ({_jsonable(retention)})",
+                       params={"kind": "job", "pk": job.pk, **retention})
+        if pending is not None:  # the other changes apply now; the retention once a second administrator approves
+            _apply(job, {name: value for name, value in changed.items() if name not in RETENTION})
             return pending
     _apply(job, changed)  # the audit trail records the change from the model's signal
     return job
@@ -114,7 +118,8 @@ def job_remove(*, job: BackupJob, user=None, request=None) -> JobHoldings:
     return holdings
 
 
-LOG_JOB_FIELDS = ("primary", "secondary", "log_types", "every_minutes", "overlap_minutes", "enabled")
+LOG_RETENTION = ("retention_days", "retention_points")
+JOB_FIELDS = ("primary", "secondary", "log_types", "every_minutes", "overlap_minutes", "enabled")
 
 
 def log_job_update(*, job: LogJob, user=None, request=None, **changes) -> LogJob:
@@ -220,5 +225,5 @@ def session_cancel_any(*, kind: str, session, user=None, request=None) -> bool:
     cancel = {"backup": session_cancel, "log": log_session_cancel, "restore": restore_session_cancel}[kind]
     done = cancel(session=session, user=user)
     record("session.cancel", target=f"{kind} session {session.pk}", tenant=session.tenant,
-           result="ok" if done else "refused", request=request, user=user)
+           result="ok" if done else "failed", request=request, user=user)
     return done

@@ -51,11 +51,12 @@ def job_edit(request, pk):
         try:
             done = lifecycle.job_update(job=job, user=request.user, request=request, **form.changes())
         except JobError as exc:
-            form.add_error(getattr(exc, "field", None) if getattr(exc, "field", None) in form.fields else None, str(exc))
+            form.add_error(None, str(exc))
         else:
-            saved = isinstance(done, BackupJob)
-            (messages.success if saved else messages.info)(request, f"Job '{job.name}' saved." if saved else
-                                                           f"Lowering the retention of '{job.name}' waits for approval.")
+            if isinstance(done, BackupJob):
+                messages.success(request, f"Job '{job.name}' saved.")
+            else:
+                messages.info(request, f"Lowering the retention of '{job.name}' waits for a second administrator's approval.")
             return redirect("jobs:job_list")
     return render(request, "jobs/job_edit.html", {"job": job, "form": form})
 

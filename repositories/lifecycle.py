@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from entrabackup.oversight import gate, record
+from entrabackup.oversight import gate, record, register
 from jobs.logbackup.index import repository_forget
 from repositories.errors import RepositoryError
 from repositories.log_services import log_repository_open
@@ -71,8 +71,10 @@ def log_repository_update(*, repository: LogRepository, name: str | None = None,
         changed["password_hint"] = password_hint
     if changed.get("retention_days", repository.retention_days) < repository.retention_days:
         pending = gate("retention.lower", user=user, summary=f"Lower the retention of log repository {repository.name} "
-                       f"to {retention_days} days", params={"log_repository": repository.pk, **changed})
-        if pending is not None:
+                       f"to {retention_days} days", params={"kind": "log_repository", "pk": repository.pk,
+                                                            "retention_days": retention_days})
+        if pending is not None:  # the other changes apply now; the retention once a second administrator approves
+            _save(repository, {k: v for k, v in changed.items() if k != "retention_days"})
             return pending
     return _save(repository, changed)
 
@@ -147,15 +149,17 @@ def _refuse(kind: str, repository, holdings: RepositoryHoldings, data: str, conf
             raise RepositoryError(f"Cannot erase: {holdings.error}")
 
 
-def repository_remove(*, repository: Repository, data: str = "", confirm: str = "", user=None, request=None):
+def repository_remove(*, repository: Repository, data: str = "", confirm: str = "", user=None, request=None,
+                      approved: bool = False):
     """Remove an Entra ID backup repository (see the module's docstring); returns its holdings, or the
-    pending approval request."""
+    pending approval request (`approved`: a second administrator approved it already)."""
     holdings = repository_holdings(repository)
     _refuse("repository", repository, holdings, data, confirm)
-    pending = gate("repository.remove", user=user, summary=f"Remove repository {repository.name} ({data or 'empty'})",
-                   params={"repository": repository.pk, "data": data, "confirm": confirm})
-    if pending is not None:
-        return pending
+    if not approved:
+        pending = gate("repository.delete", user=user, summary=f"Remove repository {repository.name} ({data or 'empty'})",
+                       params={"kind": "directory", "pk": repository.pk, "data": data, "confirm": confirm})
+        if pending is not None:
+            return pending
     if data == "erase":
         with repository_store(repository) as store:
             for key in store.restore_point_counts():
@@ -168,14 +172,17 @@ def repository_remove(*, repository: Repository, data: str = "", confirm: str = 
     return holdings
 
 
-def log_repository_remove(*, repository: LogRepository, data: str = "", confirm: str = "", user=None, request=None):
+def log_repository_remove(*, repository: LogRepository, data: str = "", confirm: str = "", user=None, request=None,
+                          approved: bool = False):
     """Remove a log repository (see the module's docstring); returns its holdings, or the pending request."""
     holdings = log_repository_holdings(repository)
     _refuse("log repository", repository, holdings, data, confirm)
-    pending = gate("repository.remove", user=user, summary=f"Remove log repository {repository.name} ({data or 'empty'})",
-                   params={"log_repository": repository.pk, "data": data, "confirm": confirm})
-    if pending is not None:
-        return pending
+    if not approved:
+        pending = gate("repository.delete", user=user, summary=f"Remove log repository {repository.name} "
+                       f"({data or 'empty'})", params={"kind": "log_repository", "pk": repository.pk, "data": data,
+                                                       "confirm": confirm})
+        if pending is not None:
+            return pending
     if data == "erase":
         with log_repository_open(repository) as store:
             store.erase()
@@ -186,3 +193,24 @@ def log_repository_remove(*, repository: LogRepository, data: str = "", confirm:
         repository.delete()
     logger.info("Log repository %s removed (%s)", repository.name, data or "empty")
     return holdings
+
+
+def _removal_approved(params: dict, approval) -> str:
+    """Run a removal a second administrator approved (the approvals app calls it), with the same checks."""
+    model, remove = {"directory": (Repository, repository_remove),
+                     "log_repository": (LogRepository, log_repository_remove)}[params["kind"]]
+    repository = model.objects.get(pk=params["pk"])
+    remove(repository=repository, data=params["data"], confirm=params["confirm"], approved=True,
+           user=approval.requested_by)
+    return f"Repository {repository.name} removed ({params['data'] or 'it held no data'})."
+
+
+def _removal_describe(params: dict) -> list[tuple[str, object]]:
+    model = Repository if params["kind"] == "directory" else LogRepository
+    repository = model.objects.filter(pk=params["pk"]).first()
+    return [("Repository", repository.name if repository else "(removed)"),
+            ("Its data", {"erase": "erased", "detach": "left in place"}.get(params["data"], "none held"))]
+
+
+for _kind in ("directory", "log_repository"):
+    register("repository.delete", _removal_approved, kind=_kind, describe=_removal_describe, errors=(RepositoryError,))

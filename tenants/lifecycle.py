@@ -144,14 +144,11 @@ def tenant_remove(*, tenant: Tenant, backups: str = "", confirm: str = "", user=
             raise TenantValidationError(f"Type the tenant's name ({tenant.name}) to erase its restore points.")
         if holdings.unreadable:
             raise TenantValidationError("Cannot erase: " + "; ".join(holdings.unreadable.values()))
-        pending = gate("restore_points.delete", user=user, tenant=tenant,
-                       summary=f"Remove tenant {tenant.name} and erase its restore points",
-                       params={"tenant": tenant.pk, "backups": "erase", "confirm": confirm})
+        pending = _purges_approved(tenant, holdings, user)
         if pending is not None:
             return pending
-    if backups == "erase":  # before the registration goes: a failure leaves the tenant registered and says why
         for repository in Repository.objects.filter(name__in=list(holdings.restore_points)):
-            repository_tenant_purge(repository=repository, tenant=tenant)
+            repository_tenant_purge(repository=repository, tenant=tenant)  # first: a failure keeps the tenant
         record("restore_points.erase", target=f"tenant '{tenant.name}'", tenant=tenant,
                detail={"restore_points": holdings.restore_points}, request=request, user=user)
     with transaction.atomic():  # the removal itself is recorded in the audit trail from the model's signal
@@ -160,3 +157,14 @@ def tenant_remove(*, tenant: Tenant, backups: str = "", confirm: str = "", user=
     logger.info("Tenant %s removed (restore points %s)", tenant.name, backups or "none")
     return holdings
 
+
+
+def _purges_approved(tenant: Tenant, holdings: TenantHoldings, user):
+    """None when erasing the restore points may go ahead; else the first request waiting for a second
+    administrator (one per repository: each is the approvals app's "delete restore points" of that repository).
+    Once they are approved and done, the tenant holds no restore points and is removed without a choice."""
+    requests = [gate("restore_point.delete", user=user, tenant=tenant,
+                     summary=f"Delete every restore point of tenant {tenant.name} from repository {repository.name}",
+                     params={"kind": "tenant_purge", "repository": repository.pk, "tenant": tenant.pk})
+                for repository in Repository.objects.filter(name__in=list(holdings.restore_points))]
+    return next((request for request in requests if request is not None), None)
