@@ -1,10 +1,8 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from entrabackup.oversight import allowed
 from jobs import lifecycle, selectors, services
 from jobs.errors import JobError
 from jobs.forms import JobEditForm, JobForm, LogJobEditForm, SessionRunForm
@@ -21,9 +19,9 @@ def job_list(request):
 
 @permission_required("jobs.add_backupjob", raise_exception=True)
 def job_add(request):
-    clone = _job_for(request, request.GET["clone"], "jobs.view_backupjob") if request.GET.get("clone", "").isdigit() else None
+    clone = selectors.job_for(request.user, request.GET["clone"], "jobs.view_backupjob") if request.GET.get("clone", "").isdigit() else None
     initial = lifecycle.job_clone_initial(clone) if clone else None
-    form = JobForm(request.POST or None, tenants=tenants_visible_to(request.user), initial=initial)
+    form = JobForm(request.POST or None, tenants=tenants_visible_to(request.user, "jobs.add_backupjob"), initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             job = services.job_create(**{k: v for k, v in form.cleaned_data.items() if v not in (None, "")})
@@ -35,17 +33,9 @@ def job_add(request):
     return render(request, "jobs/job_add.html", {"form": form, "clone_of": clone})
 
 
-def _job_for(request, pk, perm) -> BackupJob:
-    """The job if the user may see its tenant (404 otherwise) and holds `perm` for it (403 otherwise)."""
-    job = selectors.job_for(request.user, pk)
-    if not allowed(request.user, perm, job):
-        raise PermissionDenied
-    return job
-
-
 @permission_required("jobs.change_backupjob", raise_exception=True)
 def job_edit(request, pk):
-    job = _job_for(request, pk, "jobs.change_backupjob")
+    job = selectors.job_for(request.user, pk, "jobs.change_backupjob")
     form = JobEditForm(request.POST or None, job=job, initial=JobEditForm.initial_for(job))
     if request.method == "POST" and form.is_valid():
         try:
@@ -64,7 +54,7 @@ def job_edit(request, pk):
 @permission_required("jobs.delete_backupjob", raise_exception=True)
 def job_remove(request, pk):
     """What removing the job keeps and removes; the removal itself on POST."""
-    job = _job_for(request, pk, "jobs.delete_backupjob")
+    job = selectors.job_for(request.user, pk, "jobs.delete_backupjob")
     error = None
     if request.method == "POST":
         try:
@@ -80,7 +70,7 @@ def job_remove(request, pk):
 @require_POST
 @permission_required("jobs.run_backup", raise_exception=True)
 def job_run(request, pk):
-    job, form = selectors.job_for(request.user, pk), SessionRunForm(request.POST)
+    job, form = selectors.job_for(request.user, pk, "jobs.run_backup"), SessionRunForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"Session not started: {'; '.join(form.errors['kind'])}")
         return redirect("jobs:job_list")
@@ -113,7 +103,7 @@ def session_detail(request, pk):
 @require_POST
 @permission_required("jobs.run_backup", raise_exception=True)
 def session_cancel(request, pk):
-    session = selectors.session_for(request.user, pk)
+    session = selectors.session_for(request.user, pk, "jobs.run_backup")
     if lifecycle.session_cancel_any(kind="backup", session=session, user=request.user, request=request):
         messages.success(request, f"Cancellation of session {session.pk} requested.")
     else:
@@ -139,15 +129,12 @@ def log_session_detail(request, pk):
 
 
 def _log_job_for(request, pk, perm):
-    job = get_object_or_404(selectors.log_jobs_visible_to(request.user), pk=pk)
-    if not allowed(request.user, perm, job):
-        raise PermissionDenied
-    return job
+    return get_object_or_404(selectors.log_jobs_visible_to(request.user, perm), pk=pk)
 
 
 @permission_required("jobs.change_logjob", raise_exception=True)
 def log_job_edit(request, pk):
-    job = _log_job_for(request, pk, "jobs.change_logjob")
+    job = _logselectors.job_for(request.user, pk, "jobs.change_logjob")
     form = LogJobEditForm(request.POST or None, initial=LogJobEditForm.initial_for(job))
     if request.method == "POST" and form.is_valid():
         try:
@@ -162,7 +149,7 @@ def log_job_edit(request, pk):
 
 @permission_required("jobs.delete_logjob", raise_exception=True)
 def log_job_remove(request, pk):
-    job = _log_job_for(request, pk, "jobs.delete_logjob")
+    job = _logselectors.job_for(request.user, pk, "jobs.delete_logjob")
     error = None
     if request.method == "POST":
         try:

@@ -1,12 +1,10 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
-from entrabackup.oversight import allowed
 from tenants import lifecycle, selectors, services
 from tenants.errors import TenantValidationError
 from tenants.forms import CredentialForm, TenantConnectionForm, TenantEditForm, TenantForm, TenantRemoveForm
@@ -39,14 +37,14 @@ def tenant_add(request):
 @permission_required("tenants.add_tenant", raise_exception=True)
 def tenant_clone(request, pk):
     """The add form filled from a tenant; the credential and the tenant ID are entered for the copy."""
-    tenant = _tenant_for(request, pk, "tenants.view_tenant")
+    tenant = selectors.tenant_for(request.user, pk, "tenants.view_tenant")
     form = TenantForm(initial=lifecycle.tenant_clone_initial(tenant))
     return render(request, "tenants/tenant_add.html", {"form": form, "clone_of": tenant})
 
 
 @permission_required("tenants.change_tenant", raise_exception=True)
 def tenant_edit(request, pk):
-    tenant = _tenant_for(request, pk, "tenants.change_tenant")
+    tenant = selectors.tenant_for(request.user, pk, "tenants.change_tenant")
     form = TenantEditForm(request.POST or None, initial=TenantEditForm.initial_for(tenant))
     if request.method == "POST" and form.is_valid():
         try:
@@ -62,7 +60,7 @@ def tenant_edit(request, pk):
 @permission_required("tenants.delete_tenant", raise_exception=True)
 def tenant_remove(request, pk):
     """What the tenant holds and what happens to it; the removal itself on POST."""
-    tenant = _tenant_for(request, pk, "tenants.delete_tenant")
+    tenant = selectors.tenant_for(request.user, pk, "tenants.delete_tenant")
     form = TenantRemoveForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -79,14 +77,6 @@ def tenant_remove(request, pk):
     return render(request, "tenants/tenant_remove.html", {"tenant": tenant, "form": form, "holdings": holdings})
 
 
-def _tenant_for(request, pk, perm):
-    """The tenant if the user may see it (404 otherwise) and holds `perm` for it (403 otherwise)."""
-    tenant = selectors.tenant_for(request.user, pk)
-    if not allowed(request.user, perm, tenant):
-        raise PermissionDenied
-    return tenant
-
-
 @permission_required("tenants.view_tenant", raise_exception=True)
 def tenant_detail(request, pk):
     tenant = selectors.tenant_for(request.user, pk)
@@ -97,16 +87,16 @@ def tenant_detail(request, pk):
 @require_POST
 @permission_required("tenants.test_connection", raise_exception=True)
 def tenant_check(request, pk):
-    tenant = selectors.tenant_for(request.user, pk)
+    tenant = selectors.tenant_for(request.user, pk, "tenants.test_connection")
     services.tenant_check(tenant=tenant)
     return render(request, "tenants/_tenant_check.html", {"tenant": tenant})
 
 
 @sensitive_post_parameters(*SECRET_FIELDS)
 @sensitive_variables()
-@permission_required("tenants.change_tenant", raise_exception=True)
+@permission_required("tenants.change_credential", raise_exception=True)
 def tenant_credential(request, pk):
-    tenant = selectors.tenant_for(request.user, pk)
+    tenant = selectors.tenant_for(request.user, pk, "tenants.change_credential")
     form = CredentialForm(request.POST or None, request.FILES or None, initial={"name": tenant.name})
     if request.method == "POST" and form.is_valid():
         credential, expires = form.cleaned_data["credential"], form.expires_at()
@@ -121,7 +111,7 @@ def tenant_credential(request, pk):
 @permission_required("tenants.change_tenant", raise_exception=True)
 def tenant_connection(request, pk):
     """Change where the credential is sent: cloud, tenant ID, URLs, CA bundle; only with the credential again."""
-    tenant = selectors.tenant_for(request.user, pk)
+    tenant = selectors.tenant_for(request.user, pk, "tenants.change_tenant")
     form = TenantConnectionForm(request.POST or None, request.FILES or None, initial=TenantConnectionForm.initial_for(tenant))
     if request.method == "POST" and form.is_valid():
         try:
