@@ -8,7 +8,7 @@ job of the tenant writes to the same repository.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -28,6 +28,7 @@ from restore.sessions import restore_session_cancel
 SESSION_KINDS = {"backup": BackupSession, "log": LogSession, "restore": RestoreSession}
 STATUSES = BackupSession.Status.values
 RETENTION = ("retention_days", "retention_points")
+LOG_JOB_FIELDS = ("primary", "secondary", "log_types", "every_minutes", "overlap_minutes", "enabled")
 JOB_FIELDS = ("name", "repository", "object_types", "schedule_kind", "schedule_value", "retention_days",
               "retention_points", "full_every_days", "proxy", "retries", "enabled")
 
@@ -41,8 +42,8 @@ def job_update(*, job: BackupJob, user=None, request=None, **changes):
     """Change a job's settings (the keys of JOB_FIELDS); the rules are job_create's.
 
     A lowered retention expires restore points at the next session, so it may wait for a second
-    administrator's approval: the pending request is returned then, and nothing changes until it is
-    granted. A new repository gets the next session's full read; restore points already made stay where they
+    administrator's approval: the other changes apply at once and the pending request is returned; the
+    retention changes when it is granted. A new repository gets the next session's full read; restore points already made stay where they
     are. Returns the job.
     """
     unknown = set(changes) - set(JOB_FIELDS)
@@ -118,9 +119,6 @@ def job_remove(*, job: BackupJob, user=None, request=None) -> JobHoldings:
     return holdings
 
 
-LOG_RETENTION = ("retention_days", "retention_points")
-JOB_FIELDS = ("primary", "secondary", "log_types", "every_minutes", "overlap_minutes", "enabled")
-
 
 def log_job_update(*, job: LogJob, user=None, request=None, **changes) -> LogJob:
     """Change a log job's repositories, types, interval, overlap or whether it runs (log_job_create's rules).
@@ -195,7 +193,7 @@ def _moment(name: str, text: str) -> datetime | None:
     except ValueError:
         raise JobValidationError(name, f"A date or time as ISO 8601 is expected, e.g. 2026-11-30T08:00:00Z "
                                        f"(got {text[:40]!r}).") from None
-    return moment if moment.tzinfo else timezone.make_aware(moment, timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # a time without a zone is UTC
 
 
 def sessions_filtered(queryset_for, spec: SessionFilter) -> list[tuple[str, object]]:

@@ -134,7 +134,7 @@ def _log_job_for(request, pk, perm):
 
 @permission_required("jobs.change_logjob", raise_exception=True)
 def log_job_edit(request, pk):
-    job = _logselectors.job_for(request.user, pk, "jobs.change_logjob")
+    job = _log_job_for(request, pk, "jobs.change_logjob")
     form = LogJobEditForm(request.POST or None, initial=LogJobEditForm.initial_for(job))
     if request.method == "POST" and form.is_valid():
         try:
@@ -149,7 +149,7 @@ def log_job_edit(request, pk):
 
 @permission_required("jobs.delete_logjob", raise_exception=True)
 def log_job_remove(request, pk):
-    job = _logselectors.job_for(request.user, pk, "jobs.delete_logjob")
+    job = _log_job_for(request, pk, "jobs.delete_logjob")
     error = None
     if request.method == "POST":
         try:

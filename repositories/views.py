@@ -149,7 +149,7 @@ def log_repository_remove(request, pk):
 
 def _remove(request, repository, holdings, remove):
     """What the repository holds and who writes to it; the removal itself on POST."""
-    form = RepositoryRemoveForm(request.POST or None)
+    form = RepositoryRemoveForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             done = remove(repository=repository, user=request.user, request=request, **form.cleaned_data)

@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
+from repositories.errors import RepositoryError
 from tenants import lifecycle, selectors, services
 from tenants.errors import TenantValidationError
 from tenants.forms import CredentialForm, TenantConnectionForm, TenantEditForm, TenantForm, TenantRemoveForm
@@ -61,15 +62,16 @@ def tenant_edit(request, pk):
 def tenant_remove(request, pk):
     """What the tenant holds and what happens to it; the removal itself on POST."""
     tenant = selectors.tenant_for(request.user, pk, "tenants.delete_tenant")
-    form = TenantRemoveForm(request.POST or None)
+    form = TenantRemoveForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             done = lifecycle.tenant_remove(tenant=tenant, user=request.user, request=request, **form.cleaned_data)
-        except TenantValidationError as exc:
+        except (TenantValidationError, RepositoryError) as exc:
             form.add_error(None, str(exc))
         else:
             if not isinstance(done, lifecycle.TenantHoldings):
-                messages.info(request, f"Removing tenant '{tenant.name}' waits for a second administrator's approval.")
+                messages.info(request, f"Erasing the restore points of '{tenant.name}' waits for a second administrator's "
+                                       "approval; remove the tenant once they are erased.")
                 return redirect("tenants:tenant_detail", pk=tenant.pk)
             messages.success(request, f"Tenant '{tenant.name}' removed.")
             return redirect("tenants:tenant_list")

@@ -99,7 +99,8 @@ def test_removing_a_tenant_with_restore_points_asks_what_happens_to_them(client,
     url = reverse("tenants:tenant_remove", args=[tenant.pk])
     page = client.get(url).content.decode()
     assert "1 restore point in repository Local repository" in page and str(tenant.key) in page
-    assert "choose to keep or erase" in client.post(url, {}).content.decode()
+    refused = client.post(url, {}).content.decode()
+    assert "choose to keep or erase" in refused, refused[refused.find("<main"):]
     assert "Type the tenant&#x27;s name" in client.post(url, {"backups": "erase", "confirm": "contoso"}).content.decode()
     assert Tenant.objects.filter(pk=tenant.pk).exists()
     assert client.post(url, {"backups": "keep"}).status_code == 302

@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tenants", "0002_bind_secrets_to_endpoint")]
+    dependencies = [("tenants", "0003_change_credential_permission")]
 
     operations = [
         migrations.AddField(
