@@ -1,6 +1,6 @@
 from django.urls import path
 
-from jobs import views
+from jobs import session_views, views
 
 app_name = "jobs"
 urlpatterns = [
@@ -11,7 +11,8 @@ urlpatterns = [
     path("<int:pk>/remove/", views.job_remove, name="job_remove"),
     path("logs/<int:pk>/edit/", views.log_job_edit, name="log_job_edit"),
     path("logs/<int:pk>/remove/", views.log_job_remove, name="log_job_remove"),
-    path("sessions/", views.session_list, name="session_list"),
+    path("sessions/", session_views.session_list, name="session_list"),
+    path("sessions/<str:kind>/<int:pk>/<str:action>/", session_views.session_action, name="session_action"),
     path("sessions/<int:pk>/", views.session_detail, name="session_detail"),
     path("sessions/<int:pk>/cancel/", views.session_cancel, name="session_cancel"),
     path("logs/", views.log_list, name="log_list"),

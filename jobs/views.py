@@ -84,12 +84,6 @@ def job_run(request, pk):
 
 
 @permission_required("jobs.view_backupsession", raise_exception=True)
-def session_list(request):
-    sessions = selectors.sessions_visible_to(request.user)[:100]
-    return render(request, "jobs/session_list.html", {"sessions": sessions, "proxies": selectors.proxies_visible_to(request.user)})
-
-
-@permission_required("jobs.view_backupsession", raise_exception=True)
 def session_detail(request, pk):
     session = selectors.session_for(request.user, pk)
     if request.htmx:
@@ -113,8 +107,7 @@ def session_cancel(request, pk):
 
 @permission_required("jobs.view_logsession", raise_exception=True)
 def log_list(request):
-    return render(request, "jobs/log_list.html", {"jobs": selectors.log_jobs_visible_to(request.user),
-                                                  "sessions": selectors.log_sessions_visible_to(request.user)[:100]})
+    return render(request, "jobs/log_list.html", {"jobs": selectors.log_jobs_visible_to(request.user)})
 
 
 @permission_required("jobs.view_logsession", raise_exception=True)
