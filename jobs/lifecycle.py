@@ -21,8 +21,8 @@ from jobs.logbackup.services import log_session_cancel
 from jobs.logbackup.types import types_validate
 from jobs.models import BackupJob, BackupSession, LogJob, LogSession
 from jobs.schedules import next_run
-from jobs.sessionlist import KINDS
 from jobs.services import job_settings_validate, object_types_validate, session_cancel
+from jobs.sessionlist import KINDS
 from restore.sessions import restore_session_cancel
 
 SESSION_KINDS = {key: kind.model for key, kind in KINDS.items()}  # the Sessions page's kinds
