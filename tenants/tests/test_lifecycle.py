@@ -130,7 +130,7 @@ def test_tenant_update_command_renames_and_replaces_the_secret_sealed_for_its_en
     secret = tmp_path / "secret"
     secret.write_text("N3w~secret-value\n")
     call_command("tenant_update", "--tenant", "Contoso", "--name", "Contoso EU", "--disable",
-                 "--client-secret-file", str(secret), "--secret-expires", "2027-01-31")
+                 "--secret-file", str(secret), "--secret-expires", "2027-01-31")
     tenant.refresh_from_db()
     assert (tenant.name, tenant.enabled, f"{tenant.credential_expires_at:%Y-%m-%d}") == ("Contoso EU", False, "2027-01-31")
     opened = vault.unseal(tenant.sealed_credential, purpose=vault.purpose_of(Tenant, "sealed_credential"),

@@ -24,7 +24,8 @@ class Command(TenantAddCommand):
         state.add_argument("--enable", action="store_true", help="schedule its jobs again")
         state.add_argument("--disable", action="store_true", help="schedule none of its jobs (backups are kept)")
         cred = parser.add_mutually_exclusive_group()
-        cred.add_argument("--client-secret-file", metavar="F", help="replace the credential: a client secret ('-' = stdin)")
+        cred.add_argument("--client-secret-file", "--secret-file", dest="client_secret_file", metavar="F",
+                          help="replace the credential: a client secret ('-' = stdin)")
         cred.add_argument("--certificate-file", metavar="F", help="replace the credential: PEM (key + certificate) or PFX")
         cred.add_argument("--generate-certificate", action="store_true", help="replace the credential: a new certificate")
         parser.add_argument("--certificate-password-file", metavar="F", help="file holding the PFX/key password")
