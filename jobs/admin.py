@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from approvals.admin import RetentionApprovalMixin
 from jobs.models import BackupJob, BackupSession, Proxy
 
 
 @admin.register(BackupJob)
-class BackupJobAdmin(admin.ModelAdmin):
+class BackupJobAdmin(RetentionApprovalMixin, admin.ModelAdmin):
     list_display = ["name", "tenant", "repository", "schedule_kind", "schedule_value", "enabled", "next_run_at"]
     list_filter = ["enabled", "schedule_kind"]
 
