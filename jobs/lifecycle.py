@@ -14,7 +14,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from entrabackup.oversight import gate, record
+from approvals.gate import gate
+from audittrail.trail import record
 from jobs.errors import JobError, JobValidationError
 from jobs.logbackup.services import _check as log_limit_check
 from jobs.logbackup.services import log_session_cancel

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from entrabackup.oversight import gate, record, register
+from approvals.gate import gate, register
+from audittrail.trail import record
 from jobs.logbackup.index import repository_forget
 from repositories.errors import RepositoryError
 from repositories.log_services import log_repository_open

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from entrabackup.oversight import gate, record
+from approvals.gate import gate
+from audittrail.trail import record
 from jobs.logbackup import index as logindex
 from jobs.models import BackupSession, LogSession
 from repositories.errors import RepositoryError
