@@ -9,6 +9,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from approvals.models import ApprovalRequest, ApprovalSwitch
+from approvals.services import approval_approve
 from entrabackup import graph
 from jobs.logbackup.services import log_job_create
 from jobs.services import job_create, jobs_run_due
@@ -131,3 +133,17 @@ def test_repository_add_list_and_remove_commands(db, clean_repository_database, 
     assert not Repository.objects.exists()
     with pytest.raises(CommandError, match="No repository named 'Spare'"):
         call_command("repository_remove", "--name", "Spare", "--yes")
+
+
+def test_with_four_eyes_on_a_removal_waits_and_runs_once_a_second_administrator_approves(
+        client, admin_persona, django_user_model, tenant, full_repository):
+    ApprovalSwitch.objects.filter(action="repository.delete").update(enabled=True)
+    client.force_login(admin_persona)
+    url = reverse("repositories:repository_remove", args=[full_repository.pk])
+    page = client.post(url, {"data": "detach"}, follow=True).content.decode()
+    assert "waits for a second administrator" in page and Repository.objects.filter(pk=full_repository.pk).exists()
+    bob = django_user_model.objects.create_superuser(username="bob", email="", password="x-Very-long-pass-1")
+    request = ApprovalRequest.objects.get(action="repository.delete")
+    approval_approve(approval_id=request.pk, user=bob)
+    assert not Repository.objects.exists()
+    assert _points(repository_default(), tenant) == 1  # detached: its restore point is still there
