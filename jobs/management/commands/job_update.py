@@ -1,5 +1,7 @@
 from django.core.management.base import CommandError
 
+from approvals.errors import ApprovalError
+from approvals.services import command_user
 from entrabackup.management.base import ProductCommand
 from jobs import lifecycle
 from jobs.errors import JobError, JobValidationError
@@ -22,7 +24,7 @@ def job_by_name(name: str) -> BackupJob:
 
 
 class Command(ProductCommand):
-    domain_errors = (JobError, TenantError, RepositoryError)
+    domain_errors = (JobError, TenantError, RepositoryError, ApprovalError)
     help = ("Change a backup job; only the options given change. Schedules: --every-minutes N, --every-hours N, "
             "--daily HH:MM, --cron EXPR or --manual. A lower retention expires restore points at the next session.")
 
@@ -45,6 +47,8 @@ class Command(ProductCommand):
         state = parser.add_mutually_exclusive_group()
         state.add_argument("--enable", action="store_true")
         state.add_argument("--disable", action="store_true", help="not scheduled; its restore points are kept")
+        parser.add_argument("--as", dest="as_user", metavar="USERNAME",
+                            help="who asks, when four-eyes approval is on (default: the local administrator)")
 
     def handle(self, *args, **opts):
         job = job_by_name(opts["job"])
@@ -52,7 +56,7 @@ class Command(ProductCommand):
         if not changes:
             raise CommandError("Nothing to change: give at least one setting (see --help).")
         try:
-            done = lifecycle.job_update(job=job, **changes)
+            done = lifecycle.job_update(job=job, user=command_user(opts["as_user"], required=False), **changes)
         except JobValidationError as exc:
             option = SCHEDULE_OPTION.get(changes.get("schedule_kind")) if exc.field == "schedule_value" else OPTION.get(exc.field)
             raise JobError(f"{option}: {exc}" if option else str(exc)) from None
