@@ -94,6 +94,7 @@ def test_edit_page_renames_and_disables_a_repository(client, admin_persona, tena
     assert "Primary &lt;i&gt;DB&lt;/i&gt;" in page and "<i>DB</i>" not in page
     type(job).objects.filter(pk=job.pk).update(next_run_at="2000-01-01T00:00Z")
     assert jobs_run_due() == []  # a disabled repository's jobs are not scheduled
+    assert repository_default() == full_repository  # the default repository renamed is still the default
 
 
 def test_log_repository_edit_changes_retention_and_hint_but_not_encryption(client, admin_persona, log_repository):
