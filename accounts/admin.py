@@ -1,7 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group
 
 from accounts.models import RoleAssignment, User
+
+# Roles are the only way permissions are given (docs/access.md): Django's groups would be a second one,
+# unscoped by tenant.
+admin.site.unregister(Group)
 
 
 class RoleAssignmentInline(admin.TabularInline):
