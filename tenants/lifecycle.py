@@ -131,20 +131,8 @@ def tenant_remove(*, tenant: Tenant, backups: str = "", confirm: str = "", user=
     administrator's approval (the pending request is returned then). Returns the holdings it had.
     """
     holdings = tenant_holdings(tenant)
-    if holdings.active:
-        raise TenantValidationError(f"Tenant {tenant.name} has {', '.join(holdings.active)} queued or running; "
-                                    "cancel or wait for it first.")
-    if backups and backups not in BACKUP_CHOICES:
-        raise TenantValidationError(f"Choose what happens to its restore points: {' or '.join(BACKUP_CHOICES)}.")
-    if holdings.has_backups and not backups:
-        where = ", ".join(f"{n} ({c})" for n, c in holdings.restore_points.items()) or ", ".join(holdings.unreadable)
-        raise TenantValidationError(f"Tenant {tenant.name} has restore points in {where}: choose to keep or "
-                                    "erase them.")
+    _refuse(tenant, holdings, backups, confirm)
     if backups == "erase":
-        if confirm != tenant.name:
-            raise TenantValidationError(f"Type the tenant's name ({tenant.name}) to erase its restore points.")
-        if holdings.unreadable:
-            raise TenantValidationError("Cannot erase: " + "; ".join(holdings.unreadable.values()))
         pending = _purges_approved(tenant, holdings, user)
         if pending is not None:
             return pending
@@ -158,6 +146,23 @@ def tenant_remove(*, tenant: Tenant, backups: str = "", confirm: str = "", user=
     logger.info("Tenant %s removed (restore points %s)", tenant.name, backups or "none")
     return holdings
 
+
+
+def _refuse(tenant: Tenant, holdings: TenantHoldings, backups: str, confirm: str) -> None:
+    """TenantValidationError when the removal cannot go ahead as asked, saying why."""
+    if holdings.active:
+        raise TenantValidationError(f"Tenant {tenant.name} has {', '.join(holdings.active)} queued or running; "
+                                    "cancel or wait for it first.")
+    if backups and backups not in BACKUP_CHOICES:
+        raise TenantValidationError(f"Choose what happens to its restore points: {' or '.join(BACKUP_CHOICES)}.")
+    if holdings.has_backups and not backups:
+        where = ", ".join(f"{n} ({c})" for n, c in holdings.restore_points.items()) or ", ".join(holdings.unreadable)
+        raise TenantValidationError(f"Tenant {tenant.name} has restore points in {where}: choose to keep or "
+                                    "erase them.")
+    if backups == "erase" and confirm != tenant.name:
+        raise TenantValidationError(f"Type the tenant's name ({tenant.name}) to erase its restore points.")
+    if backups == "erase" and holdings.unreadable:
+        raise TenantValidationError("Cannot erase: " + "; ".join(holdings.unreadable.values()))
 
 
 def _purges_approved(tenant: Tenant, holdings: TenantHoldings, user):
