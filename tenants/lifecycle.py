@@ -147,7 +147,6 @@ def tenant_remove(*, tenant: Tenant, backups: str = "", confirm: str = "", user=
     return holdings
 
 
-
 def _refuse(tenant: Tenant, holdings: TenantHoldings, backups: str, confirm: str) -> None:
     """TenantValidationError when the removal cannot go ahead as asked, saying why."""
     if holdings.active:
