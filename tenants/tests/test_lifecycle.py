@@ -7,8 +7,11 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from entrabackup import graph, vault
+from jobs.logbackup import index as logindex
+from jobs.logbackup.types import LOG_TYPES
 from jobs.models import BackupJob, BackupSession
 from jobs.services import job_create, jobs_run_due
+from repositories.models import LogRepository
 from repositories.services import repository_store
 from tenants import services
 from tenants.forms import TenantForm
@@ -160,3 +163,17 @@ def test_tenant_remove_command_shows_then_needs_yes_and_a_choice(backed, capsys)
         call_command("tenant_remove", "--tenant", "Contoso", "--backups", "erase", "--confirm", "Fabrikam")
     call_command("tenant_remove", "--tenant", "Contoso", "--backups", "erase", "--confirm", "Contoso")
     assert not Tenant.objects.exists() and _points(job, tenant) == 0
+
+
+def test_removing_a_tenant_names_its_log_chunks_keeps_them_and_forgets_its_index_rows(client, admin_persona, tenant):
+    log_repository = LogRepository.objects.create(name="Cold logs", kind="directory", path="/nonexistent/cold")
+    record = {"id": "Directory_1", "activityDateTime": "2026-11-30T10:00:00.0000000Z", "category": "UserManagement",
+              "activityDisplayName": "Update user", "result": "success", "correlationId": "c1",
+              "initiatedBy": {"user": {"id": "u1", "userPrincipalName": "ada@contoso.example"}}, "targetResources": []}
+    logindex.index_chunk(tenant_id=tenant.pk, log_type=LOG_TYPES["audit"], repository=str(log_repository.pk),
+                         chunk="c1", records=[record])
+    client.force_login(admin_persona)
+    url = reverse("tenants:tenant_remove", args=[tenant.pk])
+    assert "1 log chunk (1 records) in log repository Cold logs" in client.get(url).content.decode()
+    assert client.post(url, {}).status_code == 302  # no restore points: nothing to choose
+    assert logindex.tenant_chunk_counts(tenant.pk) == {}
