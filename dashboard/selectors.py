@@ -1,25 +1,319 @@
-"""What the dashboard shows a user: only tenants and proxies that user may see."""
+"""What the dashboard shows a user: only the tenants (and their sessions) that user may see.
 
-from dataclasses import dataclass
+Built to stay fast with a thousand tenants and hundreds of thousands of sessions: one query judges every
+visible tenant (its last backup and its newest restore point, each an index probe through a LATERAL join),
+a few more fill the page of tenants shown and the charts of one tenant. Counts of objects and changes come
+from what each session recorded when its restore point committed (the same per-type counts the repository
+keeps with the restore point), never from scanning objects.
+"""
 
-from jobs.selectors import ProxyStatus, proxies_visible_to
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from dashboard.charts import Series, bar_chart
+from entrabackup import humanize
+from jobs.models import BackupJob, BackupSession, LogSession, Proxy
+from jobs.schedules import overdue_at
+from jobs.services import proxy_is_live
+from repositories.models import LogRepository, Repository
 from tenants.models import Tenant
-from tenants.selectors import tenants_with_warnings
+from tenants.selectors import tenants_visible_to
+from tenants.services import credential_expiry_warning
+
+PER_PAGE = 25
+RECENT_POINTS = 5  # restore points whose changes the tenant table shows
+CHART_POINTS = 20
+FINISHED = [str(s) for s in BackupSession.FINISHED]
+PROBLEM_STATUSES = ("failed", "interrupted")
+
+
+def tenants_for(user, perm: str = "tenants.view_tenant"):
+    """The tenants the dashboard may show `user`."""
+    return tenants_visible_to(user) if user.has_perm(perm) else Tenant.objects.none()
+
+
+@dataclass
+class TenantRow:
+    """One tenant in the table: its last results, how fresh its backup is, and what needs a look."""
+
+    pk: int
+    name: str
+    check_status: str
+    last_status: str | None
+    newest_point_at: datetime | None
+    jobs: list = field(default_factory=list)
+    overdue_since: datetime | None = None
+    last_backup: dict | None = None
+    backup_running: bool = False
+    last_log: dict | None = None
+    log_running: bool = False
+    changes: list[int] = field(default_factory=list)
+
+    @property
+    def cannot_connect(self) -> bool:
+        return self.check_status == Tenant.CheckStatus.FAILED
+
+    @property
+    def check_label(self) -> str:
+        return Tenant.CheckStatus(self.check_status).label
+
+    @property
+    def failed(self) -> bool:
+        return self.last_status in PROBLEM_STATUSES
+
+    @property
+    def overdue(self) -> bool:
+        return self.overdue_since is not None
+
+    @property
+    def attention(self) -> bool:
+        return self.cannot_connect or self.failed or self.overdue
+
+    @property
+    def point_age(self) -> timedelta | None:
+        return timezone.now() - self.newest_point_at if self.newest_point_at else None
+
+    @property
+    def schedules(self) -> str:
+        return "; ".join(humanize.schedule(j["schedule_kind"], j["schedule_value"]) for j in self.jobs) or "no job"
+
+    @property
+    def repositories(self) -> list[int]:
+        return sorted({j["repository_id"] for j in self.jobs})
+
+
+@dataclass
+class Dashboard:
+    rows: list[TenantRow]  # the page shown
+    total: int
+    ready: int
+    cannot_connect: int
+    overdue: int
+    failed: int
+    page: int
+    pages: int
+    only_attention: bool
+    recent: dict[str, int]  # backup session statuses of the last 24 hours
+    failures: list  # the latest failed sessions
+    proxies: list
+    repositories: dict[int, Repository]
+    log_repositories: list
+    charts: dict | None
+    chart_tenant: TenantRow | None
+
+
+def _judge_all(user) -> list[TenantRow]:
+    """Every visible tenant with its last finished backup status and newest restore point: two correlated
+    subqueries, each an index probe per tenant (jobs_bs_tenant_queued_idx, jobs_bs_tenant_points_idx)."""
+    newest_first = ("-queued_at", "-id")
+    finished = BackupSession.objects.filter(tenant=OuterRef("pk"), status__in=FINISHED).order_by(*newest_first)
+    points = BackupSession.objects.filter(tenant=OuterRef("pk"), restore_point_id__isnull=False).order_by(*newest_first)
+    judged = tenants_for(user).annotate(
+        last_status=Subquery(finished.values("status")[:1]), newest=Subquery(points.values("ended_at")[:1]),
+    ).order_by("name").values_list("pk", "name", "check_status", "last_status", "newest")
+    rows = [TenantRow(*values) for values in judged]
+    by_pk = {row.pk: row for row in rows}
+    jobs = BackupJob.objects.filter(tenant_id__in=by_pk, enabled=True).values(
+        "tenant_id", "name", "schedule_kind", "schedule_value", "repository_id", "created_at")
+    for job in jobs:
+        by_pk[job["tenant_id"]].jobs.append(job)
+    now = timezone.now()
+    for row in rows:
+        row.overdue_since = _overdue(row, now)
+    return rows
+
+
+def _overdue(row: TenantRow, now: datetime) -> datetime | None:
+    """The earliest moment one of the tenant's scheduled jobs became overdue, if it is now."""
+    moments = []
+    for job in row.jobs:
+        since = row.newest_point_at or job["created_at"]
+        moment = overdue_at(job["schedule_kind"], job["schedule_value"], since=since, tz=settings.TIME_ZONE)
+        if moment is not None and moment <= now:
+            moments.append(moment)
+    return min(moments, default=None)
+
+
+def _fill_page(rows: list[TenantRow]) -> None:
+    """Last backup and log results, running sessions and the recent restore points' changes of these tenants."""
+    ids = [row.pk for row in rows]
+    if not ids:
+        return
+    by_pk = {row.pk: row for row in rows}
+    sql = """
+        SELECT t.id, b.id, b.status, b.ended_at, b.error, ab.id, l.id, l.status, l.ended_at, l.error, al.id
+        FROM unnest(%s::bigint[]) AS t(id)
+        LEFT JOIN LATERAL (SELECT id, status, ended_at, error FROM jobs_backupsession s WHERE s.tenant_id = t.id
+                           AND s.status = ANY(%s) ORDER BY s.queued_at DESC, s.id DESC LIMIT 1) b ON true
+        LEFT JOIN LATERAL (SELECT id FROM jobs_backupsession s WHERE s.tenant_id = t.id
+                           AND s.status IN ('queued', 'running') LIMIT 1) ab ON true
+        LEFT JOIN LATERAL (SELECT id, status, ended_at, error FROM jobs_logsession s WHERE s.tenant_id = t.id
+                           AND s.status = ANY(%s) ORDER BY s.queued_at DESC, s.id DESC LIMIT 1) l ON true
+        LEFT JOIN LATERAL (SELECT id FROM jobs_logsession s WHERE s.tenant_id = t.id
+                           AND s.status IN ('queued', 'running') LIMIT 1) al ON true"""
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [ids, FINISHED, FINISHED])
+        for pk, b_id, b_status, b_end, b_error, ab, l_id, l_status, l_end, l_error, al in cursor.fetchall():
+            row = by_pk[pk]
+            row.last_backup = {"pk": b_id, "status": b_status, "ended_at": b_end, "error": b_error} if b_id else None
+            row.last_log = {"pk": l_id, "status": l_status, "ended_at": l_end, "error": l_error} if l_id else None
+            row.backup_running, row.log_running = ab is not None, al is not None
+    for pk, points in restore_points_of(ids, RECENT_POINTS).items():
+        by_pk[pk].changes = [p["changes"] for p in points]
+
+
+def restore_points_of(tenant_ids: list[int], limit: int) -> dict[int, list[dict]]:
+    """The newest `limit` restore points of each tenant, newest first, with the counts their sessions recorded:
+    {"session", "restore_point", "ended_at", "full", "read", "changes", "new", "deleted"}."""
+    sql = """
+        SELECT t.id, s.id, s.restore_point_id, s.ended_at, s.ran_full, s.stats
+        FROM unnest(%s::bigint[]) AS t(id)
+        JOIN LATERAL (SELECT id, restore_point_id, ended_at, ran_full, stats FROM jobs_backupsession x
+                      WHERE x.tenant_id = t.id AND x.restore_point_id IS NOT NULL
+                      ORDER BY x.queued_at DESC, x.id DESC LIMIT %s) s ON true"""
+    found: dict[int, list[dict]] = {pk: [] for pk in tenant_ids}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [tenant_ids, limit])
+        for pk, session, point, ended_at, full, stats in cursor.fetchall():
+            found[pk].append({"session": session, "restore_point": point, "ended_at": ended_at, "full": full,
+                              **_totals(stats)})
+    return found
+
+
+def _totals(stats) -> dict[str, int]:
+    """Per-type counts of a session (jobs/runner.py) summed: objects read, new, deleted and every change."""
+    if isinstance(stats, str):  # Django's raw cursor hands jsonb over as text
+        stats = json.loads(stats)
+    counts = [c for c in (stats or {}).values() if isinstance(c, dict)]
+    total = {key: sum(int(c.get(key) or 0) for c in counts) for key in ("read", "new", "changed", "deleted")}
+    return {"read": total["read"], "new": total["new"], "deleted": total["deleted"],
+            "changes": total["new"] + total["changed"] + total["deleted"]}
+
+
+def dashboard_for(user, *, page: int = 1, only_attention: bool = False, chart_tenant: int | None = None) -> Dashboard:
+    """The home page of `user`: every visible tenant judged, one page of them filled in, cards and charts."""
+    judged = _judge_all(user)
+    shown = [row for row in judged if row.attention] if only_attention else judged
+    shown.sort(key=lambda row: (not row.attention, row.name.lower()))
+    pages = max(1, -(-len(shown) // PER_PAGE))
+    page = min(max(1, page), pages)
+    rows = shown[(page - 1) * PER_PAGE:page * PER_PAGE]
+    _fill_page(rows)
+    chosen = next((row for row in judged if row.pk == chart_tenant), None) or (rows[0] if rows else None)
+    return Dashboard(
+        rows=rows, total=len(judged), ready=sum(r.check_status == "ok" for r in judged),
+        cannot_connect=sum(r.cannot_connect for r in judged), overdue=sum(r.overdue for r in judged),
+        failed=sum(r.failed for r in judged), page=page, pages=pages, only_attention=only_attention,
+        recent=_recent_statuses(user), failures=_failures(user), proxies=proxies_health(user),
+        repositories=Repository.objects.in_bulk() if judged else {},
+        log_repositories=list(LogRepository.objects.filter(primary_jobs__tenant__in=tenants_for(user)).distinct())
+        if judged else [],
+        charts=charts_of(chosen.pk, chosen.name) if chosen else None, chart_tenant=chosen)
+
+
+def _recent_statuses(user) -> dict[str, int]:
+    since = timezone.now() - timedelta(hours=24)
+    counts = (BackupSession.objects.filter(tenant__in=tenants_for(user), queued_at__gte=since)
+              .values("status").annotate(n=Count("id")))
+    return {row["status"]: row["n"] for row in counts}
+
+
+def _failures(user, limit: int = 8) -> list[BackupSession]:
+    """The latest failed or interrupted backup sessions of the last 7 days."""
+    since = timezone.now() - timedelta(days=7)
+    return list(BackupSession.objects.filter(tenant__in=tenants_for(user), queued_at__gte=since)
+                .filter(Q(status="failed") | Q(status="interrupted")).select_related("tenant", "job")
+                .only("pk", "status", "error", "queued_at", "ended_at", "tenant__name", "job__name")
+                .order_by("-queued_at")[:limit])
 
 
 @dataclass(frozen=True)
-class Dashboard:
-    tenants: list[tuple[Tenant, str | None]]
-    proxies: list[ProxyStatus]
+class ProxyHealth:
+    name: str
+    host: str
+    workers: int
+    live: bool
+    heartbeat_at: datetime | None
+    version: str
 
     @property
-    def tenants_ready(self) -> int:
-        return sum(1 for tenant, _ in self.tenants if tenant.check_status == "ok")
-
-    @property
-    def warnings(self) -> list[tuple[Tenant, str]]:
-        return [(tenant, warning) for tenant, warning in self.tenants if warning]
+    def silent_for(self) -> timedelta | None:
+        return timezone.now() - self.heartbeat_at if self.heartbeat_at else None
 
 
-def dashboard_for(user) -> Dashboard:
-    return Dashboard(tenants=tenants_with_warnings(user), proxies=proxies_visible_to(user))
+def proxies_health(user) -> list[ProxyHealth]:
+    """Every registered proxy and whether it beats (jobs.Proxy heartbeats). Proxies run every tenant's
+    sessions: shown only to those who may see tenants and their sessions."""
+    if not (user.has_perm("jobs.view_backupsession") and tenants_for(user).exists()):
+        return []
+    now = timezone.now()
+    return [ProxyHealth(p.name, p.host, p.workers, proxy_is_live(p, now=now), p.heartbeat_at, p.version)
+            for p in Proxy.objects.order_by("name")[:50]]
+
+
+def charts_of(tenant_id: int, tenant_name: str) -> dict:
+    """The three charts of one tenant, as inline SVG: objects and changes per restore point, backup session
+    durations, and log volume per log session."""
+    points = list(reversed(restore_points_of([tenant_id], CHART_POINTS)[tenant_id]))
+    _objects_as_of(points)
+    return {
+        "points": bar_chart(
+            title=f"{tenant_name}: objects and changes per restore point",
+            labels=[f"#{p['restore_point']} {p['ended_at']:%m-%d %H:%M}" if p["ended_at"] else f"#{p['restore_point']}"
+                    for p in points],
+            series=[Series("objects", [p["objects"] for p in points], "bar-objects"),
+                    Series("changes", [p["changes"] for p in points], "bar-changes")]),
+        "durations": _durations_chart(tenant_id, tenant_name),
+        "logs": _log_chart(tenant_id, tenant_name),
+    }
+
+
+def _objects_as_of(points: list[dict]) -> None:
+    """Objects in the tenant at each restore point (oldest first): what a full read counted, then carried
+    forward by what each incremental one added and deleted. Points before the first full one stay None."""
+    total = None
+    for point in points:
+        if point["full"]:
+            total = point["read"]
+        elif total is not None:
+            total += point["new"] - point["deleted"]
+        point["objects"] = total
+
+
+def _durations_chart(tenant_id: int, tenant_name: str):
+    sessions = list(BackupSession.objects.filter(tenant_id=tenant_id, status__in=FINISHED, started_at__isnull=False)
+                    .order_by("-queued_at", "-id").values("pk", "status", "started_at", "ended_at")[:CHART_POINTS])
+    sessions.reverse()
+    ok = [(s["ended_at"] - s["started_at"]).total_seconds() if s["status"] in ("success", "warning") else None
+          for s in sessions]
+    bad = [(s["ended_at"] - s["started_at"]).total_seconds() if s["status"] not in ("success", "warning") else None
+           for s in sessions]
+    return bar_chart(title=f"{tenant_name}: backup session durations", labels=[f"#{s['pk']}" for s in sessions],
+                     series=[Series("succeeded", ok, "bar-ok"), Series("failed or stopped", bad, "bar-failed")],
+                     fmt=humanize.duration)
+
+
+def _log_chart(tenant_id: int, tenant_name: str):
+    sessions = list(LogSession.objects.filter(tenant_id=tenant_id, status__in=FINISHED)
+                    .order_by("-queued_at", "-id").values("pk", "queued_at", "stats")[:CHART_POINTS])
+    sessions.reverse()
+    records = [sum(int(c.get("new") or 0) for c in (s["stats"] or {}).values() if isinstance(c, dict))
+               for s in sessions]
+    return bar_chart(title=f"{tenant_name}: log records stored per log session",
+                     labels=[f"{s['queued_at']:%m-%d %H:%M}" for s in sessions],
+                     series=[Series("new records", records, "bar-logs")])
+
+
+def credential_warnings(user, limit: int = 20) -> list[tuple[Tenant, str]]:
+    """Tenants whose credential expires soon or has expired (at most `limit`, soonest first), with the warning."""
+    soon = timezone.now() + timedelta(days=settings.CREDENTIAL_WARN_DAYS)
+    tenants = tenants_for(user).filter(credential_expires_at__lte=soon).order_by("credential_expires_at")[:limit]
+    return [(tenant, credential_expiry_warning(tenant)) for tenant in tenants]

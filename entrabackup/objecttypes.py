@@ -310,6 +310,26 @@ NAMES: list[str] = [t.name for t in TYPES]
 LABELS: dict[str, str] = {t.name: t.label for t in TYPES}
 RELATIONS: dict[str, tuple[ObjectType, Relation]] = {r.kind: (t, r) for t in TYPES for r in t.relations}
 
+# The order people look for types in (identities, applications, roles, policies, the tenant itself); TYPES
+# is in reading order, which follows the dependencies between types instead.
+DISPLAY_ORDER: tuple[str, ...] = (
+    "user", "group", "device", "orgContact", "application", "servicePrincipal", "appRoleAssignment",
+    "oauth2PermissionGrant", "directoryRole", "roleDefinition", "roleAssignment", "administrativeUnit",
+    "conditionalAccessPolicy", "namedLocation", "authenticationMethodsPolicy", "domain", "organization",
+)
+assert sorted(DISPLAY_ORDER) == sorted(NAMES), "DISPLAY_ORDER must name every type once"
+
+
+def display_sorted(names) -> list[str]:
+    """Type names in DISPLAY_ORDER; names the registry does not know (older backups) last, alphabetically."""
+    rank = {name: i for i, name in enumerate(DISPLAY_ORDER)}
+    return sorted(names, key=lambda name: (rank.get(name, len(rank)), name))
+
+
+def label(name: str) -> str:
+    """The type's label ("Enterprise applications"); an unknown name as it is."""
+    return LABELS.get(name, name)
+
 
 def get(name: str) -> ObjectType:
     """The type named ``name``; ValueError naming the known ones otherwise."""

@@ -93,6 +93,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_q",
     "axes",
+    # The optional second factor of local accounts (TOTP authenticator apps): docs/approvals.md.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "entrabackup",
     "accounts",
     "tenants",
@@ -100,6 +103,8 @@ INSTALLED_APPS = [
     "jobs",
     "restore",
     "dashboard",
+    "audittrail",
+    "approvals",
 ]
 
 MIDDLEWARE = [
@@ -110,6 +115,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # What audittrail.trail.record records while a request is served is attributed to its user and address.
+    "audittrail.middleware.audit_context",
+    # Tells whether the session's second factor was checked; then a session without it goes to the code step.
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.middleware.second_factor_required",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -217,6 +227,7 @@ AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contri
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"
+# Local passwords: at least 12 characters, not a common password, not like the user's name, not all digits.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
@@ -224,6 +235,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+
+# --- Four-eyes approval (approvals/): a request not decided within this many hours expires --------------
+APPROVAL_EXPIRY_HOURS = _at_least("ENTRABACKUP_APPROVAL_EXPIRY_HOURS", env_int("ENTRABACKUP_APPROVAL_EXPIRY_HOURS", 24), 1)
+
+# The issuer name authenticator apps show beside the account (django-otp's TOTP plugin).
+OTP_TOTP_ISSUER = env_str("ENTRABACKUP_OTP_ISSUER", "entrabackup")
 
 # --- Login throttling (django-axes, on the product's and the admin's login alike) --------------------
 # Failures are counted per user name *and* client address: after LOGIN_FAILURE_LIMIT failures that pair

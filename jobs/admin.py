@@ -1,11 +1,12 @@
 from django.contrib import admin
 
 from accounts.access import TenantScopedAdmin
+from approvals.admin import RetentionApprovalMixin
 from jobs.models import BackupJob, BackupSession, Proxy
 
 
 @admin.register(BackupJob)
-class BackupJobAdmin(TenantScopedAdmin, admin.ModelAdmin):
+class BackupJobAdmin(RetentionApprovalMixin, TenantScopedAdmin, admin.ModelAdmin):
     list_display = ["name", "tenant", "repository", "schedule_kind", "schedule_value", "enabled", "next_run_at"]
     list_filter = ["enabled", "schedule_kind"]
 

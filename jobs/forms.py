@@ -2,9 +2,10 @@ from django import forms
 
 from jobs.backup import OBJECT_TYPES, TYPE_LABELS
 from jobs.errors import JobValidationError
-from jobs.models import BackupJob, BackupSession
+from jobs.logbackup.types import LOG_TYPES
+from jobs.models import BackupJob, BackupSession, LogJob
 from jobs.services import NAME_MAX_LENGTH, job_settings_validate
-from repositories.models import Repository
+from repositories.models import LogRepository, Repository
 from tenants.models import Tenant
 
 
@@ -51,3 +52,51 @@ class SessionRunForm(forms.Form):
 
     def clean_kind(self):
         return self.cleaned_data["kind"] or BackupSession.Kind.AUTO
+
+
+class JobEditForm(JobForm):
+    """A job's settings; its tenant stays (a copy for another tenant is a clone)."""
+
+    enabled = forms.BooleanField(required=False, help_text="Off: not scheduled; its restore points are kept.")
+
+    def __init__(self, *args, job: BackupJob, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["tenant"]
+        self.fields["name"].required = self.fields["repository"].required = True
+        self.fields["repository"].help_text = ("Another repository gets a full read at the next session; restore "
+                                               "points made so far stay where they are.")
+        self.job = job
+
+    @classmethod
+    def initial_for(cls, job: BackupJob) -> dict:
+        return {"name": job.name, "repository": job.repository_id, "object_types": job.object_types,
+                "schedule_kind": job.schedule_kind, "schedule_value": job.schedule_value,
+                "retention_days": job.retention_days, "retention_points": job.retention_points,
+                "full_every_days": job.full_every_days, "enabled": job.enabled}
+
+    def clean(self):
+        self.cleaned_data.setdefault("tenant", self.job.tenant)
+        return super().clean()
+
+    def changes(self) -> dict:
+        """Keyword arguments for lifecycle.job_update."""
+        fields = ["name", "repository", "object_types", "schedule_kind", "schedule_value", "retention_days",
+                  "retention_points", "full_every_days", "enabled"]
+        return {name: self.cleaned_data[name] for name in fields}
+
+
+class LogJobEditForm(forms.Form):
+    """A log job's repositories, log types, interval, overlap and whether it runs (the rules are the service's)."""
+
+    primary = forms.ModelChoiceField(queryset=LogRepository.objects.all())
+    secondary = forms.ModelChoiceField(queryset=LogRepository.objects.all(), required=False)
+    log_types = forms.MultipleChoiceField(choices=[(k, t.label) for k, t in LOG_TYPES.items()],
+                                          widget=forms.CheckboxSelectMultiple, required=False, help_text="None ticked: all")
+    every_minutes = forms.IntegerField()
+    overlap_minutes = forms.IntegerField(help_text="Re-read this far behind the watermark for records that arrive late")
+    enabled = forms.BooleanField(required=False, help_text="Off: not scheduled; its chunks are kept.")
+
+    @classmethod
+    def initial_for(cls, job: LogJob) -> dict:
+        return {"primary": job.primary_id, "secondary": job.secondary_id, "log_types": job.log_types,
+                "every_minutes": job.every_minutes, "overlap_minutes": job.overlap_minutes, "enabled": job.enabled}

@@ -111,7 +111,16 @@ class BackupSession(models.Model):
 
     class Meta:
         ordering = ["-queued_at"]
-        indexes = [models.Index(fields=["tenant", "status"]), models.Index(fields=["status", "heartbeat_at"])]
+        indexes = [
+            models.Index(fields=["tenant", "status"]), models.Index(fields=["status", "heartbeat_at"]),
+            # The Sessions page and the dashboard: newest first, overall, per tenant, per status, and the newest
+            # restore points of a tenant (jobs/sessionlist.py, dashboard/selectors.py).
+            models.Index(fields=["-queued_at", "-id"], name="jobs_bs_queued_idx"),
+            models.Index(fields=["tenant", "-queued_at", "-id"], name="jobs_bs_tenant_queued_idx"),
+            models.Index(fields=["status", "-queued_at", "-id"], name="jobs_bs_status_queued_idx"),
+            models.Index(fields=["tenant", "-queued_at", "-id"], condition=Q(restore_point_id__isnull=False),
+                         name="jobs_bs_tenant_points_idx"),
+        ]
         constraints = [
             # Two sessions of a tenant would fight over its lock in the repository, and their restore points
             # could commit out of order: the database, not only the code, keeps it to one at a time.
@@ -189,7 +198,12 @@ class LogSession(models.Model):
 
     class Meta:
         ordering = ["-queued_at"]
-        indexes = [models.Index(fields=["tenant", "status"]), models.Index(fields=["status", "heartbeat_at"])]
+        indexes = [
+            models.Index(fields=["tenant", "status"]), models.Index(fields=["status", "heartbeat_at"]),
+            models.Index(fields=["-queued_at", "-id"], name="jobs_ls_queued_idx"),
+            models.Index(fields=["tenant", "-queued_at", "-id"], name="jobs_ls_tenant_queued_idx"),
+            models.Index(fields=["status", "-queued_at", "-id"], name="jobs_ls_status_queued_idx"),
+        ]
         constraints = [
             # Two log sessions of a tenant would read the same window and race on the same chunks and cache.
             models.UniqueConstraint(fields=["tenant"], condition=Q(status__in=["queued", "running"]),

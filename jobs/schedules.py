@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
+from entrabackup import humanize
 from jobs.errors import ScheduleError
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -68,10 +69,22 @@ def next_run(kind: str, value: str, *, after: datetime, tz: str = "UTC") -> date
 
 
 def describe(kind: str, value: str) -> str:
-    return {
-        "manual": "manual",
-        "minutes": f"every {value} minutes",
-        "hours": f"every {value} hours",
-        "daily": f"daily at {value}",
-        "cron": f"cron {value}",
-    }.get(kind, kind)
+    """The schedule in words: "every hour", "every 15 minutes", "daily at 02:00" (entrabackup/humanize.py)."""
+    return humanize.schedule(kind, value)
+
+
+OVERDUE_GRACE_MAX = timedelta(hours=1)
+
+
+def overdue_at(kind: str, value: str, *, since: datetime, tz: str = "UTC") -> datetime | None:
+    """When a job whose newest restore point is from `since` (or that was created then) is overdue: its next
+    scheduled run after `since` plus a grace for that run to finish (the interval between two runs, at most
+    an hour). None for manual jobs, which are never overdue."""
+    try:
+        due = next_run(kind, value, after=since, tz=tz)
+    except (ValueError, KeyError):  # a schedule saved before validation existed: judged by nobody
+        return None
+    if due is None:
+        return None
+    interval = next_run(kind, value, after=due, tz=tz) - due
+    return due + min(interval, OVERDUE_GRACE_MAX)

@@ -270,7 +270,9 @@ def jobs_run_due(*, now=None) -> list[BackupSession]:
     """Queue a session for every enabled job whose time has come, and move its next run on."""
     now = now or timezone.now()
     started = []
-    for job in BackupJob.objects.filter(enabled=True, next_run_at__lte=now).select_related("tenant"):
+    # A disabled tenant or repository stops its jobs' schedules too (their data is kept).
+    due = BackupJob.objects.filter(enabled=True, tenant__enabled=True, repository__enabled=True, next_run_at__lte=now)
+    for job in due.select_related("tenant"):
         job.next_run_at = next_run(job.schedule_kind, job.schedule_value, after=now, tz=settings.TIME_ZONE)
         job.save(update_fields=["next_run_at"])
         try:

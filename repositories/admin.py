@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from approvals.admin import DeletionApprovalMixin, RetentionApprovalMixin
 from repositories.models import (
     LOG_REPOSITORY_ENDPOINT_FIELDS,
     REPOSITORY_ENDPOINT_FIELDS,
@@ -11,7 +12,7 @@ from repositories.models import (
 
 
 @admin.register(Repository)
-class RepositoryAdmin(admin.ModelAdmin):
+class RepositoryAdmin(DeletionApprovalMixin, admin.ModelAdmin):
     """Where the password is sent (host, port, user, database, TLS) is read-only here: it changes on the
     Repositories page, together with the password entered again, after the new database is checked."""
 
@@ -35,8 +36,10 @@ class RepositoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(LogRepository)
-class LogRepositoryAdmin(admin.ModelAdmin):
+class LogRepositoryAdmin(DeletionApprovalMixin, RetentionApprovalMixin, admin.ModelAdmin):
     """Where a log repository is, and its secrets, are read-only here: they are checked when it is added."""
+
+    retention_kind = "log_repository"
 
     list_display = ["name", "kind", "location", "retention_days", "encryption", "checked_at", "check_ok"]
     exclude = ["sealed_secret_access_key", "sealed_password"]

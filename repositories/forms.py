@@ -122,3 +122,27 @@ class LogRepositoryForm(forms.Form):
         fields = ["name", "kind", "path", "endpoint_url", "bucket", "prefix", "region", "access_key_id",
                   "secret_access_key", "path_style", "object_lock_days", "retention_days", "password_hint"]
         return {**{name: data[name] for name in fields}, "password": data["password"] if data["encrypt"] else None}
+
+
+class RepositoryEditForm(forms.Form):
+    """A repository's name and whether jobs writing to it are scheduled."""
+
+    name = forms.CharField(max_length=100)
+    enabled = forms.BooleanField(required=False, help_text="Off: no job writing here is scheduled; its data is kept.")
+
+
+class LogRepositoryEditForm(RepositoryEditForm):
+    """A log repository's name, enabled, retention and password hint (its encryption is fixed when made)."""
+
+    retention_days = forms.IntegerField(min_value=1, max_value=36500, help_text="Whole days older than this are removed")
+    password_hint = forms.CharField(required=False, max_length=200)
+
+
+class RepositoryRemoveForm(forms.Form):
+    """What happens to a removed repository's data, and the typed confirmation of erasing it."""
+
+    data = forms.ChoiceField(required=False, widget=forms.RadioSelect, label="Its data", choices=[
+        ("detach", "Detach: remove the registration only; the data stays where it is, untouched"),
+        ("erase", "Erase: delete every restore point or chunk in it (cannot be undone)"),
+    ])
+    confirm = forms.CharField(required=False, max_length=200, label="To erase, type the repository's name")

@@ -329,10 +329,11 @@ def _remove_if_empty(path: Path) -> None:
 def log_repository_default() -> LogRepository:
     """The local directory log repository every installation starts with (under the first allowed root),
     created on first use; an unencrypted repository already in that directory is adopted."""
-    existing = LogRepository.objects.filter(name=LOG_DEFAULT_NAME).first()
+    root = Path(settings.LOG_REPOSITORY_ROOTS[0]).resolve()
+    existing = (LogRepository.objects.filter(name=LOG_DEFAULT_NAME).first()  # or the same directory renamed
+                or LogRepository.objects.filter(kind=LogRepository.Kind.DIRECTORY, path=str(root / "default")).first())
     if existing is not None:
         return existing
-    root = Path(settings.LOG_REPOSITORY_ROOTS[0]).resolve()
     return log_repository_add(name=LOG_DEFAULT_NAME, kind=LogRepository.Kind.DIRECTORY, path=str(root / "default"))
 
 

@@ -221,7 +221,8 @@ def repository_check(repository: Repository) -> dict:
 
 def repository_default() -> Repository:
     """The local repository every installation starts with, created and prepared on first use."""
-    existing = Repository.objects.filter(name=DEFAULT_NAME).first()
+    existing = (Repository.objects.filter(name=DEFAULT_NAME).first()  # or the same database renamed
+                or Repository.objects.filter(kind=Repository.Kind.LOCAL, database=settings.REPOSITORY_DEFAULT_DATABASE).first())
     if existing is not None:
         return existing
     return repository_add(name=DEFAULT_NAME, kind=Repository.Kind.LOCAL, database=settings.REPOSITORY_DEFAULT_DATABASE)

@@ -5,9 +5,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
-from repositories import services
+from repositories import lifecycle, services
 from repositories.errors import RepositoryError
-from repositories.forms import LogRepositoryForm, RepositoryConnectionForm, RepositoryForm
+from repositories.forms import (
+    LogRepositoryEditForm,
+    LogRepositoryForm,
+    RepositoryConnectionForm,
+    RepositoryEditForm,
+    RepositoryForm,
+    RepositoryRemoveForm,
+)
 from repositories.selectors import log_repositories_visible_to, repositories_visible_to
 
 
@@ -95,3 +102,64 @@ def log_repository_check(request, pk):
     else:
         (messages.success if report.ok else messages.error)(request, f"Log repository '{repository.name}': {report.summary()}.")
     return redirect("repositories:repository_list")
+
+
+@permission_required("repositories.change_repository", raise_exception=True)
+def repository_edit(request, pk):
+    repository = get_object_or_404(repositories_visible_to(request.user), pk=pk)
+    form = RepositoryEditForm(request.POST or None, initial={"name": repository.name, "enabled": repository.enabled})
+    return _edit(request, form, repository, lifecycle.repository_update)
+
+
+@permission_required("repositories.change_logrepository", raise_exception=True)
+def log_repository_edit(request, pk):
+    repository = get_object_or_404(log_repositories_visible_to(request.user), pk=pk)
+    form = LogRepositoryEditForm(request.POST or None, initial={
+        "name": repository.name, "enabled": repository.enabled, "retention_days": repository.retention_days,
+        "password_hint": repository.password_hint})
+    return _edit(request, form, repository, lifecycle.log_repository_update)
+
+
+def _edit(request, form, repository, update):
+    if request.method == "POST" and form.is_valid():
+        try:
+            done = update(repository=repository, user=request.user, request=request, **form.cleaned_data)
+        except RepositoryError as exc:
+            form.add_error(None, str(exc))
+        else:
+            if done is repository:
+                messages.success(request, f"Repository '{repository.name}' saved.")
+            else:
+                messages.info(request, f"Lowering the retention of '{repository.name}' waits for approval.")
+            return redirect("repositories:repository_list")
+    return render(request, "repositories/repository_edit.html", {"repository": repository, "form": form})
+
+
+@permission_required("repositories.delete_repository", raise_exception=True)
+def repository_remove(request, pk):
+    repository = get_object_or_404(repositories_visible_to(request.user), pk=pk)
+    return _remove(request, repository, lifecycle.repository_holdings, lifecycle.repository_remove)
+
+
+@permission_required("repositories.delete_logrepository", raise_exception=True)
+def log_repository_remove(request, pk):
+    repository = get_object_or_404(log_repositories_visible_to(request.user), pk=pk)
+    return _remove(request, repository, lifecycle.log_repository_holdings, lifecycle.log_repository_remove)
+
+
+def _remove(request, repository, holdings, remove):
+    """What the repository holds and who writes to it; the removal itself on POST."""
+    form = RepositoryRemoveForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            done = remove(repository=repository, user=request.user, request=request, **form.cleaned_data)
+        except RepositoryError as exc:
+            form.add_error(None, str(exc))
+        else:
+            if isinstance(done, lifecycle.RepositoryHoldings):
+                messages.success(request, f"Repository '{repository.name}' removed ({form.cleaned_data['data'] or 'it was empty'}).")
+            else:
+                messages.info(request, f"Removing '{repository.name}' waits for a second administrator's approval.")
+            return redirect("repositories:repository_list")
+    return render(request, "repositories/repository_remove.html",
+                  {"repository": repository, "form": form, "holdings": holdings(repository)})

@@ -8,6 +8,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.access import scoped_or_404
+from approvals.actions import restore_apply
+from approvals.errors import ApprovalError
+from approvals.models import ApprovalRequest
 from entrabackup import graph
 from repositories.errors import RepositoryError
 from restore import planning, sessions
@@ -73,12 +76,15 @@ def plan_detail(request, pk):
     form = ApplyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            session = sessions.restore_session_create(tenant=plan.tenant, plan=plan.plan,
-                                                      reason=form.cleaned_data["reason"], requested_by=request.user)
-        except RestoreError as exc:
+            started = restore_apply(tenant=plan.tenant, plan=plan.plan, reason=form.cleaned_data["reason"],
+                                    user=request.user, plan_row=plan)
+        except (RestoreError, ApprovalError) as exc:
             form.add_error(None, str(exc))
         else:
-            return redirect("restore:restore_session_detail", pk=session.pk)
+            if isinstance(started, ApprovalRequest):  # above the size that needs a second administrator
+                messages.warning(request, f"This restore waits for a second administrator: request {started.pk}.")
+                return redirect("approvals:approval_detail", pk=started.pk)
+            return redirect("restore:restore_session_detail", pk=started.pk)
     return render(request, "restore/plan_detail.html", {"plan": plan, "doc": plan.plan, "form": form})
 
 

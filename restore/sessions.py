@@ -36,6 +36,17 @@ def restore_session_create(*, tenant, plan: dict, reason: str, requested_by=None
     """Queue the apply of ``plan``; it resumes the newest unfinished session of the same plan, if any.
 
     ``reason`` is required. The plan must be for this tenant and unchanged since restore_plan made it."""
+    plan, reason = restore_request_check(tenant=tenant, plan=plan, reason=reason, requested_by=requested_by)
+    sessions_interrupt_lost(tenant=tenant)
+    previous = (RestoreSession.objects.filter(tenant=tenant, plan_id=plan["plan_id"])
+                .exclude(status=RestoreSession.Status.SUCCESS).order_by("-pk").first())
+    session = _create(tenant, plan, reason, requested_by, previous)
+    transaction.on_commit(lambda: restore_session_enqueue(session))
+    return session
+
+
+def restore_request_check(*, tenant, plan: dict, reason: str, requested_by=None) -> tuple[dict, str]:
+    """The plan and the reason of a restore, checked (before it is queued, or before it waits for approval)."""
     plan = plan_check(plan)
     reason = (reason or "").strip()
     if not reason:
@@ -44,12 +55,7 @@ def restore_session_create(*, tenant, plan: dict, reason: str, requested_by=None
         raise RestorePermissionError(f"{requested_by.get_username()} may not restore (restore permission needed).")
     if plan["tenant"]["key"] != str(tenant.key):
         raise RestoreError(f"This plan is for tenant {plan['tenant']['name']}, not {tenant.name}.")
-    sessions_interrupt_lost(tenant=tenant)
-    previous = (RestoreSession.objects.filter(tenant=tenant, plan_id=plan["plan_id"])
-                .exclude(status=RestoreSession.Status.SUCCESS).order_by("-pk").first())
-    session = _create(tenant, plan, reason, requested_by, previous)
-    transaction.on_commit(lambda: restore_session_enqueue(session))
-    return session
+    return plan, reason
 
 
 @transaction.atomic

@@ -72,7 +72,9 @@ class TenantForm(CredentialForm):
                                help_text="Custom cloud only: https://graph.example.org (without /v1.0)")
     ca_bundle = forms.FileField(required=False, label="CA bundle", help_text="Custom cloud only: PEM certificates to trust")
     features = forms.MultipleChoiceField(choices=Tenant.Feature.choices, widget=forms.CheckboxSelectMultiple,
-                                         initial=services.ALL_FEATURES, required=False)
+                                         initial=services.DEFAULT_FEATURES, required=False,
+                                         help_text="Only what you use: the connection test asks only for its permissions. "
+                                                   "Restore needs write permissions; tick it when you plan restores.")
 
     field_order = ["name", "directory_id", "client_id", "cloud", "authority_url", "graph_url", "ca_bundle", "features"]
 
@@ -139,3 +141,26 @@ class TenantConnectionForm(CredentialForm):
             "ca_bundle_pem": data.get("ca_bundle_pem") or "", "credential": data["credential"],
             "secret_expires_at": self.expires_at(),
         }
+
+
+class TenantEditForm(forms.Form):
+    """What changes without the credential: the name, the features the connection test judges, enabled."""
+
+    name = forms.CharField(max_length=100)
+    features = forms.MultipleChoiceField(choices=Tenant.Feature.choices, widget=forms.CheckboxSelectMultiple,
+                                         help_text="The connection test asks only for these features' permissions.")
+    enabled = forms.BooleanField(required=False, help_text="Off: none of its jobs is scheduled; its backups are kept.")
+
+    @classmethod
+    def initial_for(cls, tenant: Tenant) -> dict:
+        return {"name": tenant.name, "features": tenant.features, "enabled": tenant.enabled}
+
+
+class TenantRemoveForm(forms.Form):
+    """What happens to a removed tenant's restore points, and the typed confirmation of erasing them."""
+
+    backups = forms.ChoiceField(required=False, widget=forms.RadioSelect, label="Its restore points", choices=[
+        ("keep", "Keep them in the repositories (left in place under the tenant's key)"),
+        ("erase", "Erase them from every repository (cannot be undone)"),
+    ])
+    confirm = forms.CharField(required=False, max_length=200, label="To erase, type the tenant's name")

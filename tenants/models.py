@@ -46,6 +46,7 @@ class Tenant(models.Model):
     ca_bundle_pem = models.TextField("CA bundle", blank=True, help_text="PEM certificates to trust (custom cloud)")
     client_id = models.UUIDField("application (client) ID")
     features = models.JSONField(default=list, help_text="What this tenant is used for; the connection test checks these")
+    enabled = models.BooleanField(default=True, help_text="Disabled: none of its jobs is scheduled; its backups are kept")
     credential_type = models.CharField(max_length=20, choices=CredentialType.choices)
     sealed_credential = SealedField(help_text="The client secret or the certificate's private key, sealed")
     certificate_pem = models.TextField(blank=True, help_text="Public certificate (certificate credential)")

@@ -22,6 +22,8 @@ _PURPOSE = vault.purpose_of(Tenant, "sealed_credential")
 
 Credential = graph.ClientSecret | graph.ClientCertificate
 ALL_FEATURES = [choice.value for choice in Tenant.Feature]
+# Least privilege: a new tenant is not asked for write permissions until restores are chosen for it.
+DEFAULT_FEATURES = [feature for feature in ALL_FEATURES if feature != Tenant.Feature.RESTORE]
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$")
 _PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----.+?-----END \1-----", re.S)
 
@@ -228,7 +230,7 @@ def _client_id(value: str) -> uuid.UUID:
 
 
 def _features(features: list[str] | None) -> list[str]:
-    chosen = list(features) if features else list(ALL_FEATURES)
+    chosen = list(features) if features else list(DEFAULT_FEATURES)
     unknown = sorted(set(chosen) - set(ALL_FEATURES))
     if unknown:
         raise TenantValidationError(f"Unknown feature(s) {', '.join(unknown)}; choose from {', '.join(ALL_FEATURES)}.")
@@ -319,7 +321,8 @@ def _record_check(tenant: Tenant, report: dict) -> dict:
     else:
         status = Tenant.CheckStatus.OK
         summary = "Ready: " + ", ".join(labels[f] for f in report["features"]) + " can run."
-    report.update(ok=status == Tenant.CheckStatus.OK, status=status.value, summary=summary)
+    report.update(ok=status == Tenant.CheckStatus.OK, status=status.value, summary=summary,
+                  missing_labelled=[[labels[f], p] for f, p in report["missing"].items()])
     tenant.check_status, tenant.checked_at, tenant.check_report = status, timezone.now(), report
     tenant.save(update_fields=["check_status", "checked_at", "check_report", "updated_at"])
     return report

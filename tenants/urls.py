@@ -11,4 +11,7 @@ urlpatterns = [
     path("<int:pk>/credential/", views.tenant_credential, name="tenant_credential"),
     path("<int:pk>/connection/", views.tenant_connection, name="tenant_connection"),
     path("<int:pk>/certificate/", views.tenant_certificate, name="tenant_certificate"),
+    path("<int:pk>/edit/", views.tenant_edit, name="tenant_edit"),
+    path("<int:pk>/clone/", views.tenant_clone, name="tenant_clone"),
+    path("<int:pk>/remove/", views.tenant_remove, name="tenant_remove"),
 ]

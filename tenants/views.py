@@ -5,9 +5,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
-from tenants import selectors, services
+from repositories.errors import RepositoryError
+from tenants import lifecycle, selectors, services
 from tenants.errors import TenantValidationError
-from tenants.forms import CredentialForm, TenantConnectionForm, TenantForm
+from tenants.forms import CredentialForm, TenantConnectionForm, TenantEditForm, TenantForm, TenantRemoveForm
 
 # What a credential form receives: never in an error report (the certificate file is not in POST).
 SECRET_FIELDS = ("client_secret", "certificate_password")
@@ -32,6 +33,50 @@ def tenant_add(request):
             messages.success(request, _registered_message(form))
             return redirect("tenants:tenant_detail", pk=tenant.pk)
     return render(request, "tenants/tenant_add.html", {"form": form})
+
+
+@permission_required("tenants.add_tenant", raise_exception=True)
+def tenant_clone(request, pk):
+    """The add form filled from a tenant; the credential and the tenant ID are entered for the copy."""
+    tenant = selectors.tenant_for(request.user, pk, "tenants.view_tenant")
+    form = TenantForm(initial=lifecycle.tenant_clone_initial(tenant))
+    return render(request, "tenants/tenant_add.html", {"form": form, "clone_of": tenant})
+
+
+@permission_required("tenants.change_tenant", raise_exception=True)
+def tenant_edit(request, pk):
+    tenant = selectors.tenant_for(request.user, pk, "tenants.change_tenant")
+    form = TenantEditForm(request.POST or None, initial=TenantEditForm.initial_for(tenant))
+    if request.method == "POST" and form.is_valid():
+        try:
+            lifecycle.tenant_update(tenant=tenant, user=request.user, request=request, **form.cleaned_data)
+        except TenantValidationError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Tenant '{tenant.name}' saved.")
+            return redirect("tenants:tenant_detail", pk=tenant.pk)
+    return render(request, "tenants/tenant_edit.html", {"tenant": tenant, "form": form})
+
+
+@permission_required("tenants.delete_tenant", raise_exception=True)
+def tenant_remove(request, pk):
+    """What the tenant holds and what happens to it; the removal itself on POST."""
+    tenant = selectors.tenant_for(request.user, pk, "tenants.delete_tenant")
+    form = TenantRemoveForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            done = lifecycle.tenant_remove(tenant=tenant, user=request.user, request=request, **form.cleaned_data)
+        except (TenantValidationError, RepositoryError) as exc:
+            form.add_error(None, str(exc))
+        else:
+            if not isinstance(done, lifecycle.TenantHoldings):
+                messages.info(request, f"Erasing the restore points of '{tenant.name}' waits for a second administrator's "
+                                       "approval; remove the tenant once they are erased.")
+                return redirect("tenants:tenant_detail", pk=tenant.pk)
+            messages.success(request, f"Tenant '{tenant.name}' removed.")
+            return redirect("tenants:tenant_list")
+    holdings = lifecycle.tenant_holdings(tenant)
+    return render(request, "tenants/tenant_remove.html", {"tenant": tenant, "form": form, "holdings": holdings})
 
 
 @permission_required("tenants.view_tenant", raise_exception=True)

@@ -57,15 +57,26 @@ EXPECTED = {
     "tenants:tenant_credential":                "302 403 403 403 200 200 404 200 403",
     "tenants:tenant_connection":                "302 403 403 403 403 200 404 200 403",
     "tenants:tenant_certificate":               "302 200 200 200 200 200 404 200 200",
+    "tenants:tenant_edit":                      "302 403 403 403 403 200 404 200 403",
+    "tenants:tenant_clone":                     "302 403 403 403 403 403 403 200 403",
+    "tenants:tenant_remove":                    "302 403 403 403 403 200 404 200 403",
     "repositories:repository_list":             "302 200 200 200 200 200 200 200 200",
     "repositories:repository_add":              "302 403 403 403 403 403 403 200 403",
     "repositories:repository_connection":       "302 403 403 403 403 403 403 200 403",
     "repositories:repository_check":            "302 403 403 403 403 403 403 302 403",
     "repositories:log_repository_add":          "302 403 403 403 403 403 403 200 403",
     "repositories:log_repository_check":        "302 403 403 403 403 403 403 302 403",
+    "repositories:repository_edit":             "302 403 403 403 403 403 403 200 403",
+    "repositories:repository_remove":           "302 403 403 403 403 403 403 200 403",
+    "repositories:log_repository_edit":         "302 403 403 403 403 403 403 200 403",
+    "repositories:log_repository_remove":       "302 403 403 403 403 403 403 200 403",
     "jobs:job_list":                            "302 200 200 200 200 200 200 200 200",
     "jobs:job_add":                             "302 403 200 403 403 200 200 200 200",
     "jobs:job_run":                             "302 403 302 403 403 302 404 302 404",
+    "jobs:job_edit":                            "302 403 200 403 403 200 404 200 404",
+    "jobs:job_remove":                          "302 403 200 403 403 200 404 200 404",
+    "jobs:log_job_edit":                        "302 403 200 403 403 200 404 200 404",
+    "jobs:log_job_remove":                      "302 403 200 403 403 200 404 200 404",
     "jobs:session_list":                        "302 200 200 200 200 200 200 200 200",
     "jobs:session_detail":                      "302 200 200 200 200 200 404 200 200",
     "jobs:session_detail [htmx]":               "302 286 286 286 286 286 404 286 286",
@@ -152,7 +163,8 @@ POST = {"tenants:tenant_check", "repositories:repository_check", "repositories:l
         "restore:restore_session_passwords"}  # logging out is a POST: asked with a GET here, to stay logged in
 # Which object of tenant A (see `world`) each URL names; URLs without parameters are absent.
 ARGS = {
-    "tenants:*": {"pk": "tenant"}, "jobs:job_run": {"pk": "job"}, "jobs:session_*": {"pk": "session"},
+    "tenants:*": {"pk": "tenant"}, "jobs:job_run": {"pk": "job"}, "jobs:job_edit": {"pk": "job"},
+    "jobs:job_remove": {"pk": "job"}, "jobs:log_job_*": {"pk": "log_job"}, "jobs:session_*": {"pk": "session"},
     "jobs:log_session_detail": {"pk": "log_session"}, "repositories:repository_*": {"pk": "repository"},
     "repositories:log_repository_*": {"pk": "log_repository"}, "restore:plan_detail": {"pk": "plan"},
     "restore:restore_session_*": {"pk": "restore_session"}, "restore:*": {"tenant_pk": "tenant"},
@@ -229,7 +241,7 @@ def _side(tenant, marker: str, repository, log_repository) -> dict:
     plan = _plan(tenant)
     restore_session = RestoreSession.objects.create(tenant=tenant, plan=plan.plan, plan_id=plan.plan["plan_id"],
                                                     reason="matrix", status="success")
-    return {"tenant": tenant, "job": job, "session": session, "log_session": log_session, "plan": plan,
+    return {"tenant": tenant, "job": job, "session": session, "log_job": log_job, "log_session": log_session, "plan": plan,
             "restore_session": restore_session, "user_id": user_id, "points": points}
 
 

@@ -406,3 +406,29 @@ def index_prune(*, tenant_id: int, repository: str, before: date) -> list[date]:
                 cursor.execute(f"DROP TABLE {partition_name(day)}")
                 dropped.append(day)
     return dropped
+
+
+def tenant_chunk_counts(tenant_id: int) -> dict[str, tuple[int, int]]:
+    """The tenant's indexed chunks per log repository (its id as text, as the index names it): (chunks, records)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT repository, count(*), coalesce(sum(records), 0) FROM {CHUNKS} "  # noqa: S608
+                       "WHERE tenant_id = %s GROUP BY repository ORDER BY repository", [tenant_id])
+        return {name: (chunks, records) for name, chunks, records in cursor.fetchall()}
+
+
+@transaction.atomic
+def tenant_forget(tenant_id: int) -> None:
+    """Remove the tenant's rows from the index (its chunks stay in the log repositories)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {TABLE} WHERE tenant_id = %s", [tenant_id])  # noqa: S608
+        cursor.execute(f"DELETE FROM {USERS} WHERE tenant_id = %s", [tenant_id])  # noqa: S608
+        cursor.execute(f"DELETE FROM {CHUNKS} WHERE tenant_id = %s", [tenant_id])  # noqa: S608
+
+
+@transaction.atomic
+def repository_forget(repository: str) -> None:
+    """Remove the index rows of a log repository's chunks (`repository`: its id as text; it is removed)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {TABLE} WHERE chunk_id IN (SELECT id FROM {CHUNKS} WHERE repository = %s)",  # noqa: S608
+                       [repository])
+        cursor.execute(f"DELETE FROM {CHUNKS} WHERE repository = %s", [repository])  # noqa: S608

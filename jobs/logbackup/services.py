@@ -105,7 +105,8 @@ def log_jobs_run_due(*, now=None) -> list[LogSession]:
     """Queue a log session for every enabled log job whose time has come."""
     now = now or timezone.now()
     started = []
-    for job in LogJob.objects.filter(enabled=True, next_run_at__lte=now).select_related("tenant"):
+    due = LogJob.objects.filter(enabled=True, tenant__enabled=True, primary__enabled=True, next_run_at__lte=now)
+    for job in due.select_related("tenant"):  # a disabled tenant or primary stops the schedule (data kept)
         LogJob.objects.filter(pk=job.pk).update(next_run_at=now + timedelta(minutes=job.every_minutes))
         try:
             started.append(log_session_create(job=job, trigger="schedule"))

@@ -52,7 +52,7 @@ def test_running_session_status_polls_and_stops_with_286_when_finished(client, j
     url = reverse("jobs:session_detail", args=[session.pk])
     running = client.get(url, HTTP_HX_REQUEST="true")
     assert running.status_code == 200 and 'hx-trigger="every 2s"' in running.content.decode()
-    assert "Reading user" in running.content.decode()
+    assert "Reading Users" in running.content.decode()
     BackupSession.objects.filter(pk=session.pk).update(status="success", restore_point_id=7)
     done = client.get(url, HTTP_HX_REQUEST="true")
     assert done.status_code == 286 and "hx-trigger" not in done.content.decode()

@@ -395,6 +395,23 @@ class LogRepository:
     def log_types(self, tenant: str) -> list[str]:
         return sorted({key.split("/")[1] for key in self.backend.list(check_name(tenant, "tenant")) if _CHUNK.match(key)})
 
+    def chunk_counts(self) -> dict[str, int]:
+        """Chunks per tenant folder (manifests not counted)."""
+        counts: dict[str, int] = {}
+        for key in self.backend.list():
+            match = _CHUNK.match(key)
+            if match and match["suffix"] != "manifest.json":
+                counts[match["tenant"]] = counts.get(match["tenant"], 0) + 1
+        return counts
+
+    def erase(self) -> int:
+        """Delete every object of the repository (chunks, manifests, dictionaries, its key); returns how many.
+        An object under S3 object lock refuses, and the erase stops there with that error."""
+        keys = self.backend.list()
+        for key in keys:
+            self.backend.delete(key)
+        return len(keys)
+
     # Health check and retention
 
     def verify(self, tenant: str | None = None) -> VerifyReport:

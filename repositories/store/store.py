@@ -356,3 +356,11 @@ class RepositoryStore:
         return maintenance.tenant_size_bytes(conn, self._tenant_id(conn, tenant_key))
 
 
+
+    @_translated
+    def restore_point_counts(self) -> dict[str, int]:
+        """Committed restore points per tenant key (tenants the repository knows with none count 0)."""
+        cur = self._ready().execute(
+            "SELECT t.key, count(r.id) FROM tenant t LEFT JOIN restore_point r ON r.tenant_id = t.id"
+            " AND r.state = 'committed' GROUP BY t.key")
+        return {str(key): count for key, count in cur}

@@ -40,7 +40,7 @@ def test_client_secret_is_sealed_in_the_database(settings):
         row = str(cursor.fetchall())
     assert "Zq8~verysecretvalue" not in row
     assert services.tenant_credential(tenant).msal_credential() == "Zq8~verysecretvalue"
-    assert tenant.features == services.ALL_FEATURES
+    assert tenant.features == services.DEFAULT_FEATURES  # least privilege: restore is chosen, never assumed
 
 
 @pytest.mark.django_db

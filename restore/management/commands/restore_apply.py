@@ -5,6 +5,10 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
+from approvals.actions import restore_apply
+from approvals.errors import ApprovalError
+from approvals.models import ApprovalRequest
+from approvals.services import command_user
 from entrabackup.management.base import ProductCommand
 from entrabackup.vault import VaultError
 from jobs.selectors import proxies_running
@@ -12,7 +16,6 @@ from restore.errors import RestoreError
 from restore.models import RestoreSession, RestoreWrite
 from restore.planning import plan_read
 from restore.runner import passwords_export
-from restore.sessions import restore_session_create
 from tenants.errors import TenantError
 from tenants.selectors import tenant_named
 
@@ -20,14 +23,15 @@ NO_PROXY = "No backup proxy has reported: start one with `manage.py qcluster` (s
 
 
 class Command(ProductCommand):
-    domain_errors = (RestoreError, TenantError, VaultError)
+    domain_errors = (RestoreError, TenantError, VaultError, ApprovalError)
     help = (
         "Apply a restore plan made by restore_plan: a restore session on a backup proxy writes it to the tenant, "
         "20 writes per $batch, after checking that production has not changed since the plan was made. The "
         "reason is recorded with the session. Applying the same plan again resumes an unfinished session and "
         "skips what it did. With --wait, shows progress and exits 0 only when every write succeeded or was "
         "skipped for a stated reason; new users' passwords are then printed once (or written once to "
-        "--passwords-output)."
+        "--passwords-output). A restore of at least the size set for four-eyes approval waits for a second "
+        "administrator (docs/approvals.md)."
     )
 
     def add_arguments(self, parser):
@@ -37,11 +41,20 @@ class Command(ProductCommand):
         parser.add_argument("--timeout", type=float, default=6 * 3600, help="with --wait: give up after this many seconds")
         parser.add_argument("--passwords-output", type=Path, metavar="FILE",
                             help="with --wait: write new users' passwords here (CSV, mode 0600) instead of printing")
+        parser.add_argument("--as", dest="as_user", metavar="USERNAME",
+                            help="who asks for the restore (default: the local administrator)")
 
-    def handle(self, *args, plan, reason, wait, timeout, passwords_output, **options):
+    def handle(self, *args, plan, reason, wait, timeout, passwords_output, as_user, **options):
         doc = plan_read(plan)
         tenant = tenant_named(doc["tenant"]["name"])
-        session = restore_session_create(tenant=tenant, plan=doc, reason=reason)
+        session = restore_apply(tenant=tenant, plan=doc, reason=reason, user=command_user(as_user, required=False))
+        if isinstance(session, ApprovalRequest):
+            message = (f"This restore of {len(doc['steps'])} writes waits for a second administrator: approval "
+                       f"request {session.pk} (manage.py approval_approve --id {session.pk} --as ANOTHER_ADMIN).")
+            if wait:
+                raise CommandError(message + " Nothing was written yet.")
+            self.stdout.write(message)
+            return
         resumed = f", resuming session {session.resume_of_id}" if session.resume_of_id else ""
         self.stdout.write(f"Restore session {session.pk} queued for tenant {tenant.name}{resumed}.")
         if not wait:

@@ -53,7 +53,8 @@ class Command(ProductCommand):
         parser.add_argument("--authority-url", default="", help="custom cloud: https://login.example.org")
         parser.add_argument("--graph-url", default="", help="custom cloud: https://graph.example.org")
         parser.add_argument("--ca-bundle", metavar="FILE", help="custom cloud: PEM certificates to trust")
-        parser.add_argument("--features", default="", help=f"comma-separated, default all: {','.join(services.ALL_FEATURES)}")
+        parser.add_argument("--features", default="", help=f"comma-separated, of {','.join(services.ALL_FEATURES)}; default "
+                                                            f"{','.join(services.DEFAULT_FEATURES)} (restore needs write permissions)")
 
     def handle(self, *args, **opts):
         credential, generated = self._credential(opts)

@@ -14,7 +14,8 @@ class Command(ProductCommand):
         rows = [("NAME", "TENANT ID", "CLOUD", "CREDENTIAL", "EXPIRES", "CONNECTION")]
         for t in tenants:
             expires = f"{t.credential_expires_at:%Y-%m-%d}" if t.credential_expires_at else "-"
-            rows.append((t.name, t.directory_id, t.cloud, t.credential_type, expires, t.check_status))
+            rows.append((t.name + ("" if t.enabled else " (disabled)"), t.directory_id, t.cloud, t.credential_type,
+                         expires, t.check_status))
         widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
         for row in rows:
             self.stdout.write("  ".join(str(value).ljust(width) for value, width in zip(row, widths, strict=True)).rstrip())

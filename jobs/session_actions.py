@@ -1,0 +1,78 @@
+"""What an operator may do to a session from the Sessions page: cancel it, retry it, or run a full backup of
+its job. Each action checks the permission of its kind again (commands and tests call these too) and goes
+through the services that own the session (jobs.services, jobs.logbackup.services, restore.sessions)."""
+
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+
+from jobs.errors import JobError
+from jobs.logbackup.services import log_session_cancel, log_session_create
+from jobs.models import BackupSession, LogSession
+from jobs.services import session_cancel, session_create
+from restore.models import RestoreSession
+from restore.sessions import restore_session_cancel
+
+RETRYABLE = ("failed", "interrupted", "cancelled")
+
+
+@dataclass(frozen=True)
+class Action:
+    key: str
+    label: str
+    question: str  # the confirmation page asks it
+
+
+ACTIONS = {
+    "cancel": Action("cancel", "Cancel", "Stop this session? A directory backup keeps no restore point; log chunks "
+                                         "stored so far stay; a restore stops after the write in flight."),
+    "retry": Action("retry", "Retry", "Start this session again with the same settings?"),
+    "full": Action("full", "Run a full backup", "Start a full backup of this job now? It reads every object, "
+                                               "which takes longer than an incremental one."),
+}
+PERMS = {"backup": "jobs.run_backup", "log": "jobs.run_log_backup", "restore": "restore.run_restore"}
+MODELS = {"backup": BackupSession, "log": LogSession, "restore": RestoreSession}
+
+
+def actions_for(user, kind: str, status: str) -> list[Action]:
+    """The actions `user` may take on a session of this kind and status."""
+    if not user.has_perm(PERMS[kind]):
+        return []
+    allowed = []
+    if status in ("queued", "running"):
+        allowed.append(ACTIONS["cancel"])
+    if kind in ("backup", "log") and status in RETRYABLE:
+        allowed.append(ACTIONS["retry"])
+    if kind == "backup" and status not in ("queued", "running"):
+        allowed.append(ACTIONS["full"])
+    return allowed
+
+
+def session_act(*, kind: str, pk: int, action: str, user) -> str:
+    """Do `action` on the session and say what happened; PermissionDenied without the kind's permission,
+    JobError when the action does not apply (or the tenant is busy)."""
+    if action not in ACTIONS or kind not in PERMS:
+        raise JobError(f"Unknown action {action[:40]!r} on a {kind[:40]!r} session.")
+    if not user.has_perm(PERMS[kind]):
+        raise PermissionDenied
+    session = MODELS[kind].objects.select_related("tenant").get(pk=pk)
+    if ACTIONS[action] not in actions_for(user, kind, session.status):
+        raise JobError(f"Session {pk} is {session.status}: it cannot be {'cancelled' if action == 'cancel' else 'started again'} now.")
+    if action == "cancel":
+        return _cancel(kind, session, user)
+    if kind == "log":
+        new = log_session_create(job=session.job, trigger="retry", requested_by=user)
+        return f"Log session {new.pk} queued."
+    kind_of_run = "full" if action == "full" else session.kind
+    new = session_create(job=session.job, kind=kind_of_run, object_types=session.object_types or None,
+                         trigger="manual" if action == "full" else "retry", requested_by=user,
+                         attempt=session.attempt + 1 if action == "retry" else 1,
+                         retry_of=session if action == "retry" else None)
+    return f"Session {new.pk} queued ({'full backup' if action == 'full' else 'retry'})."
+
+
+def _cancel(kind: str, session, user) -> str:
+    cancel = {"backup": session_cancel, "log": log_session_cancel, "restore": restore_session_cancel}[kind]
+    if not cancel(session=session, user=user):
+        raise JobError(f"Session {session.pk} has already finished.")
+    return f"Cancellation of session {session.pk} requested."

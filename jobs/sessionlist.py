@@ -1,0 +1,269 @@
+"""The Sessions page's reads: backup, log and restore sessions in one list, filtered, paged by keyset, scoped.
+
+Each kind is read from its own table through the same tenant scope as every other page
+(`tenants_for`), newest first on an index (jobs/0008_session_indexes), at most a page plus one row per kind;
+PostgreSQL merges the three sorted slices (UNION ALL) and keeps a page. The cursor of the next page is the
+last row's (queued_at, id): a row comparison the indexes answer as a range, so page 1,000 costs what page 1
+costs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import connection
+from django.db.models import CharField, F, IntegerField, JSONField, QuerySet, TextField, Value
+from django.db.models.functions import Cast
+from django.urls import reverse
+from django.utils import timezone
+
+from entrabackup import objecttypes
+from jobs.logbackup.types import LOG_TYPES
+from jobs.models import BackupSession, LogSession
+from restore.models import RestoreSession
+from tenants.selectors import tenants_visible_to
+
+PER_PAGE = 50
+ACTIVE = tuple(BackupSession.ACTIVE)
+
+
+@dataclass(frozen=True)
+class Kind:
+    key: str
+    label: str
+    model: type
+    perm: str  # the permission that shows this kind of session
+
+
+KINDS = {
+    "backup": Kind("backup", "Directory backup", BackupSession, "jobs.view_backupsession"),
+    "log": Kind("log", "Log backup", LogSession, "jobs.view_logsession"),
+    "restore": Kind("restore", "Restore", RestoreSession, "restore.view_restoresession"),
+}
+DETAIL = {"backup": "jobs:session_detail", "log": "jobs:log_session_detail", "restore": "restore:restore_session_detail"}
+COLUMNS = ("kind", "pk", "tenant_id", "tenant_name", "name", "status", "queued_at", "started_at", "ended_at",
+           "trigger", "progress", "error", "cancel_requested", "types", "done", "job_id")
+
+
+@dataclass(frozen=True)
+class SessionFilter:
+    """What the list shows; empty fields do not filter. `before` is the keyset cursor (queued_at, id)."""
+
+    tenant_id: int | None = None
+    kind: str | None = None
+    status: str | None = None
+    start: datetime | None = None  # queued at or after
+    end: datetime | None = None  # queued before
+    before: tuple[datetime, int] | None = None
+
+
+@dataclass
+class SessionRow:
+    kind: str
+    pk: int
+    tenant_id: int
+    tenant_name: str
+    name: str
+    status: str
+    queued_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    trigger: str
+    progress: dict
+    error: str
+    cancel_requested: bool
+    types: list
+    done: list
+    job_id: int | None
+    expected_seconds: float | None = field(default=None)
+
+    @property
+    def kind_pk(self) -> tuple[str, int]:
+        return self.kind, self.pk
+
+    @property
+    def detail_url(self) -> str:
+        return reverse(DETAIL[self.kind], args=[self.pk])
+
+    @property
+    def kind_label(self) -> str:
+        return KINDS[self.kind].label
+
+    @property
+    def status_label(self) -> str:
+        return BackupSession.Status(self.status).label
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.started_at is None:
+            return None
+        return (self.ended_at or timezone.now()) - self.started_at
+
+    @property
+    def fraction(self) -> float:
+        """How far the session is, 0..1: object or log types finished, or restore writes done."""
+        if self.status != "running":
+            return 0.0 if self.status == "queued" else 1.0
+        if self.kind == "restore":
+            total = self.progress.get("total") or 0
+            return min(1.0, (self.progress.get("done") or 0) / total) if total else 0.0
+        total = len(self.types) or (len(objecttypes.NAMES) if self.kind == "backup" else len(LOG_TYPES))
+        return min(1.0, len(self.done) / total)
+
+    @property
+    def remaining_seconds(self) -> float | None:
+        """Seconds left: the job's last successful run's duration minus the time spent, else extrapolated from
+        the fraction done; None when nothing is known yet."""
+        if self.status != "running" or self.started_at is None:
+            return None
+        elapsed = (timezone.now() - self.started_at).total_seconds()
+        if self.expected_seconds:
+            return max(0.0, self.expected_seconds - elapsed)
+        fraction = self.fraction
+        return elapsed * (1 - fraction) / fraction if fraction > 0 else None
+
+
+@dataclass(frozen=True)
+class Overall:
+    """All the sessions in scope that are queued or running: how far they are together, and when they end."""
+
+    running: int
+    queued: int
+    fraction: float
+    remaining_seconds: float | None
+
+    @property
+    def active(self) -> bool:
+        return bool(self.running or self.queued)
+
+
+def tenants_for(user, perm: str):
+    """The tenants `user` may see sessions of with `perm`."""
+    return tenants_visible_to(user) if user.has_perm(perm) else tenants_visible_to(user).none()
+
+
+def kinds_for(user) -> list[str]:
+    return [key for key, kind in KINDS.items() if user.has_perm(kind.perm)]
+
+
+def _rows_of(kind: Kind, user, flt: SessionFilter) -> QuerySet:
+    """One kind's sessions in scope, filtered, as the columns of COLUMNS, newest first."""
+    model = kind.model
+    qs = model.objects.filter(tenant__in=tenants_for(user, kind.perm))
+    if flt.tenant_id is not None:
+        qs = qs.filter(tenant_id=flt.tenant_id)
+    if flt.status:
+        qs = qs.filter(status=flt.status)
+    if flt.start:
+        qs = qs.filter(queued_at__gte=flt.start)
+    if flt.end:
+        qs = qs.filter(queued_at__lt=flt.end)
+    if flt.before:
+        # A row comparison: the (queued_at, id) indexes answer it as a range. The values are parameters; the
+        # table name is the model's own.
+        table = model._meta.db_table
+        qs = qs.extra(where=[f'("{table}"."queued_at", "{table}"."id") < (%s, %s)'],  # noqa: S610
+                      params=list(flt.before))
+    return qs.annotate(**_columns(kind)).order_by("-queued_at", "-id").values_list(*(f"c_{c}" for c in COLUMNS))
+
+
+def _columns(kind: Kind) -> dict:
+    """The same columns, in the same order, from each table (a UNION matches them by position)."""
+    text = TextField()
+    if kind.key == "backup":
+        name, trigger, types, done = Cast(F("job__name"), text), Cast(F("trigger"), text), F("object_types"), F("stats")
+    elif kind.key == "log":
+        name, trigger, types, done = Value("", text), Cast(F("trigger"), text), F("job__log_types"), F("stats")
+    else:
+        name, trigger, types, done = Cast(F("reason"), text), Value("restore", text), Value("[]"), Value("{}")
+    job = F("job_id") if kind.key != "restore" else Value(None, IntegerField())
+    return {
+        "c_kind": Value(kind.key, CharField()), "c_pk": F("id"), "c_tenant_id": F("tenant_id"),
+        "c_tenant_name": Cast(F("tenant__name"), text), "c_name": name, "c_status": Cast(F("status"), text),
+        "c_queued_at": F("queued_at"), "c_started_at": F("started_at"), "c_ended_at": F("ended_at"),
+        "c_trigger": trigger, "c_progress": F("progress"), "c_error": Cast(F("error"), text),
+        "c_cancel_requested": F("cancel_requested"), "c_types": Cast(types, _json()), "c_done": Cast(done, _json()),
+        "c_job_id": job,
+    }
+
+
+def _json() -> JSONField:
+    return JSONField()
+
+
+def sessions_page(user, flt: SessionFilter, *, per_page: int = PER_PAGE) -> tuple[list[SessionRow], tuple | None]:
+    """A page of sessions, newest first, and the cursor of the next page (None on the last one)."""
+    kinds = [k for k in kinds_for(user) if flt.kind in (None, k)]
+    if not kinds:
+        return [], None
+    parts = [_rows_of(KINDS[k], user, flt)[:per_page + 1] for k in kinds]
+    merged = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    if len(parts) > 1:
+        merged = merged.order_by("-c_queued_at", "-c_pk")[:per_page + 1]
+    rows = [SessionRow(**_fixed(dict(zip(COLUMNS, values, strict=True)))) for values in merged]
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    _expected_durations([r for r in rows if r.status == "running"])
+    return rows, ((rows[-1].queued_at, rows[-1].pk) if more else None)
+
+
+def _fixed(values: dict) -> dict:
+    """JSON columns: stats keys (types done) as a list, None as empty."""
+    values["progress"] = values["progress"] or {}
+    values["types"] = list(values["types"] or [])
+    values["done"] = list(values["done"] or {})
+    values["name"] = values["name"] or ""
+    return values
+
+
+def _expected_durations(rows: list[SessionRow]) -> None:
+    """Each running backup or log session's expected duration: its job's last successful session's."""
+    wanted = [r for r in rows if r.job_id is not None]
+    if not wanted:
+        return
+    with connection.cursor() as cursor:
+        for kind in ("backup", "log"):
+            jobs = [r.job_id for r in wanted if r.kind == kind]
+            if not jobs:
+                continue
+            table = KINDS[kind].model._meta.db_table
+            cursor.execute(
+                f"SELECT j.id, EXTRACT(EPOCH FROM s.ended_at - s.started_at) FROM unnest(%s::bigint[]) AS j(id) "  # noqa: S608
+                f"JOIN LATERAL (SELECT started_at, ended_at FROM {table} WHERE job_id = j.id AND status = 'success' "
+                "AND started_at IS NOT NULL ORDER BY queued_at DESC, id DESC LIMIT 1) s ON true", [jobs])
+            expected = {job: float(seconds) for job, seconds in cursor.fetchall()}
+            for row in wanted:
+                if row.kind == kind:
+                    row.expected_seconds = expected.get(row.job_id)
+
+
+def sessions_overall(user, *, tenant_id: int | None = None, kind: str | None = None) -> Overall:
+    """Progress and time left of every queued or running session in scope (of a tenant and kind when given)."""
+    flt = SessionFilter(tenant_id=tenant_id, kind=kind)
+    active: list[SessionRow] = []
+    for key in kinds_for(user):
+        if kind in (None, key):
+            qs = _rows_of(KINDS[key], user, flt).filter(status__in=ACTIVE)
+            active += [SessionRow(**_fixed(dict(zip(COLUMNS, values, strict=True)))) for values in qs[:500]]
+    running = [r for r in active if r.status == "running"]
+    _expected_durations(running)
+    if not active:
+        return Overall(0, 0, 0.0, None)
+    fraction = sum(r.fraction for r in active) / len(active)
+    remaining = [r.remaining_seconds for r in running]
+    known = [s for s in remaining if s is not None]
+    return Overall(len(running), len(active) - len(running), fraction, max(known) if known else None)
+
+
+def session_row(user, kind: str, pk: int) -> SessionRow | None:
+    """One session of the list (None when out of scope or unknown), for the action pages."""
+    if kind not in KINDS or kind not in kinds_for(user):
+        return None
+    qs = _rows_of(KINDS[kind], user, SessionFilter()).filter(pk=pk)
+    values = qs.first()
+    return SessionRow(**_fixed(dict(zip(COLUMNS, values, strict=True)))) if values else None
