@@ -1,3 +1,5 @@
+import json
+
 from django.db import models
 
 
@@ -18,7 +20,9 @@ class Entry(models.Model):
 
     class Result(models.TextChoices):
         OK = "ok", "Succeeded"
+        WARNING = "warning", "Succeeded with warnings"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
         DENIED = "denied", "Refused"
         PENDING = "pending", "Waiting for approval"
 
@@ -57,6 +61,9 @@ class Entry(models.Model):
     def __str__(self):
         who = self.username or self.command or self.actor
         return f"#{self.id} {self.at:%Y-%m-%d %H:%M:%S} {who} {self.action} {self.result}"
+
+    def detail_json(self) -> str:
+        return json.dumps(self.detail, indent=2, ensure_ascii=False, sort_keys=True)
 
 
 class ChainHead(models.Model):
