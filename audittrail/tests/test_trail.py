@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, connections, transaction
 from django.test import RequestFactory
 
+from accounts.services import role_assign
 from audittrail import chain
 from audittrail.models import Entry
 from audittrail.trail import REDACTED, record
@@ -140,6 +141,20 @@ def test_role_membership_changes_are_recorded(django_user_model):
     user.groups.add(group)
     entry = Entry.objects.filter(action="user.update").latest("id")
     assert entry.detail == {"groups": {"added": ["Restore operators"]}}
+
+
+def test_role_assignments_are_recorded_with_their_tenants(django_user_model):
+    user = django_user_model.objects.create_user(username="rita", password="pw")
+    tenant = services.tenant_create(name="Contoso", directory_id="contoso.example",
+                                    client_id="11111111-2222-3333-4444-555555555555",
+                                    credential=graph.ClientSecret("s"))
+    before = Entry.objects.count()
+    role_assign(user=user, role="restore", tenants=[tenant])
+    role_assign(user=user, role="restore", tenants=[tenant])  # the same again: nothing changed
+    entries = list(Entry.objects.filter(id__gt=before).order_by("id").values_list("action", "target", "detail"))
+    assert [(action, detail.get("tenants")) for action, _, detail in entries] == [
+        ("role_assignment.create", None), ("role_assignment.update", {"added": ["Contoso"]})]
+    assert "of user 'rita'" in entries[0][1]
 
 
 def test_a_command_is_recorded_with_its_name_os_user_and_host(tmp_path):
