@@ -1,3 +1,5 @@
+import json
+
 from django.db import models
 
 
@@ -18,7 +20,9 @@ class Entry(models.Model):
 
     class Result(models.TextChoices):
         OK = "ok", "Succeeded"
+        WARNING = "warning", "Succeeded with warnings"
         FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
         DENIED = "denied", "Refused"
         PENDING = "pending", "Waiting for approval"
 
@@ -48,6 +52,8 @@ class Entry(models.Model):
         # Every filter of the page is an equality with the newest first: (field, id) serves both at once.
         indexes = [
             models.Index(fields=["action", "id"], name="audittrail_action_id"),
+            # An action prefix ("restore.*") is a LIKE: this index answers it under any collation.
+            models.Index(fields=["action"], name="audittrail_action_prefix", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["user_id", "id"], name="audittrail_user_id"),
             models.Index(fields=["username", "id"], name="audittrail_username_id"),
             models.Index(fields=["tenant_id", "id"], name="audittrail_tenant_id"),
@@ -57,6 +63,9 @@ class Entry(models.Model):
     def __str__(self):
         who = self.username or self.command or self.actor
         return f"#{self.id} {self.at:%Y-%m-%d %H:%M:%S} {who} {self.action} {self.result}"
+
+    def detail_json(self) -> str:
+        return json.dumps(self.detail, indent=2, ensure_ascii=False, sort_keys=True)
 
 
 class ChainHead(models.Model):

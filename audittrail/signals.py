@@ -16,7 +16,7 @@ from django.contrib.auth.models import Group
 from django.db.models import signals
 from django.dispatch import receiver
 
-from accounts.models import User
+from accounts.models import RoleAssignment, User
 from audittrail.models import Entry
 from audittrail.trail import REDACTED, SECRET_KEY_NAME, record
 from entrabackup.vault import SealedField
@@ -40,7 +40,8 @@ AUDITED = {
     LogRepository: Audited("logrepository", frozenset({"checked_at", "check_ok", "check_summary", "usage_bytes",
                                                        "free_bytes"})),
     User: Audited("user", frozenset({"last_login"})),
-    Group: Audited("role"),
+    Group: Audited("group"),
+    RoleAssignment: Audited("role_assignment"),
 }
 MAX_VALUE = 200
 
@@ -67,19 +68,20 @@ def shown(model, name: str, value):
 
 
 def changes(model, before: dict, after: dict) -> dict:
-    """{field: {"from": old, "to": new}} of the fields that differ (a changed secret reads "changed")."""
+    """{field: {"from": old, "to": new}} of the fields that differ; a secret field keeps only its name (the
+    trail's detail drops the value of any key that looks like a secret)."""
     return {name: {"from": shown(model, name, before.get(name)), "to": shown(model, name, value)}
             for name, value in after.items() if before.get(name) != value}
 
 
 def _target(instance) -> str:
-    return f"{AUDITED[type(instance)].noun} '{instance}' ({instance.pk})"
+    owner = f" of user '{instance.user}'" if isinstance(instance, RoleAssignment) else ""
+    return f"{AUDITED[type(instance)].noun} '{instance}'{owner} ({instance.pk})"
 
 
 def _tenant(instance):
-    if isinstance(instance, Tenant):
-        return instance
-    return getattr(instance, "tenant", None) if getattr(instance, "tenant_id", None) else None
+    """The tenant to record: the instance itself, or its tenant's id (never a read that a cascade could break)."""
+    return instance if isinstance(instance, Tenant) else getattr(instance, "tenant_id", None)
 
 
 def _only_volatile(instance, update_fields) -> bool:
@@ -119,9 +121,10 @@ def _record_delete(sender, instance, **kwargs):
 @receiver(signals.m2m_changed, sender=User.groups.through)
 @receiver(signals.m2m_changed, sender=User.user_permissions.through)
 @receiver(signals.m2m_changed, sender=Group.permissions.through)
+@receiver(signals.m2m_changed, sender=RoleAssignment.tenants.through)
 def _record_membership(sender, instance, action, model, pk_set, **kwargs):
-    """A user's roles or permissions, or a role's permissions, changed (from either side of the relation)."""
-    if action not in {"post_add", "post_remove", "post_clear"}:
+    """A user's groups or permissions, a group's permissions or the tenants of a role assignment changed."""
+    if action not in {"post_add", "post_remove", "post_clear"} or (action != "post_clear" and not pk_set):
         return
     verb = {"post_add": "added", "post_remove": "removed", "post_clear": "cleared"}[action]
     names = sorted(str(obj) for obj in model._base_manager.filter(pk__in=pk_set or ()))

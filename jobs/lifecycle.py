@@ -15,7 +15,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.gate import gate
-from audittrail.trail import record
 from jobs.errors import JobError, JobValidationError
 from jobs.logbackup.services import _check as log_limit_check
 from jobs.logbackup.services import log_session_cancel
@@ -222,7 +221,4 @@ def sessions_filtered(queryset_for, spec: SessionFilter) -> list[tuple[str, obje
 def session_cancel_any(*, kind: str, session, user=None, request=None) -> bool:
     """Cancel a backup, log or restore session (each stops as its own kind does); False when it has ended."""
     cancel = {"backup": session_cancel, "log": log_session_cancel, "restore": restore_session_cancel}[kind]
-    done = cancel(session=session, user=user)
-    record("session.cancel", target=f"{kind} session {session.pk}", tenant=session.tenant,
-           result="ok" if done else "failed", request=request, user=user)
-    return done
+    return cancel(session=session, user=user)  # each cancel service records `session.cancel` in the trail

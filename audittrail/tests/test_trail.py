@@ -8,10 +8,13 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, connections, transaction
 from django.test import RequestFactory
 
+from accounts.services import role_assign
 from audittrail import chain
 from audittrail.models import Entry
 from audittrail.trail import REDACTED, record
 from entrabackup import graph
+from jobs.models import BackupJob
+from repositories.models import Repository
 from tenants import services
 
 pytestmark = pytest.mark.django_db
@@ -126,6 +129,20 @@ def test_a_tenant_change_is_recorded_field_by_field_without_the_secret():
     assert "secret-value" not in text and "another-secret" not in text
 
 
+def test_removing_a_tenant_records_its_jobs_and_itself():
+    tenant = services.tenant_create(name="Contoso", directory_id="contoso.example",
+                                    client_id="11111111-2222-3333-4444-555555555555",
+                                    credential=graph.ClientSecret("s"))
+    repository = Repository.objects.create(name="Local", database="audit_test_repository")
+    job = BackupJob.objects.create(name="nightly", tenant=tenant, repository=repository)
+    tenant_pk, job_pk = tenant.pk, job.pk
+    tenant.delete()
+    removed = list(Entry.objects.filter(action__endswith=".remove").order_by("id")
+                   .values_list("action", "target", "tenant_name"))
+    assert removed == [("job.remove", f"job 'nightly' ({job_pk})", "Contoso"),
+                       ("tenant.remove", f"tenant 'Contoso' ({tenant_pk})", "Contoso")]
+
+
 def test_bookkeeping_saves_record_nothing(django_user_model):
     user = django_user_model.objects.create_user(username="rita", password="pw")
     before = Entry.objects.count()
@@ -140,6 +157,20 @@ def test_role_membership_changes_are_recorded(django_user_model):
     user.groups.add(group)
     entry = Entry.objects.filter(action="user.update").latest("id")
     assert entry.detail == {"groups": {"added": ["Restore operators"]}}
+
+
+def test_role_assignments_are_recorded_with_their_tenants(django_user_model):
+    user = django_user_model.objects.create_user(username="rita", password="pw")
+    tenant = services.tenant_create(name="Contoso", directory_id="contoso.example",
+                                    client_id="11111111-2222-3333-4444-555555555555",
+                                    credential=graph.ClientSecret("s"))
+    before = Entry.objects.count()
+    role_assign(user=user, role="restore", tenants=[tenant])
+    role_assign(user=user, role="restore", tenants=[tenant])  # the same again: nothing changed
+    entries = list(Entry.objects.filter(id__gt=before).order_by("id").values_list("action", "target", "detail"))
+    assert [(action, detail.get("tenants")) for action, _, detail in entries] == [
+        ("role_assignment.create", None), ("role_assignment.update", {"added": ["Contoso"]})]
+    assert "of user 'rita'" in entries[0][1]
 
 
 def test_a_command_is_recorded_with_its_name_os_user_and_host(tmp_path):

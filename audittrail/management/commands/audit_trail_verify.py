@@ -23,7 +23,9 @@ class Command(ProductCommand):
             self.stderr.write(f"... and {report.more_problems} more.")
         self.stdout.write(f"Checked {report.checked} entries. Head: {report.head_id}:{report.head_hash}")
         if problems:
-            raise CommandError(f"The audit trail was tampered with: {len(problems) + report.more_problems} problems.")
+            count = len(problems) + report.more_problems
+            raise CommandError(f"The audit trail was tampered with: {count} problem{'s' if count != 1 else ''} "
+                               "(listed above).")
         self.stdout.write("The audit trail is intact.")
 
 
