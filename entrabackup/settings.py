@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "restore",
     "dashboard",
     "approvals",
+    "audittrail",
 ]
 
 MIDDLEWARE = [
@@ -117,6 +118,8 @@ MIDDLEWARE = [
     # Tells whether the session's second factor was checked; then a session without it goes to the code step.
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.second_factor_required",
+    # What audittrail.trail.record records while a request is served is attributed to its user and address.
+    "audittrail.middleware.audit_context",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

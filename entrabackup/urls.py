@@ -15,5 +15,6 @@ urlpatterns = [
     path("jobs/", include("jobs.urls")),
     path("restore/", include("restore.urls")),
     path("approvals/", include("approvals.urls")),
+    path("audit-trail/", include("audittrail.urls")),
     path("admin/", admin.site.urls),
 ]
