@@ -9,10 +9,14 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.roles import Role
+from accounts.services import role_assign
 from approvals import services
-from approvals.errors import RequestClosedError, SelfApprovalError, StaleRequestError
+from approvals.actions import restore_apply
+from approvals.errors import NotAnAdministratorError, RequestClosedError, SelfApprovalError, StaleRequestError
 from approvals.gate import gate, register
 from approvals.models import Action, ApprovalRequest, ApprovalSwitch
+from approvals.selectors import approvals_visible_to
 from conftest import ADMIN_PASSWORD, VIEW, _user_with
 from entrabackup import graph
 from restore import plan as planner
@@ -225,3 +229,21 @@ def test_the_restore_command_waits_for_approval_above_the_size(tenant, admin_per
         call_command("restore_apply", str(path), reason="drill", wait=True)
     call_command("approval_approve", "--id", str(request.pk), "--as", "bob")
     assert RestoreSession.objects.get().requested_by == admin_persona
+
+
+def test_an_administrator_of_another_tenant_cannot_decide(tenant, rita, switched_on, django_user_model, monkeypatch):
+    monkeypatch.setattr("restore.sessions.restore_session_enqueue", lambda session: None)
+    other = tenant_create(name="Fabrikam", directory_id="fabrikam.example",
+                          client_id="11111111-2222-3333-4444-555555555555", credential=graph.ClientSecret("s"))
+    admin_a, admin_b = (django_user_model.objects.create_user(username=name, password=ADMIN_PASSWORD)
+                        for name in ("ada", "bea"))
+    role_assign(user=admin_a, role=Role.ADMINISTRATOR, tenants=[tenant])
+    role_assign(user=admin_b, role=Role.ADMINISTRATOR, tenants=[other])
+    switched_on(Action.RESTORE_APPLY_LARGE, min_writes=1)
+    request = restore_apply(tenant=tenant, plan=_plan(tenant, 2).plan, reason="drill", user=rita)
+    assert not approvals_visible_to(admin_b).exists()
+    with pytest.raises(NotAnAdministratorError, match="bea is not an administrator of tenant Contoso"):
+        services.approval_approve(approval_id=request.pk, user=admin_b)
+    assert services.approval_approve(approval_id=request.pk, user=admin_a).status == Status.DONE
+    with pytest.raises(NotAnAdministratorError):  # switches are for administrators of every tenant
+        services.switch_set(action=Action.RESTORE_APPLY_LARGE, enabled=False, user=admin_a)
