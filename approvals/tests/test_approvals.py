@@ -12,13 +12,15 @@ from django.utils import timezone
 from accounts.roles import Role
 from accounts.services import role_assign
 from approvals import services
-from approvals.actions import restore_apply
+from approvals.actions import restore_apply, retention_change
 from approvals.errors import NotAnAdministratorError, RequestClosedError, SelfApprovalError, StaleRequestError
 from approvals.gate import gate, register
 from approvals.models import Action, ApprovalRequest, ApprovalSwitch
 from approvals.selectors import approvals_visible_to
+from audittrail.models import Entry
 from conftest import ADMIN_PASSWORD, VIEW, _user_with
 from entrabackup import graph
+from jobs.services import job_create
 from restore import plan as planner
 from restore.models import RestorePlan, RestoreSession
 from tenants.services import tenant_create
@@ -247,3 +249,27 @@ def test_an_administrator_of_another_tenant_cannot_decide(tenant, rita, switched
     assert services.approval_approve(approval_id=request.pk, user=admin_a).status == Status.DONE
     with pytest.raises(NotAnAdministratorError):  # switches are for administrators of every tenant
         services.switch_set(action=Action.RESTORE_APPLY_LARGE, enabled=False, user=admin_a)
+
+
+def test_the_audit_trail_records_request_refusal_grant_and_execution(admin_persona, bob, recorder, switched_on):
+    switched_on(Action.RETENTION_LOWER)
+    request = _ask(admin_persona)
+    with pytest.raises(SelfApprovalError):
+        services.approval_approve(approval_id=request.pk, user=admin_persona)
+    services.approval_approve(approval_id=request.pk, user=bob)
+    trail = list(Entry.objects.filter(action__startswith="approval.").order_by("id")
+                 .values_list("action", "username", "result"))
+    assert trail == [("approval.request", "alice", "pending"), ("approval.grant", "alice", "denied"),
+                     ("approval.grant", "bob", "ok"), ("approval.execute", "bob", "ok")]
+
+
+def test_lowering_a_jobs_retention_waits_and_raising_it_does_not(tenant, admin_persona, bob, switched_on):
+    job = job_create(tenant=tenant, retention_days=30)
+    switched_on(Action.RETENTION_LOWER)
+    assert retention_change(target=job, values={"retention_days": 60}, user=admin_persona) is None
+    request = retention_change(target=job, values={"retention_days": 7, "retention_points": 3}, user=admin_persona)
+    assert dict(services.params_described(request)) == {"Job": str(job), "Retention days": "30 -> 7",
+                                                        "Retention points": "unlimited -> 3"}
+    services.approval_approve(approval_id=request.pk, user=bob)
+    job.refresh_from_db()
+    assert (job.retention_days, job.retention_points) == (7, 3)
