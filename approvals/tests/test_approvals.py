@@ -21,6 +21,8 @@ from audittrail.models import Entry
 from conftest import ADMIN_PASSWORD, VIEW, _user_with
 from entrabackup import graph
 from jobs.services import job_create
+from repositories.log_services import log_repository_add, log_repository_backend
+from repositories.logstore import LogRepository as LogStore
 from restore import plan as planner
 from restore.models import RestorePlan, RestoreSession
 from tenants.services import tenant_create
@@ -273,3 +275,24 @@ def test_lowering_a_jobs_retention_waits_and_raising_it_does_not(tenant, admin_p
     services.approval_approve(approval_id=request.pk, user=bob)
     job.refresh_from_db()
     assert (job.retention_days, job.retention_points) == (7, 3)
+
+
+def test_an_encryption_password_change_waits_sealed_then_runs(admin_persona, bob, switched_on, settings, tmp_path,
+                                                               capsys):
+    settings.LOG_REPOSITORY_ROOTS = [tmp_path]
+    repository = log_repository_add(name="Primary", kind="directory", path=str(tmp_path / "primary"),
+                                    retention_days=30, password="first password 1")
+    switched_on(Action.ENCRYPTION_OFF)
+    (tmp_path / "old").write_text("first password 1")
+    (tmp_path / "new").write_text("second password 2")
+    args = ["--name", "Primary", "--old-password-file", str(tmp_path / "old"), "--new-password-file",
+            str(tmp_path / "new")]
+    call_command("log_repository_change_password", *args)
+    request = ApprovalRequest.objects.get()
+    assert "waits for a second administrator" in capsys.readouterr().out
+    assert "second password 2" not in str(request.params) and "second password 2" not in str(
+        Entry.objects.values_list("detail", flat=True))
+    call_command("approval_approve", "--id", str(request.pk), "--as", "bob")
+    assert "password changed" in capsys.readouterr().out
+    assert "sealed_new_password" not in ApprovalRequest.objects.get().params
+    LogStore(log_repository_backend(repository), password="second password 2")  # opens with the new one
