@@ -5,7 +5,10 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin import site
+from django.contrib.messages.storage.fallback import FallbackStorage
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
@@ -20,6 +23,7 @@ from approvals.selectors import approvals_visible_to
 from audittrail.models import Entry
 from conftest import ADMIN_PASSWORD, VIEW, _user_with
 from entrabackup import graph
+from jobs.models import BackupJob
 from jobs.services import job_create
 from repositories.log_services import log_repository_add, log_repository_backend
 from repositories.logstore import LogRepository as LogStore
@@ -296,3 +300,20 @@ def test_an_encryption_password_change_waits_sealed_then_runs(admin_persona, bob
     assert "password changed" in capsys.readouterr().out
     assert "sealed_new_password" not in ApprovalRequest.objects.get().params
     LogStore(log_repository_backend(repository), password="second password 2")  # opens with the new one
+
+
+def test_the_job_admin_saves_a_lowered_retention_only_after_approval(tenant, admin_persona, bob, switched_on):
+    job = job_create(tenant=tenant, retention_days=30)
+    switched_on(Action.RETENTION_LOWER)
+    request = RequestFactory().post("/admin/")
+    request.user, request.session = admin_persona, {}
+    request._messages = FallbackStorage(request)
+    edited = BackupJob.objects.get(pk=job.pk)
+    edited.retention_days, edited.name = 5, "renamed"
+    site.get_model_admin(BackupJob).save_model(request, edited, form=None, change=True)
+    job.refresh_from_db()
+    assert (job.name, job.retention_days) == ("renamed", 30)  # the other change is saved, the retention waits
+    assert "waits for a second administrator" in str(list(request._messages)[0])
+    services.approval_approve(approval_id=ApprovalRequest.objects.get().pk, user=bob)
+    job.refresh_from_db()
+    assert job.retention_days == 5
