@@ -1,12 +1,16 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import RoleAssignment, User
 
 # Roles are the only way permissions are given (docs/access.md): Django's groups would be a second one,
 # unscoped by tenant.
 admin.site.unregister(Group)
+# Second factors are set up, removed and reset on the Second factor page (docs/approvals.md): the admin would show
+# their secrets.
+admin.site.unregister(TOTPDevice)
 
 
 class RoleAssignmentInline(admin.TabularInline):

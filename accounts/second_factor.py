@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.errors import AccountError
-from approvals.trail import record
+from audittrail.trail import record
 
 DEVICE_NAME = "Authenticator app"
 PENDING_KEY = "second_factor_pending"

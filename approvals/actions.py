@@ -5,11 +5,17 @@ work at once (approval off for that action, or a small restore) or returns the p
 executors registered below run the same service once a second administrator approves.
 """
 
+import secrets
+
+from django.views.decorators.debug import sensitive_variables
+
 from approvals.gate import gate, register
 from approvals.models import Action, ApprovalRequest
 from approvals.services import state_digest, switch_requires
+from entrabackup import vault
 from jobs.models import BackupJob
-from repositories.errors import RepositoryError
+from repositories.errors import LogRepositoryPasswordError, RepositoryError
+from repositories.log_services import log_repository_change_password
 from repositories.models import LogRepository, Repository
 from repositories.services import repository_tenant_purge
 from restore.errors import RestoreError
@@ -164,3 +170,62 @@ def _retention_describe(params: dict) -> list[tuple[str, object]]:
 
 for _kind in RETENTION_FIELDS:
     register(Action.RETENTION_LOWER, _retention_run, kind=_kind, describe=_retention_describe, state=_retention_state)
+
+
+# -- changing a log repository's encryption password (encryption.off) ----------------------------------------
+
+REWRAP_KIND = "log_repository_password"
+_SEALED_PARAM = "sealed_new_password"  # sealed until the change runs, then dropped from the request
+_REQUEST_PURPOSE = "approvals.approvalrequest.params.sealed_new_password"
+
+
+@sensitive_variables("old_password", "new_password")
+def log_repository_password_change(*, repository: LogRepository, old_password: str, new_password: str,
+                                   password_hint: str | None = None, user=None) -> LogRepository | ApprovalRequest:
+    """Change the password now, or, with four-eyes approval on for encryption, the request (the old password is
+    checked now; the new one waits sealed in the request, bound to it, until the change runs)."""
+    if not switch_requires(Action.ENCRYPTION_OFF):
+        return log_repository_change_password(repository=repository, old_password=old_password,
+                                              new_password=new_password, password_hint=password_hint)
+    if user is None:
+        raise RepositoryError("Changing an encryption password waits for a second administrator: say who asks for "
+                              "it (--as USERNAME).")
+    if repository.encryption != LogRepository.Encryption.PASSWORD or old_password != _current_password(repository):
+        raise LogRepositoryPasswordError(f"The old password of log repository {repository.name} is not right.")
+    if len(new_password or "") < 8:
+        raise LogRepositoryPasswordError("A log repository password needs at least 8 characters.")
+    binding = secrets.token_hex(16)
+    return gate(Action.ENCRYPTION_OFF, user=user, summary=f"Change the encryption password of log repository "
+                                                         f"{repository.name}",
+                params={"kind": REWRAP_KIND, "pk": repository.pk, "hint": password_hint, "binding": binding,
+                        _SEALED_PARAM: vault.seal(new_password, purpose=_REQUEST_PURPOSE, binding=binding)})
+
+
+def _current_password(repository: LogRepository) -> str:
+    return vault.unseal(repository.sealed_password, purpose=vault.purpose_of(LogRepository, "sealed_password"),
+                        binding=repository.vault_binding())
+
+
+def _password_run(params: dict, approval: ApprovalRequest) -> str:
+    repository = LogRepository.objects.get(pk=params["pk"])
+    new_password = vault.unseal(params[_SEALED_PARAM], purpose=_REQUEST_PURPOSE, binding=params["binding"])
+    ApprovalRequest.objects.filter(pk=approval.pk).update(
+        params={k: v for k, v in params.items() if k != _SEALED_PARAM})
+    log_repository_change_password(repository=repository, old_password=_current_password(repository),
+                                   new_password=new_password, password_hint=params.get("hint"))
+    return f"Log repository {repository.name}: password changed (key {repository.key_id} kept, no chunk rewritten)."
+
+
+def _password_state(params: dict) -> str:
+    row = LogRepository.objects.filter(pk=params["pk"]).values("key_id", "sealed_password", "encryption").first()
+    return state_digest(row)
+
+
+def _password_describe(params: dict) -> list[tuple[str, object]]:
+    repository = LogRepository.objects.filter(pk=params["pk"]).first()
+    return [("Log repository", repository.name if repository else "(removed)"),
+            ("New password", "given (kept sealed until the change)"), ("Hint", params.get("hint") or "-")]
+
+
+register(Action.ENCRYPTION_OFF, _password_run, kind=REWRAP_KIND, describe=_password_describe,
+         state=_password_state, errors=(RepositoryError, vault.VaultError))

@@ -1,33 +1,11 @@
-"""The admin shows requests and switches read-only (they change on the Approvals pages, where the rules hold),
-and lends other apps' admins the four-eyes checks of their own edit paths."""
+"""Four-eyes checks lent to other apps' admins, for the edit paths the admin offers. Requests and switches are
+not in the admin: they change on the Approvals pages, where the rules (and the tenant scopes) hold."""
 
-from django.contrib import admin, messages
+from django.contrib import messages
 
 from approvals.actions import RETENTION_FIELDS, retention_change
-from approvals.models import Action, ApprovalRequest, ApprovalSwitch
+from approvals.models import Action
 from approvals.services import switch_requires
-
-
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(ApprovalRequest)
-class ApprovalRequestAdmin(_ReadOnly):
-    list_display = ["id", "action", "summary", "status", "requested_by", "requested_at", "decided_by"]
-    list_filter = ["status", "action"]
-
-
-@admin.register(ApprovalSwitch)
-class ApprovalSwitchAdmin(_ReadOnly):
-    list_display = ["action", "enabled", "min_writes", "updated_by", "updated_at"]
 
 
 class RetentionApprovalMixin:

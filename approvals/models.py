@@ -71,6 +71,8 @@ class ApprovalRequest(models.Model):
 
     class Meta:
         ordering = ["-requested_at"]
+        # Tenant-scoped (the row has a tenant): an administrator limited to some tenants decides their requests.
+        permissions = [("decide_request", "Can approve or deny four-eyes requests of its tenants")]
 
     def __str__(self):
         return f"Approval request {self.pk}: {self.summary}"

@@ -1,37 +1,33 @@
-"""Reads of the approvals app, scoped to what the user may see."""
+"""Reads of the approvals app, scoped to what the user may see (accounts/access.py)."""
 
 from django.db.models import Q, QuerySet
 
+from accounts.access import scope
 from approvals.models import Action, ApprovalRequest, ApprovalSwitch
-from tenants.models import Tenant
 
+# Deciding a request of a tenant (tenant-scoped), and deciding the others and changing switches (shared: an
+# administrator of every tenant).
+DECIDE_REQUEST = "approvals.decide_request"
 DECIDE = "approvals.decide_approval"
 
 
 def is_administrator(user, tenant=None) -> bool:
-    """An administrator may decide requests (of `tenant`, when given) and change the switches.
+    """Whether `user` may decide a request of `tenant` (None: a request of no tenant, or a switch).
 
-    A superuser, or a user granted approvals.decide_approval (the administrator role), for that tenant.
+    The administrator role, on that tenant; for no tenant, on every tenant. Superusers always.
     """
     if user is None or not user.is_authenticated or not user.is_active:
         return False
-    return user.has_perm(DECIDE) if tenant is None else user.has_perm(DECIDE, tenant)
+    return user.has_perm(DECIDE) if tenant is None else user.has_perm(DECIDE_REQUEST, tenant)
 
 
 def approvals_visible_to(user) -> QuerySet[ApprovalRequest]:
-    """Every request an administrator may decide, and the user's own requests."""
-    rows = ApprovalRequest.objects.select_related("requested_by", "decided_by", "tenant")
-    if user.is_superuser:
-        return rows
+    """The requests `user` may decide, and their own requests."""
+    decidable = scope(ApprovalRequest.objects.all(), user, DECIDE_REQUEST)
     if not user.has_perm(DECIDE):
-        return rows.filter(requested_by=user)
-    mine = Q(requested_by=user)
-    tenants = [t for t in _tenants_of(rows) if user.has_perm(DECIDE, t)]
-    return rows.filter(mine | Q(tenant__isnull=True) | Q(tenant__in=tenants))
-
-
-def _tenants_of(rows: QuerySet[ApprovalRequest]):
-    return Tenant.objects.filter(pk__in=rows.exclude(tenant=None).values("tenant"))
+        decidable = decidable.exclude(tenant=None)
+    rows = ApprovalRequest.objects.filter(Q(pk__in=decidable.values("pk")) | Q(requested_by=user))
+    return rows.select_related("requested_by", "decided_by", "tenant")
 
 
 def switches() -> list[ApprovalSwitch]:

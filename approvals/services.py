@@ -24,10 +24,12 @@ from approvals.errors import (
 from approvals.models import SWITCH_CHANGE, Action, ApprovalRequest, ApprovalSwitch
 from approvals.registry import executor_for, register
 from approvals.selectors import is_administrator
-from approvals.trail import record
+from audittrail.trail import record
 
 logger = logging.getLogger(__name__)
 Status = ApprovalRequest.Status
+# The audit trail's result (audittrail Entry.Result) of an approved action's run.
+_EXECUTED = {Status.DONE: "ok", Status.FAILED: "failed", Status.STALE: "denied"}
 SUMMARY_MAX = 500
 
 
@@ -143,7 +145,8 @@ def approval_request_create(*, action: str, user, summary: str, params: dict, te
         action=action, summary=(summary or action)[:SUMMARY_MAX], params=params, tenant=tenant, requested_by=user,
         target_state=executor.state(params) if executor.state else "",
         expires_at=timezone.now() + timedelta(hours=settings.APPROVAL_EXPIRY_HOURS))
-    record("approval.request", target=_target(request), tenant=tenant, user=user, detail=_detail(request))
+    record("approval.request", target=_target(request), tenant=tenant, user=user, result="pending",
+           detail=_detail(request))
     return request
 
 
@@ -154,7 +157,7 @@ def approvals_expire(*, now=None) -> int:
     for request in expired:
         if ApprovalRequest.objects.filter(pk=request.pk, status=Status.PENDING).update(
                 status=Status.EXPIRED, finished_at=now):
-            record("approval.expire", target=_target(request), tenant=request.tenant, result="expired",
+            record("approval.expire", target=_target(request), tenant=request.tenant, result="cancelled",
                    user=request.requested_by, detail=_detail(request))
     return len(expired)
 
@@ -169,11 +172,11 @@ def approval_approve(*, approval_id: int, user, note: str = "") -> ApprovalReque
     try:
         approval, refusal = _claim(approval_id, user, note)
     except ApprovalError as exc:  # the requester, a user who is not an administrator, a closed request
-        record("approval.grant", target=f"approval:{approval_id}", user=user, result="refused",
+        record("approval.grant", target=f"approval:{approval_id}", user=user, result="denied",
                detail={"reason": str(exc)})
         raise
     if refusal is not None:
-        record("approval.grant", target=_target(approval), tenant=approval.tenant, user=user, result="refused",
+        record("approval.grant", target=_target(approval), tenant=approval.tenant, user=user, result="denied",
                detail={**_detail(approval), "reason": str(refusal)})
         raise refusal
     record("approval.grant", target=_target(approval), tenant=approval.tenant, user=user, detail=_detail(approval))
@@ -234,7 +237,7 @@ def _execute(approval: ApprovalRequest) -> ApprovalRequest:
                                                           finished_at=timezone.now())
     approval.refresh_from_db()
     record("approval.execute", target=_target(approval), tenant=approval.tenant, user=approval.decided_by,
-           result="ok" if status == Status.DONE else status, detail={**_detail(approval), "result": approval.result})
+           result=_EXECUTED[status], detail={**_detail(approval), "result": approval.result})
     return approval
 
 
@@ -258,7 +261,7 @@ def approval_withdraw(*, approval_id: int, user) -> ApprovalRequest:
     if approval.status != Status.PENDING:
         raise RequestClosedError(f"Request {approval.pk} is {approval.get_status_display().lower()} already.")
     _close(approval, Status.WITHDRAWN, None, "", timezone.now(), "Withdrawn by the requester; nothing was done.")
-    record("approval.withdraw", target=_target(approval), tenant=approval.tenant, user=user, result="withdrawn",
+    record("approval.withdraw", target=_target(approval), tenant=approval.tenant, user=user, result="cancelled",
            detail=_detail(approval))
     return approval
 

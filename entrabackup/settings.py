@@ -103,8 +103,8 @@ INSTALLED_APPS = [
     "jobs",
     "restore",
     "dashboard",
-    "audittrail",
     "approvals",
+    "audittrail",
 ]
 
 MIDDLEWARE = [
@@ -115,11 +115,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
-    # What audittrail.trail.record records while a request is served is attributed to its user and address.
-    "audittrail.middleware.audit_context",
     # Tells whether the session's second factor was checked; then a session without it goes to the code step.
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.second_factor_required",
+    # What audittrail.trail.record records while a request is served is attributed to its user and address.
+    "audittrail.middleware.audit_context",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

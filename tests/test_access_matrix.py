@@ -17,15 +17,18 @@ names; METHODS which URLs are POSTs (sent with no form data, so nothing is chang
 import fnmatch
 import logging
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
 from accounts.services import role_assign
+from approvals.models import ApprovalRequest
 from entrabackup import graph
 from jobs.models import BackupSession, LogJob, LogSession, Proxy
 from jobs.services import job_create
@@ -50,6 +53,23 @@ EXPECTED = {
     "healthz":                                  "200 200 200 200 200 200 200 200 200",
     "accounts:login":                           "200 302 302 302 302 302 302 302 302",
     "accounts:logout":                          "302 405 405 405 405 405 405 405 405",
+    # The code step of the login (none is due here: back to the login), the user's own password and second
+    # factor; resetting another user's second factor changes users: an assignment to all tenants only.
+    "accounts:login_code":                      "302 302 302 302 302 302 302 302 302",
+    "accounts:password_change":                 "302 200 200 200 200 200 200 200 200",
+    "accounts:password_change_done":            "302 200 200 200 200 200 200 200 200",
+    "accounts:second_factor":                   "302 200 200 200 200 200 200 200 200",
+    "accounts:second_factor_confirm":           "302 302 302 302 302 302 302 302 302",
+    "accounts:second_factor_remove":            "302 302 302 302 302 302 302 302 302",
+    "accounts:second_factor_reset":             "302 403 403 403 403 403 403 302 403",
+    # Approvals: everyone lists their own requests; tenant A's request (asked by its restore operator) is
+    # seen by the requester and A's administrators only; the service refuses whoever may not decide.
+    "approvals:approval_list":                  "302 200 200 200 200 200 200 200 200",
+    "approvals:switch_list":                    "302 200 200 200 200 200 200 200 200",
+    "approvals:approval_detail":                "302 404 404 200 404 200 404 200 404",
+    "approvals:approval_approve":               "302 404 404 302 404 302 404 302 404",
+    "approvals:approval_deny":                  "302 404 404 302 404 302 404 302 404",
+    "approvals:approval_withdraw":              "302 302 302 302 302 302 302 302 302",
     "tenants:tenant_list":                      "302 200 200 200 200 200 200 200 200",
     "tenants:tenant_add":                       "302 403 403 403 403 403 403 200 403",
     "tenants:tenant_detail":                    "302 200 200 200 200 200 404 200 200",
@@ -170,7 +190,9 @@ EXPECTED = {
 }
 POST = {"tenants:tenant_check", "repositories:repository_check", "repositories:log_repository_check", "jobs:job_run",
         "jobs:session_cancel", "restore:log_revert", "restore:plan_from_audit", "restore:restore_session_cancel",
-        "restore:restore_session_passwords"}  # logging out is a POST: asked with a GET here, to stay logged in
+        "restore:restore_session_passwords", "accounts:second_factor_confirm", "accounts:second_factor_remove",
+        "accounts:second_factor_reset", "approvals:approval_approve", "approvals:approval_deny",
+        "approvals:approval_withdraw"}  # logging out is a POST: asked with a GET here, to stay logged in
 # Which object of tenant A (see `world`) each URL names; URLs without parameters are absent.
 ARGS = {
     "tenants:*": {"pk": "tenant"}, "jobs:job_run": {"pk": "job"}, "jobs:job_edit": {"pk": "job"},
@@ -188,6 +210,7 @@ ARGS = {
     "admin:accounts_user_*": {"object_id": "viewer_user"}, "admin:auth_user_password_change": {"id": "viewer_user"},
     "admin:django_q_*": {"object_id": "nothing"}, "admin:axes_*": {"object_id": "nothing"},
     "admin:audittrail_*": {"object_id": "nothing"},
+    "approvals:approval_*": {"pk": "approval"},
 }
 
 
@@ -293,10 +316,14 @@ def world(clean_repository_database, db, tmp_path, settings):
     a = _side(_tenant(A_NAME, "qwa-a.example"), "qwa", repository, log_repository)
     b = _side(_tenant(B_NAME, "zqx-b.example"), "zqx", repository, log_repository)
     users = _users(a["tenant"], b["tenant"])
+    approval = ApprovalRequest.objects.create(
+        action="retention.lower", summary=f"Lower the retention of {a['job']}", tenant=a["tenant"],
+        params={"kind": "job", "pk": a["job"].pk, "retention_days": 3}, requested_by=users["restore"],
+        expires_at=timezone.now() + timedelta(hours=1))
     objects = {**{k: getattr(v, "pk", v) for k, v in a.items() if k != "points"}, "user_type": "user", "repository": repository.pk,
                "log_repository": log_repository.pk, "tenants_app": "tenants", "nothing": 999999,
                "tenant_ct": ContentType.objects.get_for_model(a["tenant"]).pk, "viewer_user": users["viewer"].pk,
-               "proxy": Proxy.objects.create(name="proxy-1", host="host-1").pk}
+               "proxy": Proxy.objects.create(name="proxy-1", host="host-1").pk, "approval": approval.pk}
     yield {"a": a, "b": b, "users": users, "objects": objects}
     request_logger.setLevel(level)
 

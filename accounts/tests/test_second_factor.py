@@ -164,3 +164,12 @@ def test_a_strong_password_is_accepted(client, admin_persona):
     assert response["Location"] == reverse("accounts:password_change_done")
     admin_persona.refresh_from_db()
     assert admin_persona.check_password(strong)
+
+
+def test_operator_creation_refuses_a_weak_password(tmp_path):
+    weak = tmp_path / "password"
+    weak.write_text("password1234\n")
+    with pytest.raises(CommandError, match="The password is refused: This password is too common"):
+        call_command("operator_add", username="olivia", role="viewer", password_file=str(weak))
+    weak.write_text("olivia-stone-7-harbour\n")
+    call_command("operator_add", username="olivia", role="viewer", password_file=str(weak))

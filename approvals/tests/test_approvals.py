@@ -5,16 +5,28 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin import site
+from django.contrib.messages.storage.fallback import FallbackStorage
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.roles import Role
+from accounts.services import role_assign
 from approvals import services
-from approvals.errors import RequestClosedError, SelfApprovalError, StaleRequestError
+from approvals.actions import restore_apply, retention_change
+from approvals.errors import NotAnAdministratorError, RequestClosedError, SelfApprovalError, StaleRequestError
 from approvals.gate import gate, register
 from approvals.models import Action, ApprovalRequest, ApprovalSwitch
+from approvals.selectors import approvals_visible_to
+from audittrail.models import Entry
 from conftest import ADMIN_PASSWORD, VIEW, _user_with
 from entrabackup import graph
+from jobs.models import BackupJob
+from jobs.services import job_create
+from repositories.log_services import log_repository_add, log_repository_backend
+from repositories.logstore import LogRepository as LogStore
 from restore import plan as planner
 from restore.models import RestorePlan, RestoreSession
 from tenants.services import tenant_create
@@ -225,3 +237,83 @@ def test_the_restore_command_waits_for_approval_above_the_size(tenant, admin_per
         call_command("restore_apply", str(path), reason="drill", wait=True)
     call_command("approval_approve", "--id", str(request.pk), "--as", "bob")
     assert RestoreSession.objects.get().requested_by == admin_persona
+
+
+def test_an_administrator_of_another_tenant_cannot_decide(tenant, rita, switched_on, django_user_model, monkeypatch):
+    monkeypatch.setattr("restore.sessions.restore_session_enqueue", lambda session: None)
+    other = tenant_create(name="Fabrikam", directory_id="fabrikam.example",
+                          client_id="11111111-2222-3333-4444-555555555555", credential=graph.ClientSecret("s"))
+    admin_a, admin_b = (django_user_model.objects.create_user(username=name, password=ADMIN_PASSWORD)
+                        for name in ("ada", "bea"))
+    role_assign(user=admin_a, role=Role.ADMINISTRATOR, tenants=[tenant])
+    role_assign(user=admin_b, role=Role.ADMINISTRATOR, tenants=[other])
+    switched_on(Action.RESTORE_APPLY_LARGE, min_writes=1)
+    request = restore_apply(tenant=tenant, plan=_plan(tenant, 2).plan, reason="drill", user=rita)
+    assert not approvals_visible_to(admin_b).exists()
+    with pytest.raises(NotAnAdministratorError, match="bea is not an administrator of tenant Contoso"):
+        services.approval_approve(approval_id=request.pk, user=admin_b)
+    assert services.approval_approve(approval_id=request.pk, user=admin_a).status == Status.DONE
+    with pytest.raises(NotAnAdministratorError):  # switches are for administrators of every tenant
+        services.switch_set(action=Action.RESTORE_APPLY_LARGE, enabled=False, user=admin_a)
+
+
+def test_the_audit_trail_records_request_refusal_grant_and_execution(admin_persona, bob, recorder, switched_on):
+    switched_on(Action.RETENTION_LOWER)
+    request = _ask(admin_persona)
+    with pytest.raises(SelfApprovalError):
+        services.approval_approve(approval_id=request.pk, user=admin_persona)
+    services.approval_approve(approval_id=request.pk, user=bob)
+    trail = list(Entry.objects.filter(action__startswith="approval.").order_by("id")
+                 .values_list("action", "username", "result"))
+    assert trail == [("approval.request", "alice", "pending"), ("approval.grant", "alice", "denied"),
+                     ("approval.grant", "bob", "ok"), ("approval.execute", "bob", "ok")]
+
+
+def test_lowering_a_jobs_retention_waits_and_raising_it_does_not(tenant, admin_persona, bob, switched_on):
+    job = job_create(tenant=tenant, retention_days=30)
+    switched_on(Action.RETENTION_LOWER)
+    assert retention_change(target=job, values={"retention_days": 60}, user=admin_persona) is None
+    request = retention_change(target=job, values={"retention_days": 7, "retention_points": 3}, user=admin_persona)
+    assert dict(services.params_described(request)) == {"Job": str(job), "Retention days": "30 -> 7",
+                                                        "Retention points": "unlimited -> 3"}
+    services.approval_approve(approval_id=request.pk, user=bob)
+    job.refresh_from_db()
+    assert (job.retention_days, job.retention_points) == (7, 3)
+
+
+def test_an_encryption_password_change_waits_sealed_then_runs(admin_persona, bob, switched_on, settings, tmp_path,
+                                                               capsys):
+    settings.LOG_REPOSITORY_ROOTS = [tmp_path]
+    repository = log_repository_add(name="Primary", kind="directory", path=str(tmp_path / "primary"),
+                                    retention_days=30, password="first password 1")
+    switched_on(Action.ENCRYPTION_OFF)
+    (tmp_path / "old").write_text("first password 1")
+    (tmp_path / "new").write_text("second password 2")
+    args = ["--name", "Primary", "--old-password-file", str(tmp_path / "old"), "--new-password-file",
+            str(tmp_path / "new")]
+    call_command("log_repository_change_password", *args)
+    request = ApprovalRequest.objects.get()
+    assert "waits for a second administrator" in capsys.readouterr().out
+    assert "second password 2" not in str(request.params) and "second password 2" not in str(
+        Entry.objects.values_list("detail", flat=True))
+    call_command("approval_approve", "--id", str(request.pk), "--as", "bob")
+    assert "password changed" in capsys.readouterr().out
+    assert "sealed_new_password" not in ApprovalRequest.objects.get().params
+    LogStore(log_repository_backend(repository), password="second password 2")  # opens with the new one
+
+
+def test_the_job_admin_saves_a_lowered_retention_only_after_approval(tenant, admin_persona, bob, switched_on):
+    job = job_create(tenant=tenant, retention_days=30)
+    switched_on(Action.RETENTION_LOWER)
+    request = RequestFactory().post("/admin/")
+    request.user, request.session = admin_persona, {}
+    request._messages = FallbackStorage(request)
+    edited = BackupJob.objects.get(pk=job.pk)
+    edited.retention_days, edited.name = 5, "renamed"
+    site.get_model_admin(BackupJob).save_model(request, edited, form=None, change=True)
+    job.refresh_from_db()
+    assert (job.name, job.retention_days) == ("renamed", 30)  # the other change is saved, the retention waits
+    assert "waits for a second administrator" in str(list(request._messages)[0])
+    services.approval_approve(approval_id=ApprovalRequest.objects.get().pk, user=bob)
+    job.refresh_from_db()
+    assert job.retention_days == 5
