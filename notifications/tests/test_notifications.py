@@ -159,3 +159,17 @@ def test_a_test_to_a_webhook_that_is_down_fails_with_a_reason_that_holds_no_secr
     assert "failed: Webhook unreachable: ConnectError" in page
     assert Delivery.objects.get().status == "failed"
     assert SECRET not in caplog.text and "token=abc" not in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_webhook_that_is_down_is_tried_again_only_after_its_pause(tick, caplog):
+    channel = channel_save(name="Down", kind="webhook", url=f"http://127.0.0.1:{closed_port()}/", secret=SECRET,
+                           events=[Event.EXPIRY])
+    _tenant(secret_expires_at=timezone.now() + timedelta(days=3))
+    tick()
+    [delivery] = Delivery.objects.filter(channel=channel)
+    assert (delivery.status, delivery.attempts, delivery.last_error) == ("pending", 1, "Webhook unreachable: ConnectError")
+    assert delivery.next_attempt_at - timezone.now() > timedelta(seconds=25)  # 30 s after the first failure
+    tick()
+    assert Delivery.objects.get(pk=delivery.pk).attempts == 1  # not before its pause
+    assert "Notification %s to channel Down failed (attempt 1)" % delivery.pk in caplog.text
