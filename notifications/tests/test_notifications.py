@@ -173,3 +173,18 @@ def test_a_webhook_that_is_down_is_tried_again_only_after_its_pause(tick, caplog
     tick()
     assert Delivery.objects.get(pk=delivery.pk).attempts == 1  # not before its pause
     assert "Notification %s to channel Down failed (attempt 1)" % delivery.pk in caplog.text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_notification_that_breaks_never_changes_the_session_it_is_about(sync_tasks, clean_repository_database,
+                                                                          monkeypatch, caplog):
+    _mail_channel(Event.SESSION)
+    job = job_create(tenant=_tenant(), retries=0)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("mail server on fire")
+
+    monkeypatch.setattr("notifications.services.notify", broken)
+    session = session_run(session_id=BackupSession.objects.create(job=job, tenant=job.tenant).pk)
+    assert session.status == "failed" and "mail server on fire" not in session.error
+    assert f"Notifications for backup session {session.pk} failed" in caplog.text
