@@ -15,5 +15,6 @@ urlpatterns = [
     path("jobs/", include("jobs.urls")),
     path("restore/", include("restore.urls")),
     path("notifications/", include("notifications.urls")),
+    path("audit-trail/", include("audittrail.urls")),
     path("admin/", admin.site.urls),
 ]
