@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from accounts.access import TenantScopedAdmin
 from notifications.models import Channel, Delivery, NotificationSettings
 
 
@@ -10,10 +11,13 @@ class ChannelAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(TenantScopedAdmin, admin.ModelAdmin):
     list_display = ("created_at", "event", "channel", "subject", "status", "attempts", "last_error")
     list_filter = ("status", "event", "channel")
     readonly_fields = [f.name for f in Delivery._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # deliveries are what was sent
 
 
 admin.site.register(NotificationSettings)

@@ -11,6 +11,7 @@ import json
 import logging
 import time
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
@@ -21,6 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from audittrail.trail import record
 from entrabackup import vault
 from jobs.models import BackupJob, BackupSession
 from jobs.schedules import next_run
@@ -57,18 +59,31 @@ def channel_save(*, channel: Channel | None = None, name: str, kind: str, recipi
             raise ChannelError("Give the webhook's URL (https://…).")
         if not secret and (moved or not channel.sealed_secret):
             raise ChannelError("Give the webhook's signing secret" + (" again: the URL changed." if moved else "."))
+    added = channel.pk is None
     channel.save()
     if kind == Channel.Kind.WEBHOOK and secret:
         channel.sealed_secret = vault.seal(secret, purpose=_PURPOSE, binding=channel.vault_binding())
         channel.save(update_fields=["sealed_secret"])
+    record("notification.channel_add" if added else "notification.channel_update", target=_target(channel),
+           detail={"kind": kind, "events": channel.events, "enabled": enabled, "recipients": channel.recipient_list,
+                   "webhook_host": urlsplit(url).hostname or "", "new_hmac": bool(secret)})
     return channel
 
 
+def _target(channel: Channel) -> str:
+    return f"notification channel '{channel.name}' ({channel.pk})"
+
+
+@transaction.atomic
 def settings_save(**thresholds) -> NotificationSettings:
+    """Change the thresholds (days before an expiry, overdue grace, mass deletion's count and share)."""
     current = NotificationSettings.current()
+    before = {name: getattr(current, name) for name in thresholds}
     for name, value in thresholds.items():
         setattr(current, name, value)
     current.save()
+    record("notification.settings_update", target="notification thresholds",
+           detail={name: [before[name], value] for name, value in thresholds.items() if before[name] != value})
     return current
 
 
@@ -208,7 +223,10 @@ def channel_test(channel: Channel) -> Delivery:
     delivery = Delivery.objects.create(channel=channel, event=Event.TEST, subject="entrabackup test notification",
                                        payload={"event": Event.TEST, "subject": "entrabackup test notification",
                                                 "link": absolute_url(reverse("notifications:channel_list"))})
-    return delivery_send(delivery.pk) or delivery
+    sent = delivery_send(delivery.pk) or delivery
+    record("notification.test", target=_target(channel), result="ok" if sent.status == Delivery.Status.SENT else "failed",
+           detail={"error": sent.last_error} if sent.last_error else None)
+    return sent
 
 
 # -- sending --------------------------------------------------------------------------------------------------

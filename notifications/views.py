@@ -37,7 +37,7 @@ def channel_edit(request, pk=None):
 def settings_update(request):
     form = SettingsForm(request.POST, instance=NotificationSettings.current())
     if form.is_valid():
-        form.save()
+        services.settings_save(**form.cleaned_data)
         messages.success(request, "Thresholds saved.")
     else:
         messages.error(request, "Thresholds not saved: " + "; ".join(m for e in form.errors.values() for m in e))

@@ -9,6 +9,7 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from audittrail.models import Entry
 from entrabackup import graph
 from jobs.models import BackupJob, BackupSession
 from jobs.runner import session_run
@@ -143,8 +144,16 @@ def test_an_administrator_adds_a_webhook_sends_a_test_and_never_sees_the_secret_
         response = client.post(reverse("notifications:settings_update"), {
             "expiry_days": 14, "overdue_grace_minutes": 30, "mass_delete_count": 20, "mass_delete_percent": 150})
         assert NotificationSettings.current().mass_delete_percent == 10  # refused: a share is at most 100 %
+        client.post(reverse("notifications:settings_update"), {
+            "expiry_days": 14, "overdue_grace_minutes": 30, "mass_delete_count": 20, "mass_delete_percent": 15})
+        assert NotificationSettings.current().expiry_days == 14
     finally:
         receiver.close()
+    trail = {e.action: e for e in Entry.objects.filter(action__startswith="notification.")}
+    assert set(trail) == {"notification.channel_add", "notification.test", "notification.settings_update"}
+    assert trail["notification.channel_add"].username == "alice" and trail["notification.test"].result == "ok"
+    assert trail["notification.settings_update"].detail["expiry_days"] == [30, 14]
+    assert SECRET not in json.dumps([e.detail for e in trail.values()])
     client.force_login(viewer_persona)
     assert client.get(reverse("notifications:channel_list")).status_code == 403
     assert client.post(reverse("notifications:channel_test", args=[channel.pk])).status_code == 403
@@ -172,7 +181,7 @@ def test_a_webhook_that_is_down_is_tried_again_only_after_its_pause(tick, caplog
     assert delivery.next_attempt_at - timezone.now() > timedelta(seconds=25)  # 30 s after the first failure
     tick()
     assert Delivery.objects.get(pk=delivery.pk).attempts == 1  # not before its pause
-    assert "Notification %s to channel Down failed (attempt 1)" % delivery.pk in caplog.text
+    assert f"Notification {delivery.pk} to channel Down failed (attempt 1)" in caplog.text
 
 
 @pytest.mark.django_db(transaction=True)
