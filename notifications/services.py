@@ -118,6 +118,7 @@ def _tenant(tenant: Tenant | None) -> dict:
     return {"tenant": {"name": tenant.name, "directory_id": tenant.directory_id} if tenant else None}
 
 
+NOTIFIED_STATUSES = {BackupSession.Status.FAILED, BackupSession.Status.WARNING, BackupSession.Status.INTERRUPTED}
 SESSION_PAGES = {"backup": "jobs:session_detail", "log": "jobs:log_session_detail",
                  "restore": "restore:restore_session_detail"}
 
@@ -127,7 +128,7 @@ def session_ended(session, kind: str) -> None:
     warnings and, after a backup, about security-relevant changes. Never raises: a notification problem
     must not fail or hold the session."""
     try:
-        if session.status in (BackupSession.Status.FAILED, BackupSession.Status.WARNING):
+        if session.status in NOTIFIED_STATUSES:
             _session_notice(session, kind)
         if kind == "backup" and session.restore_point_id:
             security_check(session)

@@ -13,7 +13,7 @@ from audittrail.models import Entry
 from entrabackup import graph
 from jobs.models import BackupJob, BackupSession
 from jobs.runner import session_run
-from jobs.services import job_create
+from jobs.services import job_create, sessions_fail_over
 from notifications import signing
 from notifications.models import Channel, Delivery, Event, NotificationSettings
 from notifications.services import channel_save, notifications_tick, webhook_request
@@ -197,3 +197,16 @@ def test_a_notification_that_breaks_never_changes_the_session_it_is_about(sync_t
     session = session_run(session_id=BackupSession.objects.create(job=job, tenant=job.tenant).pk)
     assert session.status == "failed" and "mail server on fire" not in session.error
     assert f"Notifications for backup session {session.pk} failed" in caplog.text
+
+
+@pytest.mark.django_db
+def test_a_session_interrupted_by_a_lost_proxy_is_notified(sync_tasks, django_capture_on_commit_callbacks):
+    _mail_channel(Event.SESSION)
+    job = job_create(tenant=_tenant(), retries=0)
+    session = BackupSession.objects.create(job=job, tenant=job.tenant, status="running", proxy_name="gone",
+                                           heartbeat_at=timezone.now() - timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        sessions_fail_over()
+    [message] = mail.outbox
+    assert message.subject == f"Backup session {session.pk} of Fabrikam: Interrupted"
+    assert "The proxy gone stopped reporting" in message.body
