@@ -170,8 +170,8 @@ def security_check(session: BackupSession) -> list[Delivery]:
 
 
 def overdue_check(*, now=None) -> list[Delivery]:
-    """Each scheduled job whose run was due more than the grace ago without a successful session: once per
-    missed run (the deduplication key is the time it was due)."""
+    """Each scheduled job whose run was due more than the grace ago without a successful session since: once
+    (the deduplication key is the first run due after the last success, so it changes only after a success)."""
     now = now or timezone.now()
     grace = timedelta(minutes=NotificationSettings.current().overdue_grace_minutes)
     found = []
