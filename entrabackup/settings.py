@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "restore",
     "dashboard",
     "approvals",
+    "notifications",
     "audittrail",
 ]
 
@@ -356,3 +357,18 @@ SESSION_HEARTBEAT_INTERVAL = env_float("ENTRABACKUP_SESSION_HEARTBEAT_INTERVAL",
 SESSION_RETRY_DELAY = env_float("ENTRABACKUP_SESSION_RETRY_DELAY", 60.0)
 # Restore sessions record the writes they send in groups of this many (packed 20 to a $batch).
 RESTORE_CHUNK_WRITES = env_int("ENTRABACKUP_RESTORE_CHUNK_WRITES", 200)
+
+# --- Notifications (docs/notifications.md) -------------------------------------------------------------
+# The address people reach the product at: links in notifications (change reports, sessions) start with it.
+BASE_URL = env_str("ENTRABACKUP_BASE_URL", "http://127.0.0.1:8000")
+# Seconds before a failed notification is sent again; doubled for each further attempt, at most an hour.
+NOTIFICATION_RETRY_DELAY = env_float("ENTRABACKUP_NOTIFICATION_RETRY_DELAY", 30.0)
+# E-mail goes through Django's mail settings (SMTP by default).
+EMAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("DJANGO_EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "entrabackup@localhost")

@@ -15,6 +15,7 @@ urlpatterns = [
     path("jobs/", include("jobs.urls")),
     path("restore/", include("restore.urls")),
     path("approvals/", include("approvals.urls")),
+    path("notifications/", include("notifications.urls")),
     path("audit-trail/", include("audittrail.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -26,6 +26,7 @@ from jobs.logbackup.types import LOG_TYPES
 from jobs.models import LogSession
 from jobs.runner import Heartbeat
 from jobs.services import proxy_identity
+from notifications.services import session_ended
 from repositories.log_services import log_repository_open
 from tenants.services import tenant_graph_client
 
@@ -49,6 +50,7 @@ def log_session_run(*, session_id: int) -> LogSession | None:
     finally:
         heartbeat.stop()
     session.refresh_from_db()
+    session_ended(session, "log")  # notifications: never raises
     return session
 
 

@@ -24,6 +24,7 @@ from jobs.backup import OBJECT_TYPES, BackupCancelled, backup_type
 from jobs.errors import failure_of
 from jobs.models import BackupSession
 from jobs.services import proxy_identity, session_log, session_retry
+from notifications.services import session_ended
 from repositories.services import repository_store
 from tenants.services import tenant_graph_client, tenant_preflight
 
@@ -85,6 +86,7 @@ def session_run(*, session_id: int) -> BackupSession | None:
     session.refresh_from_db()
     if session.status == Status.FAILED:
         session_retry(session)
+    session_ended(session, "backup")  # notifications: never raises
     return session
 
 

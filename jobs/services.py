@@ -18,6 +18,7 @@ from jobs.errors import JobError, JobValidationError, ScheduleError, SessionConf
 from jobs.logbackup.services import log_jobs_run_due, log_sessions_fail_over
 from jobs.models import BackupJob, BackupSession, Proxy
 from jobs.schedules import next_run, schedule_validate
+from notifications.services import session_ended
 from repositories.services import log_repositories_check_due, repository_default
 
 logger = logging.getLogger(__name__)
@@ -225,7 +226,8 @@ def sessions_fail_over(*, now=None) -> list[BackupSession]:
             continue
         session_log(session.pk, message)
         audit.session_finished("backup", session, BackupSession.Status.INTERRUPTED, message)
-        session.failure = BackupSession.Failure.TRANSIENT
+        session.status, session.error, session.failure = BackupSession.Status.INTERRUPTED, message, BackupSession.Failure.TRANSIENT
+        session_ended(session, "backup")  # notifications: never raises
         retry = session_retry(session, now=now)
         if retry:
             retried.append(retry)

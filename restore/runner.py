@@ -21,6 +21,7 @@ from entrabackup import vault
 from jobs.errors import failure_of
 from jobs.runner import Heartbeat
 from jobs.services import proxy_identity
+from notifications.services import session_ended
 from repositories.models import Repository
 from repositories.services import repository_store
 from restore import apply
@@ -91,6 +92,7 @@ def restore_session_run(*, session_id: int) -> RestoreSession | None:
     finally:
         heartbeat.stop()
     session.refresh_from_db()
+    session_ended(session, "restore")  # notifications: never raises
     return session
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from dashboard.demo import DEMO_ROLES
 from graph_emulator.testing import running_emulator
+from tests.support.webhooks import Receiver
 
 # Everything the product's features need (directory backup, logs, Conditional Access, restore).
 FULL_ROLES = DEMO_ROLES
@@ -42,3 +43,11 @@ def backed_tenant(emulator, clean_repository_database, db):
     )
     job = job_create(tenant=tenant, retries=1)
     return tenant, job, info
+
+
+@pytest.fixture
+def receiver():
+    """A webhook receiver on loopback (tests/support/webhooks.py) for the test's duration."""
+    r = Receiver()
+    yield r
+    r.close()

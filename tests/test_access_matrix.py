@@ -187,12 +187,29 @@ EXPECTED = {
     "admin:audittrail_*_add":                   "302 302 302 302 403 403 403 403 302",
     "admin:audittrail_*_delete":                "302 302 302 302 403 403 403 403 302",
     "admin:audittrail_*_history":               "302 302 302 302 302 302 302 302 302",
+    # Notifications: channels and thresholds are shared by every tenant, so an assignment to all tenants only.
+    # (The channel asked for does not exist: the superuser gets 404; thresholds posted empty are sent back.)
+    "notifications:channel_list":               "302 403 403 403 403 403 403 200 403",
+    "notifications:channel_add":                "302 403 403 403 403 403 403 200 403",
+    "notifications:channel_edit":               "302 403 403 403 403 403 403 404 403",
+    "notifications:channel_test":               "302 403 403 403 403 403 403 404 403",
+    "notifications:settings_update":            "302 403 403 403 403 403 403 302 403",
+    "admin:notifications_*":                    "302 302 302 302 403 403 403 302 302",
+    "admin:notifications_*_changelist":         "302 302 302 302 403 403 403 200 302",
+    "admin:notifications_*_add":                "302 302 302 302 403 403 403 200 302",
+    "admin:notifications_*_history":            "302 302 302 302 302 302 302 302 302",
+    # A delivery names its tenant: an administrator of one tenant sees that tenant's deliveries only.
+    "admin:notifications_delivery_*":           "302 302 302 302 403 302 302 302 302",
+    "admin:notifications_delivery_changelist":  "302 302 302 302 403 200 200 200 302",
+    "admin:notifications_delivery_add":         "302 302 302 302 403 403 403 403 302",
+    "admin:notifications_delivery_history":     "302 302 302 302 302 302 302 302 302",
 }
 POST = {"tenants:tenant_check", "repositories:repository_check", "repositories:log_repository_check", "jobs:job_run",
         "jobs:session_cancel", "restore:log_revert", "restore:plan_from_audit", "restore:restore_session_cancel",
         "restore:restore_session_passwords", "accounts:second_factor_confirm", "accounts:second_factor_remove",
         "accounts:second_factor_reset", "approvals:approval_approve", "approvals:approval_deny",
-        "approvals:approval_withdraw"}  # logging out is a POST: asked with a GET here, to stay logged in
+        "approvals:approval_withdraw", "notifications:channel_test",
+        "notifications:settings_update"}  # logging out is a POST: asked with a GET here, to stay logged in
 # Which object of tenant A (see `world`) each URL names; URLs without parameters are absent.
 ARGS = {
     "tenants:*": {"pk": "tenant"}, "jobs:job_run": {"pk": "job"}, "jobs:job_edit": {"pk": "job"},
@@ -211,6 +228,7 @@ ARGS = {
     "admin:django_q_*": {"object_id": "nothing"}, "admin:axes_*": {"object_id": "nothing"},
     "admin:audittrail_*": {"object_id": "nothing"},
     "approvals:approval_*": {"pk": "approval"},
+    "notifications:channel_*": {"pk": "nothing"}, "admin:notifications_*": {"object_id": "nothing"},
 }
 
 
