@@ -38,19 +38,21 @@ def _user_with(django_user_model, username, *perms):
     return user
 
 
-VIEW = ["tenants.view_tenant", "jobs.view_backupjob", "jobs.view_backupsession", "repositories.view_repository"]
+VIEW = ["tenants.view_tenant", "jobs.view_backupjob", "jobs.view_backupsession", "repositories.view_repository",
+        "restore.browse_backups"]
 
 
 @pytest.fixture
 def viewer_persona(django_user_model):
-    """Sees tenants, jobs, sessions, repositories and restore points; changes nothing."""
+    """Sees tenants, jobs, sessions, repositories, restore points and backed-up objects; changes nothing.
+    (Direct permissions, for all tenants: the roles of docs/access.md are tested in tests/test_access_matrix.py.)"""
     return _user_with(django_user_model, "victor", *VIEW)
 
 
 @pytest.fixture
 def operator_persona(django_user_model):
     """Registers tenants, tests their connection, manages and runs backup jobs."""
-    return _user_with(django_user_model, "olga", *VIEW, "tenants.add_tenant", "tenants.change_tenant",
+    return _user_with(django_user_model, "olga", *VIEW, "tenants.add_tenant", "tenants.change_tenant", "tenants.change_credential",
                       "tenants.test_connection", "jobs.add_backupjob", "jobs.run_backup")
 
 

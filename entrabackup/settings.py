@@ -211,7 +211,9 @@ DEMO_EMULATOR_PORT = env_int("ENTRABACKUP_DEMO_EMULATOR_PORT", 8443)
 # --- Authentication -------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 # The django-axes backend comes first: it refuses a locked-out login before the password is checked.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# accounts.access.RoleBackend answers permissions from role assignments, scoped to tenants (docs/access.md).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend",
+                           "accounts.access.RoleBackend"]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "accounts:login"

@@ -4,13 +4,12 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 from django_q.status import Stat
 
+from accounts.access import scope, scoped_or_404
 from jobs.errors import JobError
 from jobs.logbackup import index as logindex
 from jobs.models import BackupJob, BackupSession, LogJob, LogSession, Proxy
-from tenants.selectors import tenants_visible_to
 
 
 @dataclass(frozen=True)
@@ -38,27 +37,29 @@ def proxies_running() -> list[ProxyStatus]:
 
 
 def proxies_visible_to(user) -> list[ProxyStatus]:
-    """Proxies run every tenant's sessions: shown only to those who may see tenants and their sessions.
-    (When tenant scopes arrive, a user scoped to no tenant sees no proxy either.)"""
+    """Proxies run every tenant's sessions: shown only to those who may see tenants and their sessions (on at
+    least one tenant; a proxy's name, host and workers name no tenant)."""
     if not (user.has_perm("jobs.view_backupsession") and user.has_perm("tenants.view_tenant")):
         return []
     return proxies_running()
 
 
-def jobs_visible_to(user) -> QuerySet[BackupJob]:
-    return BackupJob.objects.filter(tenant__in=tenants_visible_to(user)).select_related("tenant", "repository", "proxy")
+def jobs_visible_to(user, perm: str = "jobs.view_backupjob") -> QuerySet[BackupJob]:
+    """The backup jobs of the tenants on which `user` holds `perm`."""
+    return scope(BackupJob.objects.select_related("tenant", "repository", "proxy"), user, perm)
 
 
-def sessions_visible_to(user) -> QuerySet[BackupSession]:
-    return BackupSession.objects.filter(tenant__in=tenants_visible_to(user)).select_related("job", "tenant")
+def sessions_visible_to(user, perm: str = "jobs.view_backupsession") -> QuerySet[BackupSession]:
+    """The backup sessions of the tenants on which `user` holds `perm`."""
+    return scope(BackupSession.objects.select_related("job", "tenant"), user, perm)
 
 
-def session_for(user, pk: int) -> BackupSession:
-    return get_object_or_404(sessions_visible_to(user), pk=pk)
+def session_for(user, pk: int, perm: str = "jobs.view_backupsession") -> BackupSession:
+    return scoped_or_404(BackupSession.objects.select_related("job", "tenant"), user, perm, pk=pk)
 
 
-def job_for(user, pk: int) -> BackupJob:
-    return get_object_or_404(jobs_visible_to(user), pk=pk)
+def job_for(user, pk: int, perm: str = "jobs.view_backupjob") -> BackupJob:
+    return scoped_or_404(BackupJob.objects.select_related("tenant", "repository", "proxy"), user, perm, pk=pk)
 
 
 def job_named(tenant, name: str) -> BackupJob:
@@ -117,12 +118,12 @@ def log_records_with_ids(tenant, *, log_type: str, record_ids: list[str]) -> lis
         return [dict(zip(("record_id", "repository", "chunk", "line"), row, strict=True)) for row in cursor.fetchall()]
 
 
-def log_jobs_visible_to(user):
-    """Log jobs of the tenants the user may see."""
-    return LogJob.objects.filter(tenant__in=tenants_visible_to(user)).select_related("tenant", "primary", "secondary")
+def log_jobs_visible_to(user, perm: str = "jobs.view_logsession"):
+    """Log jobs of the tenants on which `user` holds `perm` (their sessions' permission: one page shows both)."""
+    return scope(LogJob.objects.select_related("tenant", "primary", "secondary"), user, perm)
 
 
-def log_sessions_visible_to(user):
-    """Log sessions of the tenants the user may see, newest first."""
-    return LogSession.objects.filter(tenant__in=tenants_visible_to(user)).select_related("job", "tenant")
+def log_sessions_visible_to(user, perm: str = "jobs.view_logsession"):
+    """Log sessions of the tenants on which `user` holds `perm`, newest first."""
+    return scope(LogSession.objects.select_related("job", "tenant"), user, perm)
 

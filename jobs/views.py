@@ -18,7 +18,7 @@ def job_list(request):
 
 @permission_required("jobs.add_backupjob", raise_exception=True)
 def job_add(request):
-    form = JobForm(request.POST or None, tenants=tenants_visible_to(request.user))
+    form = JobForm(request.POST or None, tenants=tenants_visible_to(request.user, "jobs.add_backupjob"))
     if request.method == "POST" and form.is_valid():
         try:
             job = services.job_create(**{k: v for k, v in form.cleaned_data.items() if v not in (None, "")})
@@ -33,7 +33,7 @@ def job_add(request):
 @require_POST
 @permission_required("jobs.run_backup", raise_exception=True)
 def job_run(request, pk):
-    job, form = selectors.job_for(request.user, pk), SessionRunForm(request.POST)
+    job, form = selectors.job_for(request.user, pk, "jobs.run_backup"), SessionRunForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"Session not started: {'; '.join(form.errors['kind'])}")
         return redirect("jobs:job_list")
@@ -60,7 +60,7 @@ def session_detail(request, pk):
 @require_POST
 @permission_required("jobs.run_backup", raise_exception=True)
 def session_cancel(request, pk):
-    session = selectors.session_for(request.user, pk)
+    session = selectors.session_for(request.user, pk, "jobs.run_backup")
     if services.session_cancel(session=session, user=request.user):
         messages.success(request, f"Cancellation of session {session.pk} requested.")
     else:

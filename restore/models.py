@@ -41,7 +41,9 @@ class RestoreSession(models.Model):
 
     class Meta:
         ordering = ["-queued_at"]
-        permissions = [("run_restore", "Can plan and apply restores")]
+        permissions = [("run_restore", "Can plan and apply restores"),
+                       ("browse_backups", "Can browse backed-up objects and compare restore points"),
+                       ("explore_logs", "Can search and export backed-up audit and sign-in logs")]
         constraints = [
             # Two restores of one tenant at once would race on the same objects.
             models.UniqueConstraint(fields=["tenant"], condition=Q(status__in=["queued", "running"]),

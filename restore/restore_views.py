@@ -4,9 +4,10 @@ session. Every page needs the restore permission (restore.run_restore) and a ten
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.access import scoped_or_404
 from entrabackup import graph
 from repositories.errors import RepositoryError
 from restore import planning, sessions
@@ -16,24 +17,24 @@ from restore.restore_forms import ApplyForm, AuditPlanForm, PlanForm
 from restore.runner import passwords_export
 from restore.selectors import tenant_backups
 from restore.views import _clear_errors, _error
-from tenants.selectors import tenant_for, tenants_visible_to
+from tenants.selectors import tenant_for
 
 RESTORE = "restore.run_restore"
 PLAN_FAILURES = (RestoreError, RepositoryError, graph.GraphError)
 
 
 def _plan_for(user, pk) -> RestorePlan:
-    return get_object_or_404(RestorePlan.objects.filter(tenant__in=tenants_visible_to(user)), pk=pk)
+    return scoped_or_404(RestorePlan.objects.select_related("tenant"), user, RESTORE, pk=pk)
 
 
 def _session_for(user, pk):
-    return get_object_or_404(sessions.RestoreSession.objects.filter(tenant__in=tenants_visible_to(user)), pk=pk)
+    return scoped_or_404(sessions.RestoreSession.objects.select_related("tenant"), user, RESTORE, pk=pk)
 
 
 @permission_required(RESTORE, raise_exception=True)
 @_clear_errors
 def plan_create(request, tenant_pk):
-    tenant = tenant_for(request.user, tenant_pk)
+    tenant = tenant_for(request.user, tenant_pk, RESTORE)
     form = PlanForm(request.POST or None, initial={"ids": request.GET.get("ids", "")[:20000]})
     if request.method == "POST" and form.is_valid():
         try:
@@ -53,7 +54,7 @@ def plan_create(request, tenant_pk):
 @permission_required(RESTORE, raise_exception=True)
 def plan_from_audit(request, tenant_pk):
     """POST audit_ids (one per line): a plan reverting those directory audit records, then its review."""
-    tenant = tenant_for(request.user, tenant_pk)
+    tenant = tenant_for(request.user, tenant_pk, RESTORE, "restore.explore_logs")
     form = AuditPlanForm(request.POST)
     if not form.is_valid():
         return _error(request, 400, "No audit records to revert", [m for e in form.errors.values() for m in e])

@@ -188,4 +188,4 @@ def tenant_with_points(user) -> list[tuple]:
 
 def log_tenants(user):
     """The tenants whose backed-up logs the user may search (the log explorer's index page)."""
-    return tenants_visible_to(user).order_by("name")
+    return tenants_visible_to(user, "restore.explore_logs").order_by("name")

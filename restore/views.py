@@ -30,6 +30,9 @@ from restore.selectors import PRODUCTION
 from restore.services import tenant_compare
 from tenants.selectors import tenant_for
 
+# Backed-up objects and their comparisons are the tenant's data: the restore operator's, not the viewer's.
+BROWSE = "restore.browse_backups"
+
 
 class BadQuery(Exception):
     """A query parameter or path part that cannot be used; its messages are shown with a 400."""
@@ -82,10 +85,10 @@ def restore_point_list(request, tenant_pk):
     return render(request, "restore/restore_point_list.html", {"tenant": tenant, "rows": rows})
 
 
-@permission_required("tenants.view_tenant", raise_exception=True)
+@permission_required(BROWSE, raise_exception=True)
 @_clear_errors
 def object_explorer(request, tenant_pk):
-    tenant, query = tenant_for(request.user, tenant_pk), _query(ExplorerQuery, request)
+    tenant, query = tenant_for(request.user, tenant_pk, BROWSE), _query(ExplorerQuery, request)
     filters = {"object_type": query["type"], "search": query["q"]}
     deleted = {"": False, "deleted": "only", "all": True}[query["state"]]
     with selectors.tenant_backups(tenant) as backups:
@@ -100,10 +103,10 @@ def object_explorer(request, tenant_pk):
     return response
 
 
-@permission_required("tenants.view_tenant", raise_exception=True)
+@permission_required(BROWSE, raise_exception=True)
 @_clear_errors
 def object_detail(request, tenant_pk, object_type, object_id):
-    tenant, query = tenant_for(request.user, tenant_pk), _query(PointQuery, request)
+    tenant, query = tenant_for(request.user, tenant_pk, BROWSE), _query(PointQuery, request)
     try:
         object_path_validate(object_type, object_id)
     except ValidationError as exc:
@@ -137,10 +140,10 @@ def _compare_report(tenant, query):
     return report
 
 
-@permission_required("tenants.view_tenant", raise_exception=True)
+@permission_required(BROWSE, raise_exception=True)
 @_clear_errors
 def compare_view(request, tenant_pk):
-    tenant, query = tenant_for(request.user, tenant_pk), _query(CompareQuery, request)
+    tenant, query = tenant_for(request.user, tenant_pk, BROWSE), _query(CompareQuery, request)
     report = _compare_report(tenant, query).filtered(types=query["type"], changes=[query["change"]] if query["change"] else None)
     rows, page = list(report.rows()), query["page"]
     with selectors.tenant_backups(tenant) as backups:
@@ -149,7 +152,7 @@ def compare_view(request, tenant_pk):
                "rows": rows[(page - 1) * COMPARE_ROWS_PER_PAGE:page * COMPARE_ROWS_PER_PAGE], "page": page,
                "has_next": page * COMPARE_ROWS_PER_PAGE < len(rows), "counts": report.counts(),
                "filters": _without_page(request), "types": objecttypes.NAMES,
-               "change_kinds": CHANGE_KINDS, "can_restore": request.user.has_perm("restore.run_restore"),
+               "change_kinds": CHANGE_KINDS, "can_restore": request.user.has_perm("restore.run_restore", tenant),
                # What a restore plan can take from this report: the objects of the types it writes back.
                "restore_ids": sorted({c.object_id for c in report.changes if c.object_type in planner.WRITABLE_TYPES})}
     template = "restore/_compare_report.html" if request.htmx else "restore/compare_view.html"
@@ -166,10 +169,10 @@ def _without_page(request) -> str:
     return params.urlencode()
 
 
-@permission_required("tenants.view_tenant", raise_exception=True)
+@permission_required(BROWSE, raise_exception=True)
 @_clear_errors
 def compare_export(request, tenant_pk):
-    tenant, query = tenant_for(request.user, tenant_pk), _query(CompareQuery, request)
+    tenant, query = tenant_for(request.user, tenant_pk, BROWSE), _query(CompareQuery, request)
     report = _compare_report(tenant, query).filtered(types=query["type"], changes=[query["change"]] if query["change"] else None)
     name = f"compare-{tenant.pk}-{report.source}-{report.target}".replace(":", "_")
     if query["format"] == "csv":
@@ -182,8 +185,8 @@ def compare_export(request, tenant_pk):
 
 
 # The log explorer (docs/log-explorer.md). Log records can hold anything about anyone in the tenant: they
-# need the right to see the tenant and to see its log backups (the permission of the Log backups pages).
-LOG_PERMISSIONS = ("tenants.view_tenant", "jobs.view_logsession")
+# need the log explorer's own permission (the restore operator's, docs/access.md) on that tenant.
+LOG_PERMISSIONS = ("restore.explore_logs",)
 # "Revert these changes" hands ticked directory audit records to a restore plan (restore.restore_views).
 REVERT_PERMISSIONS = (*LOG_PERMISSIONS, "restore.run_restore")
 
@@ -195,9 +198,9 @@ def log_index(request):
 
 @permission_required(LOG_PERMISSIONS, raise_exception=True)
 def log_explorer(request, tenant_pk):
-    tenant, form = tenant_for(request.user, tenant_pk), LogQuery(request.GET)
+    tenant, form = tenant_for(request.user, tenant_pk, *LOG_PERMISSIONS), LogQuery(request.GET)
     context = {"tenant": tenant, "form": form, "query": _log_querystring(request),
-               "may_revert": request.user.has_perms(REVERT_PERMISSIONS)}
+               "may_revert": request.user.has_perms(REVERT_PERMISSIONS, tenant)}
     status = 200
     if form.is_valid():
         query = form.cleaned_data
@@ -215,7 +218,7 @@ def log_explorer(request, tenant_pk):
 @permission_required(LOG_PERMISSIONS, raise_exception=True)
 @_clear_errors
 def log_record_detail(request, tenant_pk):
-    tenant = tenant_for(request.user, tenant_pk)
+    tenant = tenant_for(request.user, tenant_pk, *LOG_PERMISSIONS)
     try:
         ref = logexplorer.RecordRef.parse(request.GET.get("id", ""))
     except ValueError as exc:
@@ -236,7 +239,7 @@ def log_record_detail(request, tenant_pk):
 @permission_required(LOG_PERMISSIONS, raise_exception=True)
 @_clear_errors
 def log_export(request, tenant_pk):
-    tenant = tenant_for(request.user, tenant_pk)
+    tenant = tenant_for(request.user, tenant_pk, *LOG_PERMISSIONS)
     if request.method == "POST":
         selection = _valid(LogSelection(request.POST))
         rows, export_format = iter(logexplorer.rows_of(tenant, selection["refs"])), selection["format"] or "csv"
@@ -253,7 +256,7 @@ def log_export(request, tenant_pk):
 @_clear_errors
 def log_revert(request, tenant_pk):
     """The ticked directory audit records, shown once more before they go to the plan that reverts them."""
-    tenant = tenant_for(request.user, tenant_pk)
+    tenant = tenant_for(request.user, tenant_pk, *REVERT_PERMISSIONS)
     refs = _valid(LogSelection(request.POST))["refs"]
     rows = logexplorer.rows_of(tenant, [ref for ref in refs if ref.log_type == "audit"])
     if not rows:

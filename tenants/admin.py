@@ -2,11 +2,12 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from accounts.access import TenantScopedAdmin
 from tenants.models import TENANT_ENDPOINT_FIELDS, Tenant
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(TenantScopedAdmin, admin.ModelAdmin):
     """Registration is done on the Tenants pages or with `manage.py tenant_add` (credentials are sealed
     there). The admin lets an administrator fix names and features; where the credential is sent (cloud,
     directory, URLs, CA bundle) is read-only here and changes on the tenant's page, together with the

@@ -60,7 +60,8 @@ class Tenant(models.Model):
 
     class Meta:
         ordering = ["name"]
-        permissions = [("test_connection", "Can test a tenant's connection")]
+        permissions = [("test_connection", "Can test a tenant's connection"),
+                       ("change_credential", "Can replace a tenant's credential")]
         constraints = [
             models.UniqueConstraint(
                 models.functions.Lower("directory_id"), "cloud", name="tenant_unique_directory_per_cloud"

@@ -1,22 +1,28 @@
 """Reads of tenants, scoped to what a user may see."""
 
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
 
+from accounts.access import scope, scoped_or_404, tenants_for
 from tenants.errors import TenantNotFoundError
 from tenants.models import Tenant
 from tenants.services import credential_expiry_warning
 
-
-def tenants_visible_to(user) -> QuerySet[Tenant]:
-    """Every tenant for now; tenant scopes per role narrow this one query when they arrive."""
-    if not user.has_perm("tenants.view_tenant"):
-        return Tenant.objects.none()
-    return Tenant.objects.all()
+VIEW = "tenants.view_tenant"
 
 
-def tenant_for(user, pk: int) -> Tenant:
-    return get_object_or_404(tenants_visible_to(user), pk=pk)
+def tenants_visible_to(user, perm: str = VIEW) -> QuerySet[Tenant]:
+    """The tenants on which `user` holds `perm` (accounts.access: roles limited to tenants)."""
+    return tenants_for(user, perm)
+
+
+def tenant_for(user, pk: int, *perms: str) -> Tenant:
+    """The tenant `pk` if `user` holds every one of `perms` (default: view) on it; Http404 otherwise (another
+    tenant's is not revealed)."""
+    first, *more = perms or (VIEW,)
+    tenants = Tenant.objects.all()
+    for perm in more:
+        tenants = scope(tenants, user, perm)
+    return scoped_or_404(tenants, user, first, pk=pk)
 
 
 def tenants_with_warnings(user) -> list[tuple[Tenant, str | None]]:

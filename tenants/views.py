@@ -44,16 +44,16 @@ def tenant_detail(request, pk):
 @require_POST
 @permission_required("tenants.test_connection", raise_exception=True)
 def tenant_check(request, pk):
-    tenant = selectors.tenant_for(request.user, pk)
+    tenant = selectors.tenant_for(request.user, pk, "tenants.test_connection")
     services.tenant_check(tenant=tenant)
     return render(request, "tenants/_tenant_check.html", {"tenant": tenant})
 
 
 @sensitive_post_parameters(*SECRET_FIELDS)
 @sensitive_variables()
-@permission_required("tenants.change_tenant", raise_exception=True)
+@permission_required("tenants.change_credential", raise_exception=True)
 def tenant_credential(request, pk):
-    tenant = selectors.tenant_for(request.user, pk)
+    tenant = selectors.tenant_for(request.user, pk, "tenants.change_credential")
     form = CredentialForm(request.POST or None, request.FILES or None, initial={"name": tenant.name})
     if request.method == "POST" and form.is_valid():
         credential, expires = form.cleaned_data["credential"], form.expires_at()
@@ -68,7 +68,7 @@ def tenant_credential(request, pk):
 @permission_required("tenants.change_tenant", raise_exception=True)
 def tenant_connection(request, pk):
     """Change where the credential is sent: cloud, tenant ID, URLs, CA bundle; only with the credential again."""
-    tenant = selectors.tenant_for(request.user, pk)
+    tenant = selectors.tenant_for(request.user, pk, "tenants.change_tenant")
     form = TenantConnectionForm(request.POST or None, request.FILES or None, initial=TenantConnectionForm.initial_for(tenant))
     if request.method == "POST" and form.is_valid():
         try:

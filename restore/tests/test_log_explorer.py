@@ -81,7 +81,7 @@ def logs(tenant, repository):
 
 @pytest.fixture
 def log_viewer(django_user_model):
-    return _user_with(django_user_model, "lena", "tenants.view_tenant", "jobs.view_logsession")
+    return _user_with(django_user_model, "lena", "tenants.view_tenant", "jobs.view_logsession", "restore.explore_logs")
 
 
 def _ids(client, tenant, **params) -> list[str]:
@@ -301,7 +301,8 @@ def test_a_missing_chunk_is_named_on_the_detail_page(client, tenant, logs, repos
 
 @pytest.fixture
 def restorer(django_user_model):
-    return _user_with(django_user_model, "rita", "tenants.view_tenant", "jobs.view_logsession", "restore.run_restore")
+    return _user_with(django_user_model, "rita", "tenants.view_tenant", "jobs.view_logsession", "restore.explore_logs",
+                      "restore.run_restore")
 
 
 def test_revert_shows_the_ticked_audit_records_and_hands_their_ids_to_the_plan(client, tenant, logs, restorer,

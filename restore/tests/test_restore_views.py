@@ -19,7 +19,7 @@ def tenant(db):
 @pytest.fixture
 def restorer_persona(django_user_model):
     """Sees tenants and restore points, and may plan and apply restores."""
-    return _user_with(django_user_model, "rita", *VIEW, "restore.run_restore")
+    return _user_with(django_user_model, "rita", *VIEW, "restore.run_restore", "restore.explore_logs")
 
 
 def _plan(tenant) -> RestorePlan:
