@@ -34,6 +34,7 @@ SECURITY = VIEW | {
     "accounts.delete_roleassignment",
     "tenants.change_credential",
     "axes.view_accessattempt", "axes.delete_accessattempt",
+    "audittrail.view_entry",
 }
 
 

@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "jobs",
     "restore",
     "dashboard",
+    "audittrail",
 ]
 
 MIDDLEWARE = [
@@ -110,6 +111,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # What audittrail.trail.record records while a request is served is attributed to its user and address.
+    "audittrail.middleware.audit_context",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

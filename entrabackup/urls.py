@@ -14,5 +14,6 @@ urlpatterns = [
     path("repositories/", include("repositories.urls")),
     path("jobs/", include("jobs.urls")),
     path("restore/", include("restore.urls")),
+    path("audit-trail/", include("audittrail.urls")),
     path("admin/", admin.site.urls),
 ]

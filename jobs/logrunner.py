@@ -15,6 +15,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from audittrail import events as audit
 from entrabackup import graph
 from jobs.errors import failure_of
 from jobs.logbackup import engine
@@ -162,4 +163,5 @@ class _Progress:
 
 def _finish(session: LogSession, status: str, **fields) -> None:
     LogSession.objects.filter(pk=session.pk).update(status=status, ended_at=timezone.now(), **fields)
+    audit.session_finished("log", session, status, fields.get("error", ""))
     log_session_log(session.pk, f"Finished: {Status(status).label}" + (f" - {fields['error']}" if fields.get("error") else ""))

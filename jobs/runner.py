@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
+from audittrail import events as audit
 from entrabackup import graph, objecttypes
 from jobs.backup import OBJECT_TYPES, BackupCancelled, backup_type
 from jobs.errors import failure_of
@@ -201,4 +202,5 @@ def _describe(result) -> str:
 
 def _finish(session: BackupSession, status: str, **fields) -> None:
     BackupSession.objects.filter(pk=session.pk).update(status=status, ended_at=timezone.now(), **fields)
+    audit.session_finished("backup", session, status, fields.get("error", ""))
     session_log(session.pk, f"Finished: {Status(status).label}" + (f" - {fields['error']}" if fields.get("error") else ""))

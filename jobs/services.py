@@ -12,6 +12,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 import entrabackup
+from audittrail import events as audit
 from entrabackup import objecttypes
 from jobs.errors import JobError, JobValidationError, ScheduleError, SessionConflictError
 from jobs.logbackup.services import log_jobs_run_due, log_sessions_fail_over
@@ -113,6 +114,7 @@ def session_create(*, job: BackupJob, kind: str = "auto", object_types: list[str
         if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != ONE_ACTIVE:
             raise
         raise SessionConflictError(_conflict(job.tenant)) from None
+    audit.session_started("backup", session, mode=kind, attempt=attempt)
     if not_before is None:
         transaction.on_commit(lambda: session_enqueue(session))
     else:
@@ -161,11 +163,14 @@ def session_cancel(*, session: BackupSession, user=None) -> bool:
             status=BackupSession.Status.CANCELLED, ended_at=now, error=f"Cancelled by {who} at {_at(now)} before it started.",
             **asked):
         session_log(session.pk, f"Cancelled by {who} at {_at(now)} before it started.")
-        return True
-    if active.filter(status=BackupSession.Status.RUNNING, cancel_requested=False).update(**asked):
+        accepted = True
+    elif active.filter(status=BackupSession.Status.RUNNING, cancel_requested=False).update(**asked):
         session_log(session.pk, f"Cancel requested by {who} at {_at(now)}; stopping at the next page.")
-        return True
-    return active.filter(status=BackupSession.Status.RUNNING).exists()  # asked already, still stopping
+        accepted = True
+    else:
+        accepted = active.filter(status=BackupSession.Status.RUNNING).exists()  # asked already, still stopping
+    audit.session_cancel_asked("backup", session, user, accepted)
+    return accepted
 
 
 def session_log(session_id: int, message: str) -> None:
@@ -219,6 +224,7 @@ def sessions_fail_over(*, now=None) -> list[BackupSession]:
                 failure=BackupSession.Failure.TRANSIENT):
             continue
         session_log(session.pk, message)
+        audit.session_finished("backup", session, BackupSession.Status.INTERRUPTED, message)
         session.failure = BackupSession.Failure.TRANSIENT
         retry = session_retry(session, now=now)
         if retry:

@@ -15,6 +15,8 @@ from datetime import datetime
 
 from django.views.decorators.debug import sensitive_variables
 
+from audittrail import trail
+from audittrail.models import Entry
 from entrabackup import objecttypes, vault
 from jobs.logbackup.types import parse_time
 from jobs.selectors import log_records_with_ids
@@ -68,12 +70,17 @@ def plan_build(*, tenant, restore_point: PointSpec, selection: planner.Selection
     try:
         body = planner.Planner(then, now, selection, options, last_known=last).build()
     except planner.PlanError as exc:
+        trail.record("restore.plan", target=f"restore point {ref.restore_point.id}", tenant=tenant,
+               result=Entry.Result.FAILED, detail={"error": str(exc)})
         raise PlanInputError(str(exc)) from None
     rp = ref.restore_point
-    return planner.plan_document(
+    doc = planner.plan_document(
         tenant={"key": str(tenant.key), "name": tenant.name, "directory_id": tenant.directory_id},
         restore_point={"repository": ref.repository.pk, "id": rp.id, "committed_at": rp.committed_at.isoformat()},
         selection=selection, options=options, body=body, audit_records=audit_records)
+    trail.record("restore.plan", target=f"plan {doc.get('plan_id', '')}", tenant=tenant,
+           detail={"restore_point": rp.id, "steps": len(doc.get("steps", [])), "audit_records": len(audit_records or [])})
+    return doc
 
 
 def _validate(selection: planner.Selection) -> None:

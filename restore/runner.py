@@ -15,6 +15,8 @@ import logging
 from django.conf import settings
 from django.utils import timezone
 
+from audittrail import events as audit
+from audittrail.trail import record
 from entrabackup import vault
 from jobs.errors import failure_of
 from jobs.runner import Heartbeat
@@ -173,10 +175,13 @@ def _summary(session: RestoreSession, verb: str) -> str:
 
 def _finish(session: RestoreSession, status: str, **fields) -> None:
     RestoreSession.objects.filter(pk=session.pk).update(status=status, ended_at=timezone.now(), **fields)
+    audit.session_finished("restore", session, status, fields.get("error", ""))
     restore_log(session.pk, f"Finished: {Status(status).label}" + (f" - {fields['error']}" if fields.get("error") else ""))
 
 
 def passwords_export(session: RestoreSession) -> str:
     """The new users' passwords as CSV text (once; see restore.sessions.passwords_reveal)."""
     rows = passwords_reveal(session=session)
+    record("export.restore_passwords", target=f"restore session {session.pk}", tenant=session.tenant_id,
+           detail={"users": len(rows)})
     return "userPrincipalName,password\n" + "".join(f"{json.dumps(u)},{json.dumps(p)}\n" for u, p in rows.items())

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import orjson
 
+from audittrail.trail import record
 from entrabackup.graph import GraphError
 from restore.compare import ChangeReport, Production, compare
 from restore.errors import CompareError, ExportTargetError
@@ -43,6 +44,8 @@ def restore_point_export(*, tenant, restore_point: PointSpec, output: Path) -> d
                         "committed_at": rp.committed_at.isoformat(), "kind": rp.kind,
                         "repository": ref.repository.name, "objects": counts}
             (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    record("export.restore_point", target=str(output), tenant=tenant,
+           detail={"restore_point": rp.id, "objects": sum(counts.values())})
     return manifest
 
 

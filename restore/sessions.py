@@ -6,6 +6,7 @@ the proxy runs it in restore/runner.py.
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import timedelta
 
@@ -16,6 +17,9 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from audittrail import events as audit
+from audittrail.models import Entry
+from audittrail.trail import record
 from entrabackup import vault
 from restore.errors import RestoreError
 from restore.models import RestoreSession, RestoreWrite
@@ -32,6 +36,28 @@ class RestorePermissionError(RestoreError):
     """The user may not restore (the restore permission is missing)."""
 
 
+def _recorded(create):
+    """Record every restore asked for in the audit trail (`restore.apply`), refused ones too."""
+
+    @functools.wraps(create)
+    def wrapper(*, tenant, plan: dict, reason: str, requested_by=None) -> RestoreSession:
+        plan_id = plan.get("plan_id", "") if isinstance(plan, dict) else ""
+        try:
+            session = create(tenant=tenant, plan=plan, reason=reason, requested_by=requested_by)
+        except RestoreError as exc:
+            result = Entry.Result.DENIED if isinstance(exc, RestorePermissionError) else Entry.Result.FAILED
+            record("restore.apply", target=f"plan {plan_id}", tenant=tenant, user=requested_by, result=result,
+                   detail={"error": str(exc), "reason": reason})
+            raise
+        record("restore.apply", target=f"restore session {session.pk}", tenant=tenant, user=requested_by,
+               detail={"plan_id": plan_id, "steps": len(plan["steps"]), "reason": reason,
+                       "resumes": session.resume_of_id})
+        return session
+
+    return wrapper
+
+
+@_recorded
 def restore_session_create(*, tenant, plan: dict, reason: str, requested_by=None) -> RestoreSession:
     """Queue the apply of ``plan``; it resumes the newest unfinished session of the same plan, if any.
 
@@ -97,6 +123,8 @@ def sessions_interrupt_lost(*, tenant=None, now=None) -> list[int]:
                 status=RestoreSession.Status.INTERRUPTED, ended_at=now,
                 error="The proxy running it stopped reporting; apply the same plan again to resume."):
             restore_log(pk, "Interrupted: its proxy stopped reporting.")
+            audit.session_finished("restore", RestoreSession(pk=pk, tenant_id=_tenant_of(pk)),
+                                   RestoreSession.Status.INTERRUPTED, "Its proxy stopped reporting.")
     return ids
 
 
@@ -108,11 +136,13 @@ def restore_session_cancel(*, session: RestoreSession, user=None) -> bool:
             status=RestoreSession.Status.CANCELLED, ended_at=now, cancel_requested=True, cancelled_by=user,
             cancelled_at=now, error=f"Cancelled by {who} before it started; nothing was written."):
         restore_log(session.pk, f"Cancelled by {who} before it started.")
+        audit.session_cancel_asked("restore", session, user, True)
         return True
     asked = RestoreSession.objects.filter(pk=session.pk, status=RestoreSession.Status.RUNNING).update(
         cancel_requested=True, cancelled_by=user, cancelled_at=now)
     if asked:
         restore_log(session.pk, f"Cancel requested by {user.get_username() if user else 'an operator'}.")
+    audit.session_cancel_asked("restore", session, user, bool(asked))
     return bool(asked)
 
 
@@ -136,6 +166,10 @@ def passwords_reveal(*, session: RestoreSession) -> dict[str, str]:
         passwords = json.loads(vault.unseal(row.sealed_passwords, purpose=_purpose(), binding=row.vault_binding()))
         RestoreSession.objects.filter(pk=row.pk).update(sealed_passwords="", passwords_shown_at=timezone.now())
     return passwords
+
+
+def _tenant_of(session_id: int) -> int | None:
+    return RestoreSession.objects.filter(pk=session_id).values_list("tenant_id", flat=True).first()
 
 
 def _purpose() -> str:

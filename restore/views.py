@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audittrail.trail import record
 from entrabackup import objecttypes
 from repositories.errors import RepositoryError
 from restore import logexplorer, selectors
@@ -181,6 +182,9 @@ def compare_export(request, tenant_pk):
     else:
         response = HttpResponse(report_json(report), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{name}.{query["format"] or "json"}"'
+    record("export.compare", target=f"{name}.{query['format'] or 'json'}", tenant=tenant,
+           detail={"from": str(report.source), "to": str(report.target), "format": query["format"] or "json",
+                   "objects": len(report.changes)})
     return response
 
 
@@ -243,11 +247,14 @@ def log_export(request, tenant_pk):
     if request.method == "POST":
         selection = _valid(LogSelection(request.POST))
         rows, export_format = iter(logexplorer.rows_of(tenant, selection["refs"])), selection["format"] or "csv"
+        what = {"records": len(selection["refs"])}
     else:
         query = _valid(LogQuery(request.GET))
         rows = logexplorer.rows_walk(tenant, start=query["start_at"], end=query["end_at"],
                                      filters=LogQuery.filters_of(query))
         export_format = query["format"] or "csv"
+        what = {key: str(value) for key, value in query.items() if value not in (None, "", [])}
+    record("export.logs", target=f"log explorer export ({export_format})", tenant=tenant, detail=what)
     return _export_response(rows, export_format, tenant)
 
 

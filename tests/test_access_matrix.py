@@ -144,6 +144,16 @@ EXPECTED = {
     "admin:axes_*_changelist":                  "302 302 302 302 403 403 403 200 302",
     "admin:axes_*_add":                         "302 302 302 302 403 403 403 403 302",
     "admin:axes_*_history":                     "302 302 302 302 302 302 302 302 302",
+    # The audit trail: who did what on every tenant, so an assignment to all tenants only (administrators
+    # and security administrators). Its admin is read only: no add, change or delete, even for the superuser.
+    "audittrail:entry_list":                    "302 403 403 403 403 403 403 200 403",
+    "audittrail:entry_export":                  "302 403 403 403 403 403 403 200 403",
+    "audittrail:entry_verify":                  "302 403 403 403 403 403 403 200 403",
+    "admin:audittrail_*":                       "302 302 302 302 403 403 403 302 302",
+    "admin:audittrail_*_changelist":            "302 302 302 302 403 403 403 200 302",
+    "admin:audittrail_*_add":                   "302 302 302 302 403 403 403 403 302",
+    "admin:audittrail_*_delete":                "302 302 302 302 403 403 403 403 302",
+    "admin:audittrail_*_history":               "302 302 302 302 302 302 302 302 302",
 }
 POST = {"tenants:tenant_check", "repositories:repository_check", "repositories:log_repository_check", "jobs:job_run",
         "jobs:session_cancel", "restore:log_revert", "restore:plan_from_audit", "restore:restore_session_cancel",
@@ -163,6 +173,7 @@ ARGS = {
     "admin:repositories_logrepository_*": {"object_id": "log_repository"},
     "admin:accounts_user_*": {"object_id": "viewer_user"}, "admin:auth_user_password_change": {"id": "viewer_user"},
     "admin:django_q_*": {"object_id": "nothing"}, "admin:axes_*": {"object_id": "nothing"},
+    "admin:audittrail_*": {"object_id": "nothing"},
 }
 
 

@@ -13,6 +13,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from audittrail import chain
+from audittrail.models import Entry
 from entrabackup import objecttypes
 from jobs.logbackup.services import log_job_create
 from repositories.log_services import log_repository_add
@@ -146,6 +148,16 @@ def test_restores_of_audited_changes_and_of_the_whole_tenant_put_it_back_as_at_t
     intruder = [c for c in plan["created_after"] if c["type"] == "user"]
     assert intruder and all(c["deleted"] for c in intruder)
     assert {u["id"] for u in control.export(tid)["deletedItems"]["users"]} >= {c["id"] for c in intruder}
+    _the_audit_trail_holds_every_step(session)
+
+
+def _the_audit_trail_holds_every_step(session):
+    trail = list(Entry.objects.filter(tenant_id=session.tenant_id).values_list("action", "result", "command"))
+    assert {action for action, _, _ in trail} >= {
+        "session.start", "session.finish", "restore.plan", "restore.apply", "export.compare",
+        "export.restore_passwords"}
+    assert ("restore.apply", "ok", "restore_apply") in trail and ("restore.plan", "ok", "restore_plan") in trail
+    assert chain.verify().ok
 
 
 @pytest.mark.django_db(transaction=True)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from audittrail.models import Entry
 from entrabackup import localdb
 from jobs.backup import OBJECT_TYPES
 from jobs.models import BackupSession
@@ -47,6 +48,9 @@ def test_a_session_cancelled_a_second_after_it_started_stops_mid_read_and_names_
     assert "Cancel requested by alice at " in done.log and "Finished: Cancelled - Cancelled by alice at " in done.log
     assert "no restore point was kept" in done.error and "Restore point" not in done.log
     assert len(done.stats) < len(OBJECT_TYPES)  # it stopped part-way
+    target = f"backup session {session.pk}"
+    assert set(Entry.objects.filter(target=target).values_list("action", "result", "username")) == {
+        ("session.start", "ok", ""), ("session.cancel", "ok", "alice"), ("session.finish", "cancelled", "")}
     with repository_store(job.repository) as store:
         assert store.restore_points(str(tenant.key)) == []
 

@@ -10,6 +10,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from audittrail import events as audit
 from jobs.errors import JobError, JobValidationError, SessionConflictError
 from jobs.logbackup.types import types_validate
 from jobs.models import LogJob, LogSession
@@ -71,6 +72,7 @@ def log_session_create(*, job: LogJob, trigger: str = "manual", requested_by=Non
         busy = LogSession.objects.filter(tenant=job.tenant, status__in=LogSession.ACTIVE).first()
         what = f"Log session {busy.pk} is {busy.status}" if busy else "Another log session was starting"
         raise SessionConflictError(f"{what} for tenant {job.tenant.name}; wait for it or cancel it.") from None
+    audit.session_started("log", session)
     transaction.on_commit(lambda: log_session_enqueue(session))
     return session
 
@@ -94,11 +96,14 @@ def log_session_cancel(*, session: LogSession, user=None) -> bool:
     if rows.filter(status=Status.QUEUED).update(status=Status.CANCELLED, ended_at=now,
                                                  error=f"Cancelled by {who} before it started.", **asked):
         log_session_log(session.pk, f"Cancelled by {who} before it started.")
-        return True
-    if rows.filter(status=Status.RUNNING, cancel_requested=False).update(**asked):
+        accepted = True
+    elif rows.filter(status=Status.RUNNING, cancel_requested=False).update(**asked):
         log_session_log(session.pk, f"Cancel requested by {who}; stopping at the next page.")
-        return True
-    return rows.filter(status=Status.RUNNING).exists()
+        accepted = True
+    else:
+        accepted = rows.filter(status=Status.RUNNING).exists()
+    audit.session_cancel_asked("log", session, user, accepted)
+    return accepted
 
 
 def log_jobs_run_due(*, now=None) -> list[LogSession]:
@@ -125,5 +130,6 @@ def log_sessions_fail_over(*, now=None) -> list[int]:
         if LogSession.objects.filter(pk=session.pk, status=Status.RUNNING).update(
                 status=Status.INTERRUPTED, error=message, ended_at=now, failure=LogSession.Failure.TRANSIENT):
             log_session_log(session.pk, message)
+            audit.session_finished("log", session, Status.INTERRUPTED, message)
             ended.append(session.pk)
     return ended

@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.urls import reverse
 
+from audittrail.models import Entry
 from entrabackup import graph
 from jobs import selectors
 from jobs.errors import JobError, SessionConflictError
@@ -173,6 +174,8 @@ def test_logs_export_writes_each_record_once_as_json_or_csv_and_refuses_a_wrong_
     call_command("logs_export", format="csv", output=str(tmp_path / "a.csv"), **common)
     rows = list(csv.reader((tmp_path / "a.csv").open()))
     assert len(rows) == 4 and rows[2][4].startswith("'=HYPERLINK")
+    exports = Entry.objects.filter(action="export.logs").values_list("command", "tenant_name", "detail__records")
+    assert list(exports) == [("logs_export", "Contoso", 3)] * 2
     (tmp_path / "pw").write_text("wrong password")
     with pytest.raises(CommandError, match="(?i)password"):
         call_command("logs_export", format="json", output=str(tmp_path / "b.json"),

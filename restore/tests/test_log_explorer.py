@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.urls import reverse
 
+from audittrail.models import Entry
 from conftest import _user_with
 from entrabackup import graph, vault
 from jobs.logbackup import index as logindex
@@ -241,6 +242,8 @@ def test_export_by_filters_is_exactly_the_selection_read_from_the_chunks(client,
     rows = list(csv.reader(io.StringIO(_export(client.get(export, {"format": "csv", "result": "failure"})).decode())))
     assert rows[0][:3] == ["id", "time", "log_type"]
     assert sorted(row[0] for row in rows[1:]) == ["Directory_00010", "signin-0"]
+    exports = Entry.objects.filter(action="export.logs", tenant_id=tenant.pk).order_by("id").values_list("username", "detail")
+    assert [(user, detail["format"]) for user, detail in exports] == [("alice", "json"), ("alice", "csv")]
 
 
 def test_a_selection_sharing_one_instant_is_exported_whole(client, tenant, repository, admin_persona, monkeypatch):

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import CommandError
 
+from audittrail.trail import record
 from entrabackup.management.base import ProductCommand
 from jobs.errors import JobError
 from jobs.logbackup.export import records_between, write_csv, write_json
@@ -49,6 +50,9 @@ class Command(ProductCommand):
                         count = write_csv(records, out)
             except OSError as exc:
                 raise CommandError(f"--output: cannot write {output}: {exc.strerror}.") from None
+        record("export.logs", target=output, tenant=tenant,
+               detail={"type": type, "from": start.isoformat(), "to": end.isoformat(), "format": format,
+                       "repository": row.name, "records": count})
         self.stdout.write(f"{count} {type} records from {row.name} written to {output}.")
 
 

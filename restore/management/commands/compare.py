@@ -7,6 +7,7 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
+from audittrail.trail import record
 from entrabackup import objecttypes
 from entrabackup.management.base import ProductCommand
 from repositories.errors import RepositoryError
@@ -48,6 +49,9 @@ class Command(ProductCommand):
                                 types=_types(types), object_id=object_id, include_volatile=include_volatile)
         data = report_json(report) if format == "json" else _csv_bytes(report)
         _write(output, data)
+        record("export.compare", target=output, tenant=tenant,
+               detail={"from": str(report.source), "to": str(report.target), "format": format,
+                       "objects": len(report.changes)})
         counts = report.counts()
         summary = ", ".join(f"{t} " + " ".join(f"{k} {n}" for k, n in c.items() if n) for t, c in counts.items())
         (self.stderr if output == "-" else self.stdout).write(
