@@ -18,6 +18,7 @@ from django.db import connection
 from django.db.models import Count, F, FloatField, Func, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from accounts.access import scope, tenants_for
 from dashboard.charts import Series, bar_chart
 from entrabackup import humanize
 from jobs.models import BackupJob, BackupSession, LogSession, Proxy
@@ -25,7 +26,6 @@ from jobs.schedules import overdue_at, overdue_before
 from jobs.services import proxy_is_live
 from repositories.models import LogRepository, Repository
 from tenants.models import Tenant
-from tenants.selectors import tenants_visible_to
 from tenants.services import credential_expiry_warning
 
 PER_PAGE = 25
@@ -33,11 +33,12 @@ RECENT_POINTS = 5  # restore points whose changes the tenant table shows
 CHART_POINTS = 20
 FINISHED = [str(s) for s in BackupSession.FINISHED]
 PROBLEM_STATUSES = ("failed", "interrupted")
+SESSIONS, LOG_SESSIONS = "jobs.view_backupsession", "jobs.view_logsession"
 
 
-def tenants_for(user, perm: str = "tenants.view_tenant"):
-    """The tenants the dashboard may show `user`."""
-    return tenants_visible_to(user) if user.has_perm(perm) else Tenant.objects.none()
+def tenants_of(user):
+    """The tenants the dashboard shows `user`: those it may see, and see the backup sessions of."""
+    return scope(tenants_for(user, "tenants.view_tenant"), user, SESSIONS, field="pk")
 
 
 @dataclass
@@ -114,12 +115,12 @@ def _judge_all(user) -> list[TenantRow]:
     newest_first = ("-queued_at", "-id")
     finished = BackupSession.objects.filter(tenant=OuterRef("pk"), status__in=FINISHED).order_by(*newest_first)
     points = BackupSession.objects.filter(tenant=OuterRef("pk"), restore_point_id__isnull=False).order_by(*newest_first)
-    judged = tenants_for(user).annotate(
+    judged = tenants_of(user).annotate(
         last_status=Subquery(finished.values("status")[:1]), newest=_epoch(Subquery(points.values("ended_at")[:1])),
     ).order_by("name").values_list("pk", "name", "check_status", "last_status", "newest")
     rows = [TenantRow(*values) for values in judged]
     by_pk = {row.pk: row for row in rows}
-    jobs = BackupJob.objects.filter(tenant__in=tenants_for(user), enabled=True).annotate(
+    jobs = BackupJob.objects.filter(tenant__in=tenants_of(user), enabled=True).annotate(
         created=_epoch(F("created_at"))).values_list("tenant_id", "schedule_kind", "schedule_value", "repository_id",
                                                      "created")
     for job in jobs:
@@ -150,8 +151,9 @@ def _overdue_since(row: TenantRow) -> datetime | None:
     return min((m for m in moments if m is not None), default=None)
 
 
-def _fill_page(rows: list[TenantRow]) -> None:
-    """Last backup and log results, running sessions and the recent restore points' changes of these tenants."""
+def _fill_page(rows: list[TenantRow], logs_of: set[int]) -> None:
+    """Last backup and log results (of the tenants in `logs_of`, whose log sessions the user may see), running
+    sessions and the recent restore points' changes of these tenants."""
     ids = [row.pk for row in rows]
     if not ids:
         return
@@ -172,8 +174,9 @@ def _fill_page(rows: list[TenantRow]) -> None:
         for pk, b_id, b_status, b_end, b_error, ab, l_id, l_status, l_end, l_error, al in cursor.fetchall():
             row = by_pk[pk]
             row.last_backup = {"pk": b_id, "status": b_status, "ended_at": b_end, "error": b_error} if b_id else None
-            row.last_log = {"pk": l_id, "status": l_status, "ended_at": l_end, "error": l_error} if l_id else None
-            row.backup_running, row.log_running = ab is not None, al is not None
+            if pk in logs_of and l_id:
+                row.last_log = {"pk": l_id, "status": l_status, "ended_at": l_end, "error": l_error}
+            row.backup_running, row.log_running = ab is not None, al is not None and pk in logs_of
     for pk, points in restore_points_of(ids, RECENT_POINTS).items():
         by_pk[pk].changes = [p["changes"] for p in points]
         by_pk[pk].newest_point_at = points[0]["ended_at"] if points else None
@@ -217,22 +220,31 @@ def dashboard_for(user, *, page: int = 1, only_attention: bool = False, chart_te
     pages = max(1, -(-len(shown) // PER_PAGE))
     page = min(max(1, page), pages)
     rows = shown[(page - 1) * PER_PAGE:page * PER_PAGE]
-    _fill_page(rows)
+    _fill_page(rows, logs_of=set(scope(Tenant.objects.filter(pk__in=[r.pk for r in rows]), user, LOG_SESSIONS,
+                                       field="pk").values_list("pk", flat=True)))
     chosen = next((row for row in judged if row.pk == chart_tenant), None) or (rows[0] if rows else None)
     return Dashboard(
         rows=rows, total=len(judged), ready=sum(r.check_status == "ok" for r in judged),
         cannot_connect=sum(r.cannot_connect for r in judged), overdue=sum(r.overdue for r in judged),
         failed=sum(r.failed for r in judged), page=page, pages=pages, only_attention=only_attention,
         recent=_recent_statuses(user), failures=_failures(user), proxies=proxies_health(user),
-        repositories=Repository.objects.in_bulk() if judged else {},
-        log_repositories=list(LogRepository.objects.filter(primary_jobs__tenant__in=tenants_for(user)).distinct())
-        if judged else [],
-        charts=charts_of(chosen.pk, chosen.name) if chosen else None, chart_tenant=chosen)
+        repositories=Repository.objects.in_bulk() if judged and user.has_perm("repositories.view_repository") else {},
+        log_repositories=_log_repositories(user) if judged else [],
+        charts=charts_of(chosen.pk, chosen.name, logs=user.has_perm(LOG_SESSIONS, Tenant(pk=chosen.pk)))
+        if chosen else None, chart_tenant=chosen)
+
+
+def _log_repositories(user) -> list[LogRepository]:
+    """The log repositories the user's tenants write to, if the user may see log repositories."""
+    if not user.has_perm("repositories.view_logrepository"):
+        return []
+    tenants = tenants_for(user, "jobs.view_logjob")
+    return list(LogRepository.objects.filter(primary_jobs__tenant__in=tenants).distinct())
 
 
 def _recent_statuses(user) -> dict[str, int]:
     since = timezone.now() - timedelta(hours=24)
-    counts = (BackupSession.objects.filter(tenant__in=tenants_for(user), queued_at__gte=since)
+    counts = (scope(BackupSession.objects.filter(queued_at__gte=since), user, SESSIONS)
               .values("status").annotate(n=Count("id")))
     return {row["status"]: row["n"] for row in counts}
 
@@ -240,7 +252,7 @@ def _recent_statuses(user) -> dict[str, int]:
 def _failures(user, limit: int = 8) -> list[BackupSession]:
     """The latest failed or interrupted backup sessions of the last 7 days."""
     since = timezone.now() - timedelta(days=7)
-    return list(BackupSession.objects.filter(tenant__in=tenants_for(user), queued_at__gte=since)
+    return list(scope(BackupSession.objects.filter(queued_at__gte=since), user, SESSIONS)
                 .filter(Q(status="failed") | Q(status="interrupted")).select_related("tenant", "job")
                 .only("pk", "status", "error", "queued_at", "ended_at", "tenant__name", "job__name")
                 .order_by("-queued_at")[:limit])
@@ -263,16 +275,16 @@ class ProxyHealth:
 def proxies_health(user) -> list[ProxyHealth]:
     """Every registered proxy and whether it beats (jobs.Proxy heartbeats). Proxies run every tenant's
     sessions: shown only to those who may see tenants and their sessions."""
-    if not (user.has_perm("jobs.view_backupsession") and tenants_for(user).exists()):
+    if not (user.has_perm("jobs.view_proxy") and tenants_of(user).exists()):
         return []
     now = timezone.now()
     return [ProxyHealth(p.name, p.host, p.workers, proxy_is_live(p, now=now), p.heartbeat_at, p.version)
             for p in Proxy.objects.order_by("name")[:50]]
 
 
-def charts_of(tenant_id: int, tenant_name: str) -> dict:
-    """The three charts of one tenant, as inline SVG: objects and changes per restore point, backup session
-    durations, and log volume per log session."""
+def charts_of(tenant_id: int, tenant_name: str, *, logs: bool = True) -> dict:
+    """The charts of one tenant, as inline SVG: objects and changes per restore point, backup session
+    durations, and (when `logs`: the user may see its log sessions) log volume per log session."""
     points = list(reversed(restore_points_of([tenant_id], CHART_POINTS)[tenant_id]))
     _objects_as_of(points)
     return {
@@ -283,7 +295,7 @@ def charts_of(tenant_id: int, tenant_name: str) -> dict:
             series=[Series("objects", [p["objects"] for p in points], "bar-objects"),
                     Series("changes", [p["changes"] for p in points], "bar-changes")]),
         "durations": _durations_chart(tenant_id, tenant_name),
-        "logs": _log_chart(tenant_id, tenant_name),
+        "logs": _log_chart(tenant_id, tenant_name) if logs else "",
     }
 
 
@@ -326,5 +338,5 @@ def _log_chart(tenant_id: int, tenant_name: str):
 def credential_warnings(user, limit: int = 20) -> list[tuple[Tenant, str]]:
     """Tenants whose credential expires soon or has expired (at most `limit`, soonest first), with the warning."""
     soon = timezone.now() + timedelta(days=settings.CREDENTIAL_WARN_DAYS)
-    tenants = tenants_for(user).filter(credential_expires_at__lte=soon).order_by("credential_expires_at")[:limit]
+    tenants = tenants_for(user, "tenants.view_tenant").filter(credential_expires_at__lte=soon).order_by("credential_expires_at")[:limit]
     return [(tenant, credential_expiry_warning(tenant)) for tenant in tenants]

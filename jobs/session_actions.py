@@ -6,12 +6,15 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 
+from audittrail.events import session_cancel_asked
+from audittrail.trail import record
 from jobs.errors import JobError
 from jobs.logbackup.services import log_session_cancel, log_session_create
 from jobs.models import BackupSession, LogSession
 from jobs.services import session_cancel, session_create
 from restore.models import RestoreSession
 from restore.sessions import restore_session_cancel
+from tenants.models import Tenant
 
 RETRYABLE = ("failed", "interrupted", "cancelled")
 
@@ -34,9 +37,9 @@ PERMS = {"backup": "jobs.run_backup", "log": "jobs.run_log_backup", "restore": "
 MODELS = {"backup": BackupSession, "log": LogSession, "restore": RestoreSession}
 
 
-def actions_for(user, kind: str, status: str) -> list[Action]:
-    """The actions `user` may take on a session of this kind and status."""
-    if not user.has_perm(PERMS[kind]):
+def actions_for(user, kind: str, status: str, tenant_id: int) -> list[Action]:
+    """The actions `user` may take on a session of this kind and status, of tenant `tenant_id`."""
+    if not user.has_perm(PERMS[kind], Tenant(pk=tenant_id)):
         return []
     allowed = []
     if status in ("queued", "running"):
@@ -53,26 +56,36 @@ def session_act(*, kind: str, pk: int, action: str, user) -> str:
     JobError when the action does not apply (or the tenant is busy)."""
     if action not in ACTIONS or kind not in PERMS:
         raise JobError(f"Unknown action {action[:40]!r} on a {kind[:40]!r} session.")
-    if not user.has_perm(PERMS[kind]):
-        raise PermissionDenied
     session = MODELS[kind].objects.select_related("tenant").get(pk=pk)
-    if ACTIONS[action] not in actions_for(user, kind, session.status):
+    if not user.has_perm(PERMS[kind], session.tenant):
+        raise PermissionDenied
+    if ACTIONS[action] not in actions_for(user, kind, session.status, session.tenant_id):
         raise JobError(f"Session {pk} is {session.status}: it cannot be {'cancelled' if action == 'cancel' else 'started again'} now.")
     if action == "cancel":
         return _cancel(kind, session, user)
     if kind == "log":
         new = log_session_create(job=session.job, trigger="retry", requested_by=user)
+        _record(action, kind, session, user, new)
         return f"Log session {new.pk} queued."
     kind_of_run = "full" if action == "full" else session.kind
     new = session_create(job=session.job, kind=kind_of_run, object_types=session.object_types or None,
                          trigger="manual" if action == "full" else "retry", requested_by=user,
                          attempt=session.attempt + 1 if action == "retry" else 1,
                          retry_of=session if action == "retry" else None)
+    _record(action, kind, session, user, new)
     return f"Session {new.pk} queued ({'full backup' if action == 'full' else 'retry'})."
 
 
 def _cancel(kind: str, session, user) -> str:
     cancel = {"backup": session_cancel, "log": log_session_cancel, "restore": restore_session_cancel}[kind]
-    if not cancel(session=session, user=user):
+    accepted = cancel(session=session, user=user)
+    session_cancel_asked(kind, session, user, accepted)
+    if not accepted:
         raise JobError(f"Session {session.pk} has already finished.")
     return f"Cancellation of session {session.pk} requested."
+
+
+def _record(action: str, kind: str, session, user, new) -> None:
+    """The audit trail entry of a retry ("session.retry") or a full backup ("session.run_full")."""
+    record("session.retry" if action == "retry" else "session.run_full", target=f"{kind} session {session.pk}",
+           tenant=session.tenant, user=user, detail={"new_session": new.pk})

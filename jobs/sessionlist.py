@@ -1,7 +1,7 @@
 """The Sessions page's reads: backup, log and restore sessions in one list, filtered, paged by keyset, scoped.
 
 Each kind is read from its own table through the same tenant scope as every other page
-(`tenants_for`), newest first on an index (jobs/0008_session_indexes), at most a page plus one row per kind;
+(`accounts.access.scope`), newest first on an index (jobs/0008_session_indexes), at most a page plus one row per kind;
 PostgreSQL merges the three sorted slices (UNION ALL) and keeps a page. The cursor of the next page is the
 last row's (queued_at, id): a row comparison the indexes answer as a range, so page 1,000 costs what page 1
 costs.
@@ -18,11 +18,11 @@ from django.db.models.functions import Cast
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.access import scope
 from entrabackup import objecttypes
 from jobs.logbackup.types import LOG_TYPES
 from jobs.models import BackupSession, LogSession
 from restore.models import RestoreSession
-from tenants.selectors import tenants_visible_to
 
 PER_PAGE = 50
 ACTIVE = tuple(BackupSession.ACTIVE)
@@ -142,19 +142,17 @@ class Overall:
         return bool(self.running or self.queued)
 
 
-def tenants_for(user, perm: str):
-    """The tenants `user` may see sessions of with `perm`."""
-    return tenants_visible_to(user) if user.has_perm(perm) else tenants_visible_to(user).none()
-
-
 def kinds_for(user) -> list[str]:
     return [key for key, kind in KINDS.items() if user.has_perm(kind.perm)]
 
 
-def _rows_of(kind: Kind, user, flt: SessionFilter) -> QuerySet:
-    """One kind's sessions in scope, filtered, as the columns of COLUMNS, newest first."""
+def _rows_of(kind: Kind, user, flt: SessionFilter, perm: str | None = None) -> QuerySet:
+    """One kind's sessions on the tenants where `user` may see them (and holds `perm`, when given), filtered,
+    as the columns of COLUMNS, newest first."""
     model = kind.model
-    qs = model.objects.filter(tenant__in=tenants_for(user, kind.perm))
+    qs = scope(model.objects.all(), user, kind.perm)
+    if perm is not None:
+        qs = scope(qs, user, perm)
     if flt.tenant_id is not None:
         qs = qs.filter(tenant_id=flt.tenant_id)
     if flt.status:
@@ -260,10 +258,11 @@ def sessions_overall(user, *, tenant_id: int | None = None, kind: str | None = N
     return Overall(len(running), len(active) - len(running), fraction, max(known) if known else None)
 
 
-def session_row(user, kind: str, pk: int) -> SessionRow | None:
-    """One session of the list (None when out of scope or unknown), for the action pages."""
+def session_row(user, kind: str, pk: int, perm: str | None = None) -> SessionRow | None:
+    """One session of the list, for the action pages: None when unknown, or of a tenant where the user may not
+    see it (or does not hold `perm`)."""
     if kind not in KINDS or kind not in kinds_for(user):
         return None
-    qs = _rows_of(KINDS[kind], user, SessionFilter()).filter(pk=pk)
+    qs = _rows_of(KINDS[kind], user, SessionFilter(), perm).filter(pk=pk)
     values = qs.first()
     return SessionRow(**_fixed(dict(zip(COLUMNS, values, strict=True)))) if values else None
