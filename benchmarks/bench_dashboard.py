@@ -32,7 +32,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import setup_test_environment  # noqa: E402
+from django.test.utils import CaptureQueriesContext, setup_test_environment  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from benchmarks import report  # noqa: E402
@@ -104,10 +104,14 @@ def _sessions(cursor, table: str, jobs: str, per_tenant: int, every_hours: int) 
     cursor.execute(sql.replace(" % ", " %% "), [per_tenant])  # a literal modulo beside a parameter
 
 
-def timed(client: Client, url: str, requests: int, **headers) -> tuple[float, float]:
-    """Median and p95 (ms) of the server time of `url`, after two warm-up requests."""
+def timed(client: Client, url: str, requests: int, **headers) -> tuple[float, float, int, float]:
+    """Median and p95 (ms) of the server time of `url` after two warm-up requests, and the number of queries
+    of one request with the time (ms) they took, as the client saw it."""
     for _ in range(2):
         assert client.get(url, **headers).status_code in (200, 286), url
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url, **headers)
+    sql_ms = sum(float(q["time"]) for q in captured.captured_queries) * 1000
     times = []
     for _ in range(requests):
         started = time.perf_counter()
@@ -115,7 +119,7 @@ def timed(client: Client, url: str, requests: int, **headers) -> tuple[float, fl
         times.append((time.perf_counter() - started) * 1000)
         assert response.status_code in (200, 286), (url, response.status_code)
     times.sort()
-    return statistics.median(times), times[max(0, int(round(0.95 * len(times))) - 1)]
+    return statistics.median(times), times[max(0, int(round(0.95 * len(times))) - 1)], len(captured), sql_ms
 
 
 def main() -> None:
@@ -154,16 +158,18 @@ def main() -> None:
         cursor.execute("SELECT (SELECT count(*) FROM jobs_backupsession), (SELECT count(*) FROM jobs_logsession), "
                        "version()")
         backups, logs, version = cursor.fetchone()
-    lines = "\n".join(f"| {what} | {median:.1f} ms | {p95:.1f} ms | {'met' if p95 <= FLOOR_MS else 'MISSED'} |"
-                      for what, median, p95 in rows)
+    lines = "\n".join(f"| {what} | {median:.1f} ms | {p95:.1f} ms | {'met' if p95 <= FLOOR_MS else 'MISSED'} | "
+                      f"{queries} | {sql_ms:.1f} ms |" for what, median, p95, queries, sql_ms in rows)
     body = (f"Machine: {report.machine(version.split(',')[0])}; load average {os.getloadavg()[0]:.1f} "
             f"when the timing started.\n"
             f"Command: `.venv/bin/python benchmarks/bench_dashboard.py --tenants {args.tenants} --sessions "
             f"{args.sessions} --requests {args.requests}`.\n"
-            f"{args.tenants:,} tenants, {backups:,} backup sessions and {logs:,} log sessions (filled in {seconds:.0f} s);"
+            f"{args.tenants:,} tenants, {backups:,} backup sessions and {logs:,} log sessions "
+            f"({f'filled in {seconds:.0f} s' if seconds else 'filled by a previous run, --reuse'});"
             f" Django's test client as an administrator (every tenant visible), {args.requests} requests per page "
             f"after two warm-ups; floor: p95 at most {FLOOR_MS} ms.\n\n"
-            "| page | median | p95 | floor |\n|---|---|---|---|\n" + lines + "\n")
+            "| page | median | p95 | floor | queries | their time (one request) |\n|---|---|---|---|---|---|\n"
+            + lines + "\n")
     print(body)
     if not args.no_docs:
         report.write_section(SECTION, body)

@@ -15,13 +15,13 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, FloatField, Func, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, FloatField, Func, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from accounts.access import scope, tenants_for
 from dashboard.charts import Series, bar_chart
 from entrabackup import humanize
-from jobs.models import BackupJob, BackupSession, LogSession, Proxy
+from jobs.models import BackupJob, BackupSession, LogJob, LogSession, Proxy
 from jobs.schedules import overdue_at, overdue_before
 from jobs.services import proxy_is_live
 from repositories.models import LogRepository, Repository
@@ -227,7 +227,7 @@ def dashboard_for(user, *, page: int = 1, only_attention: bool = False, chart_te
         rows=rows, total=len(judged), ready=sum(r.check_status == "ok" for r in judged),
         cannot_connect=sum(r.cannot_connect for r in judged), overdue=sum(r.overdue for r in judged),
         failed=sum(r.failed for r in judged), page=page, pages=pages, only_attention=only_attention,
-        recent=_recent_statuses(user), failures=_failures(user), proxies=proxies_health(user),
+        recent=_recent_statuses(user), failures=_failures(user), proxies=proxies_health(user) if judged else [],
         repositories=Repository.objects.in_bulk() if judged and user.has_perm("repositories.view_repository") else {},
         log_repositories=_log_repositories(user) if judged else [],
         charts=charts_of(chosen.pk, chosen.name, logs=user.has_perm(LOG_SESSIONS, Tenant(pk=chosen.pk)))
@@ -238,8 +238,8 @@ def _log_repositories(user) -> list[LogRepository]:
     """The log repositories the user's tenants write to, if the user may see log repositories."""
     if not user.has_perm("repositories.view_logrepository"):
         return []
-    tenants = tenants_for(user, "jobs.view_logjob")
-    return list(LogRepository.objects.filter(primary_jobs__tenant__in=tenants).distinct())
+    used = LogJob.objects.filter(primary=OuterRef("pk"), tenant__in=tenants_for(user, "jobs.view_logjob"))
+    return list(LogRepository.objects.filter(Exists(used)).order_by("name")[:20])
 
 
 def _recent_statuses(user) -> dict[str, int]:
@@ -274,8 +274,9 @@ class ProxyHealth:
 
 def proxies_health(user) -> list[ProxyHealth]:
     """Every registered proxy and whether it beats (jobs.Proxy heartbeats). Proxies run every tenant's
-    sessions: shown only to those who may see tenants and their sessions."""
-    if not (user.has_perm("jobs.view_proxy") and tenants_of(user).exists()):
+    sessions: shown only to those who may see proxies and some tenant's sessions (the caller shows them only
+    when the user's board has a tenant)."""
+    if not user.has_perm("jobs.view_proxy"):
         return []
     now = timezone.now()
     return [ProxyHealth(p.name, p.host, p.workers, proxy_is_live(p, now=now), p.heartbeat_at, p.version)
