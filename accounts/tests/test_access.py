@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser, Permission
 from django.http import Http404
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import access
 from accounts.models import RoleAssignment
@@ -11,7 +12,7 @@ from accounts.roles import PERMISSIONS, Role
 from accounts.services import role_assign
 from entrabackup import graph
 from jobs.models import BackupJob
-from repositories.models import Repository
+from repositories.models import LogRepository, Repository
 from tenants.models import Tenant
 from tenants.services import tenant_create
 
@@ -159,3 +160,48 @@ def test_a_tenant_page_offers_a_control_only_where_the_user_may_use_it(client, d
     assert replace not in client.get(reverse("tenants:tenant_detail", args=[alpha.pk])).content.decode()
     assert replace in client.get(reverse("tenants:tenant_detail", args=[beta.pk])).content.decode()
     assert client.get(reverse("tenants:tenant_credential", args=[alpha.pk])).status_code == 404
+
+
+def test_a_security_administrator_gives_roles_in_the_admin_but_makes_no_superuser(client, django_user_model, tenants):
+    alpha, _ = tenants
+    security = _user(django_user_model, Role.SECURITY, name="sec")
+    security.is_staff = True
+    security.save()
+    target = django_user_model.objects.create_user(username="rita", password="pw-for-tests-only")
+    client.force_login(security)
+    response = client.post(reverse("admin:accounts_user_change", args=[target.pk]), {
+        "username": "rita", "is_active": "on", "is_superuser": "on", "_save": "Save",
+        "role_assignments-TOTAL_FORMS": "1", "role_assignments-INITIAL_FORMS": "0",
+        "role_assignments-MIN_NUM_FORMS": "0", "role_assignments-MAX_NUM_FORMS": "1000",
+        "role_assignments-0-role": "restore", "role_assignments-0-tenants": [str(alpha.pk)],
+        "role_assignments-0-user": str(target.pk),
+    })
+    assert response.status_code == 302, response.content.decode()[:3000]
+    target = django_user_model.objects.get(pk=target.pk)
+    assert not target.is_superuser
+    assert list(access.tenants_for(target, "restore.run_restore")) == [alpha]
+
+
+def test_nobody_but_a_superuser_changes_the_local_administrator(client, django_user_model, tenants):
+    security = _user(django_user_model, Role.ADMINISTRATOR, name="ada")
+    security.is_staff = True
+    security.save()
+    root = django_user_model.objects.create_superuser(username="root", password="pw-for-tests-only")
+    client.force_login(security)
+    assert client.get(reverse("admin:auth_user_password_change", args=[root.pk])).status_code == 403
+    assert client.post(reverse("admin:accounts_user_delete", args=[root.pk]), {"post": "yes"}).status_code == 403
+    assert django_user_model.objects.filter(pk=root.pk).exists()
+
+
+def test_a_limited_user_sees_a_shared_log_repositorys_check_without_the_tenants_it_names(client, django_user_model,
+                                                                                         tenants, tmp_path):
+    alpha, beta = tenants
+    problem = f"damaged: {beta.key}/audit/2026/11/30/7-1.jsonl.zst"
+    LogRepository.objects.create(name="Shared logs", kind="directory", path=str(tmp_path), check_ok=False,
+                                 checked_at=timezone.now(), check_summary=f"4 chunks, 90 records checked; 1 damaged\n{problem}")
+    limited = _user(django_user_model, Role.VIEWER, [alpha], name="limited")
+    everywhere = _user(django_user_model, Role.VIEWER, name="everywhere")
+    for user, shown in ((limited, False), (everywhere, True)):
+        client.force_login(user)
+        page = client.get(reverse("repositories:repository_list")).content.decode()
+        assert "1 damaged" in page and (str(beta.key) in page) is shown
