@@ -52,6 +52,8 @@ class Entry(models.Model):
         # Every filter of the page is an equality with the newest first: (field, id) serves both at once.
         indexes = [
             models.Index(fields=["action", "id"], name="audittrail_action_id"),
+            # An action prefix ("restore.*") is a LIKE: this index answers it under any collation.
+            models.Index(fields=["action"], name="audittrail_action_prefix", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["user_id", "id"], name="audittrail_user_id"),
             models.Index(fields=["username", "id"], name="audittrail_username_id"),
             models.Index(fields=["tenant_id", "id"], name="audittrail_tenant_id"),

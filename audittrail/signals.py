@@ -68,7 +68,8 @@ def shown(model, name: str, value):
 
 
 def changes(model, before: dict, after: dict) -> dict:
-    """{field: {"from": old, "to": new}} of the fields that differ (a changed secret reads "changed")."""
+    """{field: {"from": old, "to": new}} of the fields that differ; a secret field keeps only its name (the
+    trail's detail drops the value of any key that looks like a secret)."""
     return {name: {"from": shown(model, name, before.get(name)), "to": shown(model, name, value)}
             for name, value in after.items() if before.get(name) != value}
 
