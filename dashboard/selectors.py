@@ -21,9 +21,9 @@ from django.utils import timezone
 from accounts.access import scope, tenants_for
 from dashboard.charts import Series, bar_chart
 from entrabackup import humanize
-from jobs.models import BackupJob, BackupSession, LogJob, LogSession, Proxy
+from jobs.models import BackupJob, BackupSession, LogJob, LogSession
 from jobs.schedules import overdue_at, overdue_before
-from jobs.services import proxy_is_live
+from jobs.sessionlist import proxies_health
 from repositories.models import LogRepository, Repository
 from tenants.models import Tenant
 from tenants.services import credential_expiry_warning
@@ -256,31 +256,6 @@ def _failures(user, limit: int = 8) -> list[BackupSession]:
                 .filter(Q(status="failed") | Q(status="interrupted")).select_related("tenant", "job")
                 .only("pk", "status", "error", "queued_at", "ended_at", "tenant__name", "job__name")
                 .order_by("-queued_at")[:limit])
-
-
-@dataclass(frozen=True)
-class ProxyHealth:
-    name: str
-    host: str
-    workers: int
-    live: bool
-    heartbeat_at: datetime | None
-    version: str
-
-    @property
-    def silent_for(self) -> timedelta | None:
-        return timezone.now() - self.heartbeat_at if self.heartbeat_at else None
-
-
-def proxies_health(user) -> list[ProxyHealth]:
-    """Every registered proxy and whether it beats (jobs.Proxy heartbeats). Proxies run every tenant's
-    sessions: shown only to those who may see proxies and some tenant's sessions (the caller shows them only
-    when the user's board has a tenant)."""
-    if not user.has_perm("jobs.view_proxy"):
-        return []
-    now = timezone.now()
-    return [ProxyHealth(p.name, p.host, p.workers, proxy_is_live(p, now=now), p.heartbeat_at, p.version)
-            for p in Proxy.objects.order_by("name")[:50]]
 
 
 def charts_of(tenant_id: int, tenant_name: str, *, logs: bool = True) -> dict:

@@ -3,6 +3,7 @@ its job. Each action checks the permission of its kind again (commands and tests
 through the services that own the session (jobs.services, jobs.logbackup.services, restore.sessions)."""
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied
 
@@ -12,6 +13,7 @@ from jobs.errors import JobError
 from jobs.logbackup.services import log_session_cancel, log_session_create
 from jobs.models import BackupSession, LogSession
 from jobs.services import session_cancel, session_create
+from jobs.sessionlist import url_of
 from restore.models import RestoreSession
 from restore.sessions import restore_session_cancel
 from tenants.models import Tenant
@@ -39,8 +41,11 @@ MODELS = {"backup": BackupSession, "log": LogSession, "restore": RestoreSession}
 
 def actions_for(user, kind: str, status: str, tenant_id: int) -> list[Action]:
     """The actions `user` may take on a session of this kind and status, of tenant `tenant_id`."""
-    if not user.has_perm(PERMS[kind], Tenant(pk=tenant_id)):
-        return []
+    return applicable(kind, status) if user.has_perm(PERMS[kind], Tenant(pk=tenant_id)) else []
+
+
+def applicable(kind: str, status: str) -> list[Action]:
+    """The actions that apply to a session of this kind and status, whoever asks."""
     allowed = []
     if status in ("queued", "running"):
         allowed.append(ACTIONS["cancel"])
@@ -49,6 +54,18 @@ def actions_for(user, kind: str, status: str, tenant_id: int) -> list[Action]:
     if kind == "backup" and status not in ("queued", "running"):
         allowed.append(ACTIONS["full"])
     return allowed
+
+
+def links_for(user, rows, back: str) -> None:
+    """Fill each row's `links` with the actions `user` may take on it (the permission asked once per kind and
+    tenant), each a link to its confirmation page that comes back to `back`."""
+    may, back_query = {}, urlencode({"next": back})
+    for row in rows:
+        key = (row.kind, row.tenant_id)
+        if key not in may:
+            may[key] = user.has_perm(PERMS[row.kind], Tenant(pk=row.tenant_id))
+        row.links = [(a.label, f"{url_of('jobs:session_action', row.pk, row.kind, a.key)}?{back_query}")
+                     for a in applicable(row.kind, row.status)] if may[key] else []
 
 
 def session_act(*, kind: str, pk: int, action: str, user) -> str:
@@ -79,7 +96,8 @@ def session_act(*, kind: str, pk: int, action: str, user) -> str:
 def _cancel(kind: str, session, user) -> str:
     cancel = {"backup": session_cancel, "log": log_session_cancel, "restore": restore_session_cancel}[kind]
     accepted = cancel(session=session, user=user)
-    session_cancel_asked(kind, session, user, accepted)
+    if kind == "restore":  # the backup and log services record their cancels themselves
+        session_cancel_asked(kind, session, user, accepted)
     if not accepted:
         raise JobError(f"Session {session.pk} has already finished.")
     return f"Cancellation of session {session.pk} requested."

@@ -15,10 +15,9 @@ from django.utils.safestring import mark_safe
 
 from accounts.access import tenants_for
 from jobs.errors import JobError
-from jobs.selectors import proxies_visible_to
-from jobs.session_actions import ACTIONS, PERMS, actions_for, session_act
+from jobs.session_actions import ACTIONS, PERMS, actions_for, links_for, session_act
 from jobs.session_forms import SessionFilterForm, cursor_text
-from jobs.sessionlist import kinds_for, session_row, sessions_overall, sessions_page
+from jobs.sessionlist import kinds_for, proxies_health, session_row, sessions_overall, sessions_page
 
 
 def session_list(request):
@@ -33,15 +32,15 @@ def session_list(request):
         overall = sessions_overall(request.user, tenant_id=flt.tenant_id, kind=flt.kind)
     context = {"form": form, "rows": rows, "overall": overall, "kinds": kinds,
                "next_query": _query(request, before=cursor_text(cursor)) if cursor else None,
-               "newest_query": _query(request, before=None) if request.GET.get("before") else None,
-               "actions": {(r.kind, r.pk): actions_for(request.user, r.kind, r.status, r.tenant_id) for r in rows}}
+               "newest_query": _query(request, before=None) if request.GET.get("before") else None}
+    links_for(request.user, rows, request.get_full_path())
     if request.htmx:
         response = render(request, "jobs/_session_table.html", context)
         if form.is_valid() and not overall.active:
             response.status_code = 286  # nothing runs: htmx stops polling
     else:
         context["tenant_options"] = _tenant_options(request.user, request.GET.get("tenant", ""))
-        context["proxies"] = proxies_visible_to(request.user)
+        context["proxies"] = proxies_health(request.user) if context["tenant_options"] else []
         response = render(request, "jobs/session_list.html", context, status=200 if form.is_valid() else 400)
     patch_vary_headers(response, ["HX-Request"])
     return response

@@ -158,8 +158,10 @@ def test_retry_and_full_backup_queue_new_sessions_for_operators(client, operator
     BackupSession.objects.filter(pk=retry.pk).update(status="success")
     client.post(reverse("jobs:session_action", args=["backup", failed.pk, "full"]))
     assert BackupSession.objects.filter(kind="full", status="queued").count() == 1
-    assert [e.action for e in Entry.objects.order_by("pk") if e.action.startswith("session.")] == [
-        "session.retry", "session.run_full"]
+    asked = Entry.objects.filter(action__in=["session.retry", "session.run_full"]).order_by("pk")
+    assert [(e.action, e.username, e.detail["new_session"]) for e in asked] == [
+        ("session.retry", operator_persona.username, retry.pk),
+        ("session.run_full", operator_persona.username, BackupSession.objects.get(kind="full").pk)]
     again = client.post(reverse("jobs:session_action", args=["backup", failed.pk, "full"]), follow=True)
     assert "wait for it or cancel it" in again.content.decode()  # the tenant is busy: a message, no second one
 
