@@ -285,8 +285,7 @@ def charts_of(tenant_id: int, tenant_name: str, *, logs: bool = True) -> dict:
     return {
         "points": bar_chart(
             title=f"{tenant_name}: objects and changes per restore point",
-            labels=[f"#{p['restore_point']} {p['ended_at']:%m-%d %H:%M}" if p["ended_at"] else f"#{p['restore_point']}"
-                    for p in points],
+            labels=[f"{p['ended_at']:%m-%d %H:%M}" if p["ended_at"] else f"#{p['restore_point']}" for p in points],
             series=[Series("objects", [p["objects"] for p in points], "bar-objects"),
                     Series("changes", [p["changes"] for p in points], "bar-changes")]),
         "durations": _durations_chart(tenant_id, tenant_name),
