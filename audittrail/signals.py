@@ -80,9 +80,8 @@ def _target(instance) -> str:
 
 
 def _tenant(instance):
-    if isinstance(instance, Tenant):
-        return instance
-    return getattr(instance, "tenant", None) if getattr(instance, "tenant_id", None) else None
+    """The tenant to record: the instance itself, or its tenant's id (never a read that a cascade could break)."""
+    return instance if isinstance(instance, Tenant) else getattr(instance, "tenant_id", None)
 
 
 def _only_volatile(instance, update_fields) -> bool:

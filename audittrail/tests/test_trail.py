@@ -13,6 +13,8 @@ from audittrail import chain
 from audittrail.models import Entry
 from audittrail.trail import REDACTED, record
 from entrabackup import graph
+from jobs.models import BackupJob
+from repositories.models import Repository
 from tenants import services
 
 pytestmark = pytest.mark.django_db
@@ -125,6 +127,20 @@ def test_a_tenant_change_is_recorded_field_by_field_without_the_secret():
     assert updates[-1] == {"name": {"from": "Contoso", "to": "Contoso Ltd"}}
     text = str(list(Entry.objects.values_list("detail", flat=True)))
     assert "secret-value" not in text and "another-secret" not in text
+
+
+def test_removing_a_tenant_records_its_jobs_and_itself():
+    tenant = services.tenant_create(name="Contoso", directory_id="contoso.example",
+                                    client_id="11111111-2222-3333-4444-555555555555",
+                                    credential=graph.ClientSecret("s"))
+    repository = Repository.objects.create(name="Local", database="audit_test_repository")
+    job = BackupJob.objects.create(name="nightly", tenant=tenant, repository=repository)
+    tenant_pk, job_pk = tenant.pk, job.pk
+    tenant.delete()
+    removed = list(Entry.objects.filter(action__endswith=".remove").order_by("id")
+                   .values_list("action", "target", "tenant_name"))
+    assert removed == [("job.remove", f"job 'nightly' ({job_pk})", "Contoso"),
+                       ("tenant.remove", f"tenant 'Contoso' ({tenant_pk})", "Contoso")]
 
 
 def test_bookkeeping_saves_record_nothing(django_user_model):

@@ -49,6 +49,14 @@ def test_the_page_filters_by_action_user_result_and_time(client, auditor):
     assert "tenant A" in _targets(client, stop=tomorrow)
 
 
+def test_hostile_names_are_shown_escaped(client, auditor):
+    record("tenant.update", target="tenant '<script>alert(1)</script>'", detail={"name": "<img src=x onerror=1>"})
+    client.force_login(auditor)
+    page = client.get(LIST).content.decode()
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+    assert "<img src=x" not in page
+
+
 def _targets(client, **query) -> list[str]:
     response = client.get(LIST, query)
     assert response.status_code == 200
