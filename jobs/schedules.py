@@ -88,3 +88,34 @@ def overdue_at(kind: str, value: str, *, since: datetime, tz: str = "UTC") -> da
         return None
     interval = next_run(kind, value, after=due, tz=tz) - due
     return due + min(interval, OVERDUE_GRACE_MAX)
+
+
+def overdue_before(kind: str, value: str, *, now: datetime, tz: str = "UTC") -> datetime | None:
+    """The moment that splits a schedule's jobs at `now`: a job whose newest restore point (or creation) is
+    older is overdue (`overdue_at` has passed), a newer one is not. One computation per distinct schedule,
+    however many jobs share it. None for manual jobs."""
+    try:
+        if kind in ("minutes", "hours"):
+            interval = next_run(kind, value, after=now, tz=tz) - now
+            return now - interval - min(interval, OVERDUE_GRACE_MAX)
+        if kind not in ("daily", "cron"):
+            return None
+        # Overdue once the first slot after `since` is a grace behind `now`, that is when `since` is before
+        # the last slot a grace behind now; the grace is the slot's interval, at most an hour.
+        slot = _previous_slot(kind, value, before=now - OVERDUE_GRACE_MAX, tz=tz)
+        interval = next_run(kind, value, after=slot, tz=tz) - slot
+        return slot if interval >= OVERDUE_GRACE_MAX else _previous_slot(kind, value, before=now - interval, tz=tz)
+    except (ValueError, KeyError):
+        return None
+
+
+def _previous_slot(kind: str, value: str, *, before: datetime, tz: str) -> datetime:
+    """The last scheduled time strictly before `before` (daily or cron schedules)."""
+    local = before.astimezone(ZoneInfo(tz))
+    if kind == "daily":
+        hour, minute = (int(part) for part in value.split(":"))
+        slot = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if slot >= local:
+            slot -= timedelta(days=1)
+        return slot.astimezone(before.tzinfo)
+    return croniter(value, local).get_prev(datetime).astimezone(before.tzinfo)

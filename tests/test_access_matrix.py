@@ -101,6 +101,8 @@ EXPECTED = {
     "jobs:session_detail":                      "302 200 200 200 200 200 404 200 200",
     "jobs:session_detail [htmx]":               "302 286 286 286 286 286 404 286 286",
     "jobs:session_cancel":                      "302 403 302 403 403 302 404 302 404",
+    # The Sessions page's actions (a confirmation page here: a GET changes nothing), for those who may act on A.
+    "jobs:session_action":                      "302 403 200 403 403 200 404 200 404",
     "jobs:log_list":                            "302 200 200 200 200 200 200 200 200",
     "jobs:log_session_detail":                  "302 200 200 200 200 200 404 200 200",
     "jobs:log_session_detail [htmx]":           "302 286 286 286 286 286 404 286 286",
@@ -197,6 +199,7 @@ POST = {"tenants:tenant_check", "repositories:repository_check", "repositories:l
 ARGS = {
     "tenants:*": {"pk": "tenant"}, "jobs:job_run": {"pk": "job"}, "jobs:job_edit": {"pk": "job"},
     "jobs:job_remove": {"pk": "job"}, "jobs:log_job_*": {"pk": "log_job"}, "jobs:session_*": {"pk": "session"},
+    "jobs:session_action": {"kind": "backup_kind", "pk": "session", "action": "full_action"},
     "jobs:log_session_detail": {"pk": "log_session"}, "repositories:repository_*": {"pk": "repository"},
     "repositories:log_repository_*": {"pk": "log_repository"}, "restore:plan_detail": {"pk": "plan"},
     "restore:restore_session_*": {"pk": "restore_session"}, "restore:*": {"tenant_pk": "tenant"},
@@ -276,7 +279,8 @@ def _side(tenant, marker: str, repository, log_repository) -> dict:
     restore_session = RestoreSession.objects.create(tenant=tenant, plan=plan.plan, plan_id=plan.plan["plan_id"],
                                                     reason="matrix", status="success")
     return {"tenant": tenant, "job": job, "session": session, "log_job": log_job, "log_session": log_session, "plan": plan,
-            "restore_session": restore_session, "user_id": user_id, "points": points}
+            "restore_session": restore_session, "user_id": user_id, "points": points, "backup_kind": "backup",
+            "full_action": "full"}
 
 
 def _plan(tenant) -> RestorePlan:

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
+from audittrail.models import Entry
 from jobs import services
 from jobs.models import BackupJob, BackupSession, LogJob, LogSession
 from repositories.models import LogRepository, Repository
@@ -144,6 +145,8 @@ def test_cancel_asks_for_confirmation_then_posts_with_csrf(admin_persona, world)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', confirm.content.decode()).group(1)
     assert browser.post(url, {"csrfmiddlewaretoken": token}).status_code == 302
     assert BackupSession.objects.get(pk=session.pk).status == "cancelled"
+    entry = Entry.objects.get(action="session.cancel")
+    assert entry.target == f"backup session {session.pk}" and entry.username == admin_persona.username
 
 
 def test_retry_and_full_backup_queue_new_sessions_for_operators(client, operator_persona, world):
@@ -155,6 +158,10 @@ def test_retry_and_full_backup_queue_new_sessions_for_operators(client, operator
     BackupSession.objects.filter(pk=retry.pk).update(status="success")
     client.post(reverse("jobs:session_action", args=["backup", failed.pk, "full"]))
     assert BackupSession.objects.filter(kind="full", status="queued").count() == 1
+    asked = Entry.objects.filter(action__in=["session.retry", "session.run_full"]).order_by("pk")
+    assert [(e.action, e.username, e.detail["new_session"]) for e in asked] == [
+        ("session.retry", operator_persona.username, retry.pk),
+        ("session.run_full", operator_persona.username, BackupSession.objects.get(kind="full").pk)]
     again = client.post(reverse("jobs:session_action", args=["backup", failed.pk, "full"]), follow=True)
     assert "wait for it or cancel it" in again.content.decode()  # the tenant is busy: a message, no second one
 
