@@ -3,18 +3,19 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from jobs import lifecycle, selectors, services
+from entrabackup.paging import render_list
+from jobs import lifecycle, lists, selectors, services
 from jobs.errors import JobError
 from jobs.forms import JobEditForm, JobForm, LogJobEditForm, SessionRunForm
 from jobs.models import BackupJob
-from jobs.schedules import describe
 from tenants.selectors import tenants_visible_to
 
 
 @permission_required("jobs.view_backupjob", raise_exception=True)
 def job_list(request):
-    jobs = [(job, describe(job.schedule_kind, job.schedule_value)) for job in selectors.jobs_visible_to(request.user)]
-    return render(request, "jobs/job_list.html", {"jobs": jobs})
+    query, page = lists.job_page(request)
+    return render_list(request, "jobs/job_list.html", "jobs/_job_table.html", {"query": query, "page": page},
+                       query.status)
 
 
 @permission_required("jobs.add_backupjob", raise_exception=True)
@@ -107,7 +108,9 @@ def session_cancel(request, pk):
 
 @permission_required("jobs.view_logsession", raise_exception=True)
 def log_list(request):
-    return render(request, "jobs/log_list.html", {"jobs": selectors.log_jobs_visible_to(request.user)})
+    query, page = lists.log_job_page(request)
+    return render_list(request, "jobs/log_list.html", "jobs/_log_job_table.html", {"query": query, "page": page},
+                       query.status)
 
 
 @permission_required("jobs.view_logsession", raise_exception=True)

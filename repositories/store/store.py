@@ -206,6 +206,40 @@ class RepositoryStore:
             [tenant_key])
         return [RestorePoint(*row) for row in cur]
 
+    @staticmethod
+    def _point_filters(tenant_key: str, kind, start, end) -> tuple[list[str], list]:
+        where, args = ["t.key = %s", "r.state = 'committed'"], [tenant_key]
+        for clause, value in (("r.kind = %s", kind), ("r.committed_at >= %s", start), ("r.committed_at < %s", end)):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        return where, args
+
+    @_translated
+    def restore_point_page(self, tenant_key: str, *, limit: int, kind: str | None = None, start=None, end=None,
+                           before: tuple | None = None) -> list[tuple[RestorePoint, int | None]]:
+        """Up to `limit` committed restore points, newest first by (committed_at, id), older than `before`
+        (a (committed_at, id) keyset cursor), each with the id of the committed point before it (None for the
+        first). The index restore_point_committed answers it as a range (docs/benchmarks.md)."""
+        where, args = self._point_filters(tenant_key, kind, start, end)
+        if before is not None:
+            where.append("(r.committed_at, r.id) < (%s, %s)")
+            args += list(before)
+        conn = self._ready()
+        sql = ("SELECT r.id, r.session_key, r.kind, r.started_at, r.committed_at, r.types, r.stats,"  # noqa: S608 - fixed clauses
+               " (SELECT max(p.id) FROM restore_point p WHERE p.tenant_id = r.tenant_id AND p.state = 'committed'"
+               "  AND p.id < r.id) FROM restore_point r JOIN tenant t ON t.id = r.tenant_id"
+               f" WHERE {' AND '.join(where)} ORDER BY r.committed_at DESC, r.id DESC LIMIT %s")
+        cur = conn.execute(sql, [*args, limit])
+        return [(RestorePoint(*row[:7]), row[7]) for row in cur]
+
+    @_translated
+    def count_restore_points(self, tenant_key: str, *, kind: str | None = None, start=None, end=None) -> int:
+        where, args = self._point_filters(tenant_key, kind, start, end)
+        conn = self._ready()
+        sql = f"SELECT count(*) FROM restore_point r JOIN tenant t ON t.id = r.tenant_id WHERE {' AND '.join(where)}"  # noqa: S608 - fixed clauses
+        return conn.execute(sql, args).fetchone()[0]
+
     def latest_restore_point(self, tenant_key: str) -> RestorePoint | None:
         points = self.restore_points(tenant_key)
         return points[0] if points else None

@@ -1,0 +1,100 @@
+"""The Restore pages' lists: tenants (Restore, Logs) and a tenant's restore points, filtered and paged on the
+server (entrabackup/paging.py). Restore points page by keyset: a tenant can have hundreds of thousands."""
+
+from contextlib import ExitStack
+from datetime import datetime, time, timedelta
+
+from django import forms
+from django.utils import timezone
+
+from entrabackup import paging
+from jobs.models import BackupJob
+from repositories.errors import RepositoryError
+from repositories.models import Repository
+from repositories.services import repository_error, repository_store
+from repositories.store.errors import StoreError
+from restore.selectors import PointRef, tenant_backups
+from tenants.lists import TenantFilter, filtered
+from tenants.selectors import tenants_visible_to
+
+POINTS_PER_PAGE = 50
+
+
+class RestorePointFilter(paging.KeysetFilter):
+    kind = forms.ChoiceField(required=False, label="Kind", choices=[("", "Any"), ("full", "Full"), ("incremental", "Incremental")],
+                             error_messages={"invalid_choice": "Kind: choose full or incremental (got %(value)s)."})
+    start = forms.DateField(required=False, input_formats=["%Y-%m-%d"], label="From",
+                            widget=forms.DateInput(attrs={"type": "date"}),
+                            error_messages={"invalid": "From: give a date as YYYY-MM-DD."})
+    end = forms.DateField(required=False, input_formats=["%Y-%m-%d"], label="To",
+                          widget=forms.DateInput(attrs={"type": "date"}),
+                          error_messages={"invalid": "To: give a date as YYYY-MM-DD."})
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["start"] > data["end"]:
+            raise forms.ValidationError("The date range ends before it starts.")
+        return data
+
+
+def _midnight(day, plus: int = 0):
+    return None if day is None else timezone.make_aware(datetime.combine(day + timedelta(days=plus), time.min))
+
+
+def restore_point_page(request, tenant) -> tuple[paging.ListQuery, paging.KeysetPage]:
+    """(query, page) of the tenant's committed restore points, newest first; rows are (ref, previous ref)."""
+    query = paging.read_query(request, RestorePointFilter)
+    filters = query.filters
+    with tenant_backups(tenant) as backups:
+        rows, cursor, total = backups.restore_point_page(
+            per_page=POINTS_PER_PAGE, after=filters.get("after"), kind=filters.get("kind"),
+            start=_midnight(filters.get("start")), end=_midnight(filters.get("end"), plus=1))
+    next_cursor = paging.Cursor.text(*cursor) if cursor else None
+    return query, paging.KeysetPage(rows, next_cursor, filters.get("after") is None, total, POINTS_PER_PAGE,
+                                    request.GET)
+
+
+class TenantNameFilter(paging.ListFilter):
+    q = TenantFilter.base_fields["q"]
+
+
+def tenant_page(request, perm: str):
+    """(query, page) of the tenants the user holds `perm` on, by name, filtered by name or tenant ID."""
+    query = paging.read_query(request, TenantNameFilter)
+    tenants = filtered(tenants_visible_to(request.user, perm), query.filters).order_by("name", "pk")
+    return query, paging.offset_page(tenants, query.filters.get("page"), request.GET)
+
+
+def with_points(page: paging.Page) -> paging.Page:
+    """The Restore page's rows: (tenant, newest restore point or None, number of restore points, error or ""),
+    read for this page's tenants only, each repository opened once for the page; a repository that cannot be
+    read is named in its tenant's rows, the other tenants are still listed."""
+    pairs = BackupJob.objects.filter(tenant__in=page.rows).values_list("tenant_id", "repository_id").distinct()
+    repositories = Repository.objects.in_bulk({repository_pk for _, repository_pk in pairs})
+    of_tenant = {}
+    for tenant_pk, repository_pk in pairs:
+        of_tenant.setdefault(tenant_pk, []).append(repositories[repository_pk])
+    stores, broken, rows = {}, {}, []
+    with ExitStack() as stack:
+        for tenant in page.rows:
+            newest, count, errors = None, 0, []
+            for repository in sorted(of_tenant.get(tenant.pk, []), key=lambda r: r.name):
+                try:
+                    if repository.pk in broken:
+                        raise broken[repository.pk]
+                    if repository.pk not in stores:
+                        stores[repository.pk] = stack.enter_context(repository_store(repository))
+                    try:
+                        points = stores[repository.pk].restore_point_page(str(tenant.key), limit=1)
+                        count += stores[repository.pk].count_restore_points(str(tenant.key))
+                    except StoreError as exc:
+                        raise repository_error(repository, exc) from exc
+                except RepositoryError as exc:
+                    broken[repository.pk] = exc
+                    errors.append(str(exc))
+                    continue
+                if points and (newest is None or points[0][0].committed_at > newest.restore_point.committed_at):
+                    newest = PointRef(repository, points[0][0])
+            rows.append((tenant, newest, count, "; ".join(errors)))
+    page.rows = rows
+    return page
