@@ -17,10 +17,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from django import forms
+from django.forms.utils import flatatt
 from django.http import QueryDict
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 PER_PAGE = 50
 MAX_PAGE = 1_000_000
@@ -56,11 +60,38 @@ def enabled_choice() -> forms.ChoiceField:
                              error_messages={"invalid_choice": "State: choose enabled or disabled (got %(value)s)."})
 
 
-def tenant_choice(tenants) -> forms.ModelChoiceField:
-    """A tenant filter whose choices are the tenants the user may see: another tenant's id is refused as
-    unknown (the same message as an id that does not exist)."""
-    return forms.ModelChoiceField(queryset=tenants.order_by("name"), required=False, empty_label="Any tenant",
-                                  label="Tenant", error_messages={"invalid_choice": "Tenant: choose one from the list."})
+class QuickSelect(forms.Select):
+    """A select rendered in one pass: Django's renders a template per option, and a thousand tenants cost
+    half a second that way."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        chosen = "" if value is None else str(value)
+        options = format_html_join("", '<option value="{}"{}>{}</option>', (
+            (key, " selected" if str(key) == chosen else "", label) for key, label in self.choices))
+        return format_html('<select name="{}"{}>{}</select>', name, flatatt(self.build_attrs(self.attrs, attrs)), options)
+
+
+def tenant_choice(tenants) -> forms.TypedChoiceField:
+    """A tenant filter (its id) whose choices are the tenants the user may see: another tenant's id is refused
+    as unknown, with the same message as an id that does not exist."""
+    return forms.TypedChoiceField(
+        required=False, label="Tenant", coerce=int, empty_value=None, widget=QuickSelect,
+        choices=[("", "Any tenant"), *tenants.order_by("name").values_list("pk", "name")],
+        error_messages={"invalid_choice": "Tenant: choose one from the list."})
+
+
+_PLACEHOLDER = 987654321987
+
+
+@cache
+def _pattern(name: str) -> str:
+    return reverse(name, args=[_PLACEHOLDER])
+
+
+def url_of(name: str, pk: int) -> str:
+    """reverse(name, args=[pk]) for a URL with one integer parameter, reversed once per process: fifty rows
+    with four links each cost string replaces, not two hundred reverses."""
+    return _pattern(name).replace(str(_PLACEHOLDER), str(int(pk)))
 
 
 @dataclass

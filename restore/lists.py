@@ -1,7 +1,6 @@
 """The Restore pages' lists: tenants (Restore, Logs) and a tenant's restore points, filtered and paged on the
 server (entrabackup/paging.py). Restore points page by keyset: a tenant can have hundreds of thousands."""
 
-from contextlib import ExitStack
 from datetime import datetime, time, timedelta
 
 from django import forms
@@ -11,8 +10,7 @@ from entrabackup import paging
 from jobs.models import BackupJob
 from repositories.errors import RepositoryError
 from repositories.models import Repository
-from repositories.services import repository_error, repository_store
-from repositories.store.errors import StoreError
+from repositories.services import repository_store
 from restore.selectors import PointRef, tenant_backups
 from tenants.lists import TenantFilter, filtered
 from tenants.selectors import tenants_visible_to
@@ -67,34 +65,29 @@ def tenant_page(request, perm: str):
 
 def with_points(page: paging.Page) -> paging.Page:
     """The Restore page's rows: (tenant, newest restore point or None, number of restore points, error or ""),
-    read for this page's tenants only, each repository opened once for the page; a repository that cannot be
-    read is named in its tenant's rows, the other tenants are still listed."""
+    read for this page's tenants only, one query per repository; a repository that cannot be read is named in
+    its tenants' rows, the other tenants are still listed."""
     pairs = BackupJob.objects.filter(tenant__in=page.rows).values_list("tenant_id", "repository_id").distinct()
     repositories = Repository.objects.in_bulk({repository_pk for _, repository_pk in pairs})
-    of_tenant = {}
-    for tenant_pk, repository_pk in pairs:
-        of_tenant.setdefault(tenant_pk, []).append(repositories[repository_pk])
-    stores, broken, rows = {}, {}, []
-    with ExitStack() as stack:
-        for tenant in page.rows:
-            newest, count, errors = None, 0, []
-            for repository in sorted(of_tenant.get(tenant.pk, []), key=lambda r: r.name):
-                try:
-                    if repository.pk in broken:
-                        raise broken[repository.pk]
-                    if repository.pk not in stores:
-                        stores[repository.pk] = stack.enter_context(repository_store(repository))
-                    try:
-                        points = stores[repository.pk].restore_point_page(str(tenant.key), limit=1)
-                        count += stores[repository.pk].count_restore_points(str(tenant.key))
-                    except StoreError as exc:
-                        raise repository_error(repository, exc) from exc
-                except RepositoryError as exc:
-                    broken[repository.pk] = exc
-                    errors.append(str(exc))
-                    continue
-                if points and (newest is None or points[0][0].committed_at > newest.restore_point.committed_at):
-                    newest = PointRef(repository, points[0][0])
-            rows.append((tenant, newest, count, "; ".join(errors)))
+    keys = {tenant.pk: str(tenant.key) for tenant in page.rows}
+    found, errors = {}, {}
+    for repository in sorted(repositories.values(), key=lambda r: r.name):
+        wanted = [keys[tenant_pk] for tenant_pk, repository_pk in pairs if repository_pk == repository.pk]
+        try:
+            with repository_store(repository) as store:
+                summary = store.restore_point_summary(wanted)
+        except RepositoryError as exc:
+            for key in wanted:
+                errors.setdefault(key, []).append(str(exc))
+            continue
+        for key, (count, newest) in summary.items():
+            total, best = found.get(key, (0, None))
+            if newest is not None and (best is None or newest.committed_at > best.restore_point.committed_at):
+                best = PointRef(repository, newest)
+            found[key] = (total + count, best)
+    rows = []
+    for tenant in page.rows:
+        count, newest = found.get(keys[tenant.pk], (0, None))
+        rows.append((tenant, newest, count, "; ".join(errors.get(keys[tenant.pk], []))))
     page.rows = rows
     return page

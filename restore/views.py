@@ -9,6 +9,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -86,7 +87,9 @@ def restore_point_list(request, tenant_pk):
     tenant = tenant_for(request.user, tenant_pk)
     query, page = lists.restore_point_page(request, tenant)
     return render_list(request, "restore/restore_point_list.html", "restore/_restore_point_table.html",
-                       {"tenant": tenant, "query": query, "page": page}, query.status)
+                       {"tenant": tenant, "query": query, "page": page, "explore_url": reverse(
+                           "restore:object_explorer", args=[tenant.pk]), "compare_url": reverse(
+                           "restore:compare_view", args=[tenant.pk])}, query.status)
 
 
 @permission_required(BROWSE, raise_exception=True)

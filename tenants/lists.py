@@ -36,5 +36,7 @@ def tenant_page(request, perm: str = "tenants.view_tenant"):
 
 def with_warnings(page: paging.Page) -> paging.Page:
     """The page's rows as (tenant, credential warning or None)."""
+    for tenant in page.rows:
+        tenant.detail_url = paging.url_of("tenants:tenant_detail", tenant.pk)
     page.rows = [(tenant, credential_expiry_warning(tenant)) for tenant in page.rows]
     return page

@@ -240,6 +240,19 @@ class RepositoryStore:
         sql = f"SELECT count(*) FROM restore_point r JOIN tenant t ON t.id = r.tenant_id WHERE {' AND '.join(where)}"  # noqa: S608 - fixed clauses
         return conn.execute(sql, args).fetchone()[0]
 
+    @_translated
+    def restore_point_summary(self, tenant_keys: list[str]) -> dict[str, tuple[int, RestorePoint | None]]:
+        """For each of these tenants the repository knows: (its number of committed restore points, the newest
+        one or None), in one query (the Restore page's rows)."""
+        conn = self._ready()
+        cur = conn.execute(
+            "SELECT t.key, c.n, r.id, r.session_key, r.kind, r.started_at, r.committed_at, r.types, r.stats"
+            " FROM tenant t CROSS JOIN LATERAL (SELECT count(*) AS n FROM restore_point p"
+            "  WHERE p.tenant_id = t.id AND p.state = 'committed') c"
+            " LEFT JOIN LATERAL (SELECT * FROM restore_point p WHERE p.tenant_id = t.id AND p.state = 'committed'"
+            "  ORDER BY p.committed_at DESC, p.id DESC LIMIT 1) r ON true WHERE t.key = ANY(%s)", [list(tenant_keys)])
+        return {str(row[0]): (row[1], RestorePoint(*row[2:]) if row[2] is not None else None) for row in cur}
+
     def latest_restore_point(self, tenant_key: str) -> RestorePoint | None:
         points = self.restore_points(tenant_key)
         return points[0] if points else None
