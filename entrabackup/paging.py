@@ -24,7 +24,8 @@ from django.forms.utils import flatatt
 from django.http import QueryDict
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 PER_PAGE = 50
 MAX_PAGE = 1_000_000
@@ -60,24 +61,39 @@ def enabled_choice() -> forms.ChoiceField:
                              error_messages={"invalid_choice": "State: choose enabled or disabled (got %(value)s)."})
 
 
-class QuickSelect(forms.Select):
-    """A select rendered in one pass: Django's renders a template per option, and a thousand tenants cost
-    half a second that way."""
+class QuickSelect(forms.Widget):
+    """A select of (value, label) `options` rendered in one pass: Django's Select renders a template per
+    option, and a thousand tenants cost half a second that way."""
+
+    def __init__(self, options=(), attrs=None):
+        super().__init__(attrs)
+        self.options = list(options)
 
     def render(self, name, value, attrs=None, renderer=None):
         chosen = "" if value is None else str(value)
-        options = format_html_join("", '<option value="{}"{}>{}</option>', (
-            (key, " selected" if str(key) == chosen else "", label) for key, label in self.choices))
-        return format_html('<select name="{}"{}>{}</select>', name, flatatt(self.build_attrs(self.attrs, attrs)), options)
+        options = "".join(f'<option value="{escape(key)}"{" selected" if str(key) == chosen else ""}>{escape(label)}</option>'
+                          for key, label in self.options)
+        return mark_safe(f'<select name="{escape(name)}"{flatatt(self.build_attrs(self.attrs, attrs))}>{options}</select>')  # noqa: S308 - every part escaped
 
 
-def tenant_choice(tenants) -> forms.TypedChoiceField:
-    """A tenant filter (its id) whose choices are the tenants the user may see: another tenant's id is refused
-    as unknown, with the same message as an id that does not exist."""
-    return forms.TypedChoiceField(
-        required=False, label="Tenant", coerce=int, empty_value=None, widget=QuickSelect,
-        choices=[("", "Any tenant"), *tenants.order_by("name").values_list("pk", "name")],
-        error_messages={"invalid_choice": "Tenant: choose one from the list."})
+class TenantChoiceField(forms.IntegerField):
+    """A tenant filter (its id) offering the tenants given: another tenant's id is refused as unknown, with the
+    same message as an id that does not exist."""
+
+    def __init__(self, tenants):
+        pairs = list(tenants.order_by("name").values_list("pk", "name"))
+        super().__init__(required=False, label="Tenant", widget=QuickSelect([("", "Any tenant"), *pairs]),
+                         error_messages={"invalid": "Tenant: choose one from the list."})
+        self.allowed = {pk for pk, _ in pairs}
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None and value not in self.allowed:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+def tenant_choice(tenants) -> TenantChoiceField:
+    return TenantChoiceField(tenants)
 
 
 _PLACEHOLDER = 987654321987
@@ -223,7 +239,8 @@ class KeysetFilter(forms.Form):
 
 @dataclass
 class KeysetPage:
-    """One page of a keyset-paged list: its rows, the cursor of the next page (None on the last) and the total."""
+    """One page of a keyset-paged list: its rows, the cursor of the next page (None on the last) and the total
+    (`exact` False: counted up to a cap, the total is "more than" it)."""
 
     rows: list
     next_cursor: str | None
@@ -231,6 +248,7 @@ class KeysetPage:
     total: int
     per_page: int
     params: QueryDict = field(repr=False)
+    exact: bool = True
 
     @property
     def has_next(self) -> bool:

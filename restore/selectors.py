@@ -95,10 +95,12 @@ class TenantBackups:
         return self._points
 
     def restore_point_page(self, *, per_page: int, after: tuple | None = None, kind: str | None = None,
-                           start=None, end=None) -> tuple[list[tuple[PointRef, PointRef | None]], tuple | None, int]:
+                           start=None, end=None, cap: int = 10_000,
+                           ) -> tuple[list[tuple[PointRef, PointRef | None]], tuple | None, int]:
         """One page of the tenant's committed restore points across its repositories, newest first, as
         (ref, the ref before it in the same repository or None); the keyset cursor of the next page
-        ((committed_at, repository pk, id) of the last row, None on the last page); the total that match.
+        ((committed_at, repository pk, id) of the last row, None on the last page); how many match, counted
+        up to `cap` + 1 in each repository (more than `cap` is "more than cap").
 
         Each repository returns at most a page plus one, older than the cursor by (committed_at, repository
         pk descending, id): the rows are merged and a page kept, so any page costs what the first costs."""
@@ -114,7 +116,7 @@ class TenantBackups:
             with self.reading(repository) as store:
                 rows = store.restore_point_page(self.key, limit=per_page + 1, kind=kind, start=start, end=end,
                                                 before=before)
-                total += store.count_restore_points(self.key, kind=kind, start=start, end=end)
+                total += store.count_restore_points(self.key, kind=kind, start=start, end=end, cap=cap)
             for point, previous_id in rows:
                 previous = PointRef(repository, _PointId(previous_id)) if previous_id is not None else None
                 found.append((PointRef(repository, point), previous))
