@@ -172,7 +172,10 @@ def main() -> None:
             f" Django's test client as an administrator (every tenant visible), {args.requests} requests per page "
             f"after two warm-ups; floor: p95 at most {FLOOR_MS} ms.\n\n"
             "| page | median | p95 | floor | queries | their time (one request) |\n|---|---|---|---|---|---|\n"
-            + lines + "\n")
+            + lines + "\n\n"
+            "The last two columns are the queries of one request and the time the client waited for them; the rest "
+            "of a request is Python (middleware, the selectors' rows, template rendering). The machine is shared by "
+            "other work: figures of two runs minutes apart differ by up to 2x at these loads.\n")
     print(body)
     if not args.no_docs:
         report.write_section(SECTION, body)

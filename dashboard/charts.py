@@ -64,6 +64,6 @@ def _axis(plot_w: float, plot_h: float, top_label: str) -> str:
 
 
 def _labelled(i: int, n: int) -> bool:
-    """About six labels along the x axis, the newest always."""
-    step = max(1, n // 6)
+    """About five labels along the x axis, the newest always."""
+    step = max(1, n // 5)
     return i == n - 1 or (i % step == 0 and n - 1 - i >= step // 2)

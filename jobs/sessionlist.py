@@ -121,14 +121,14 @@ class SessionRow:
 
     @property
     def remaining_seconds(self) -> float | None:
-        """Seconds left: the job's last successful run's duration minus the time spent, else extrapolated from
-        the fraction done; None when nothing is known yet."""
+        """Seconds left: the job's last successful run's duration minus the time spent, else (no such run, or
+        this one already took longer) extrapolated from the fraction done; None when nothing is known yet."""
         if self.status != "running" or self.started_at is None:
             return None
         elapsed = (timezone.now() - self.started_at).total_seconds()
-        if self.expected_seconds:
-            return max(0.0, self.expected_seconds - elapsed)
-        fraction = self.fraction
+        if self.expected_seconds and elapsed < self.expected_seconds:
+            return self.expected_seconds - elapsed
+        fraction = self.fraction  # no earlier run to go by, or this one runs longer than it did
         return elapsed * (1 - fraction) / fraction if fraction > 0 else None
 
 

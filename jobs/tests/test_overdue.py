@@ -15,7 +15,7 @@ SCHEDULES = [("minutes", "15"), ("hours", "1"), ("hours", "6"), ("daily", "02:00
 @pytest.mark.parametrize("kind, value", SCHEDULES)
 def test_the_threshold_of_a_schedule_agrees_with_each_jobs_overdue_moment(kind, value):
     threshold = overdue_before(kind, value, now=NOW)
-    for minutes in range(1, 60 * 24 * 9, 7):  # a restore point every 7 minutes back over nine days
+    for minutes in range(1, 60 * 24 * 9, 13):  # a restore point every 13 minutes back over nine days
         since = NOW - timedelta(minutes=minutes)
         assert (overdue_at(kind, value, since=since) < NOW) == (since < threshold), (kind, value, since)
 
