@@ -1,6 +1,7 @@
 """The Restore pages' lists: tenants (Restore, Logs) and a tenant's restore points, filtered and paged on the
 server (entrabackup/paging.py). Restore points page by keyset: a tenant can have hundreds of thousands."""
 
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from django import forms
@@ -41,16 +42,37 @@ def _midnight(day, plus: int = 0):
 
 
 def restore_point_page(request, tenant) -> tuple[paging.ListQuery, paging.KeysetPage]:
-    """(query, page) of the tenant's committed restore points, newest first; rows are (ref, previous ref)."""
+    """(query, page) of the tenant's committed restore points, newest first; rows are PointRow."""
     query = paging.read_query(request, RestorePointFilter)
     filters = query.filters
     with tenant_backups(tenant) as backups:
         rows, cursor, total = backups.restore_point_page(
             per_page=POINTS_PER_PAGE, after=filters.get("after"), kind=filters.get("kind"),
             start=_midnight(filters.get("start")), end=_midnight(filters.get("end"), plus=1), cap=COUNT_CAP)
+    rows = [_row(ref, previous) for ref, previous in rows]
     next_cursor = paging.Cursor.text(*cursor) if cursor else None
     return query, paging.KeysetPage(rows, next_cursor, filters.get("after") is None, min(total, COUNT_CAP),
                                     POINTS_PER_PAGE, request.GET, exact=total <= COUNT_CAP)
+
+
+@dataclass(frozen=True)
+class PointRow:
+    """A row of the restore points list, its text made once (fifty rows rendered without a filter call)."""
+
+    id: int
+    committed: str
+    kind: str
+    repository: str
+    spec: str
+    previous_id: int | None
+    previous_spec: str | None
+
+
+def _row(ref, previous) -> PointRow:
+    point = ref.restore_point
+    return PointRow(point.id, timezone.localtime(point.committed_at).strftime("%Y-%m-%d %H:%M:%S"),
+                    point.kind.capitalize(), ref.repository.name, ref.spec, previous.restore_point.id if previous else None,
+                    previous.spec if previous else None)
 
 
 class TenantNameFilter(paging.ListFilter):
@@ -91,6 +113,8 @@ def with_points(page: paging.Page) -> paging.Page:
     for tenant in page.rows:
         count, newest = found.get(keys[tenant.pk], (0, None))
         shown = f"more than {COUNT_CAP:,}" if count > COUNT_CAP else str(count)
+        tenant.points_url = paging.url_of("restore:restore_point_list", tenant.pk)
+        tenant.explore_url = paging.url_of("restore:object_explorer", tenant.pk)
         rows.append((tenant, newest, shown if count else 0, "; ".join(errors.get(keys[tenant.pk], []))))
     page.rows = rows
     return page

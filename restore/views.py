@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from audittrail.trail import record
 from entrabackup import objecttypes
-from entrabackup.paging import render_list
+from entrabackup.paging import render_list, url_of
 from repositories.errors import RepositoryError
 from restore import lists, logexplorer, selectors
 from restore import plan as planner
@@ -204,6 +204,8 @@ REVERT_PERMISSIONS = (*LOG_PERMISSIONS, "restore.run_restore")
 @permission_required(LOG_PERMISSIONS, raise_exception=True)
 def log_index(request):
     query, page = lists.tenant_page(request, "restore.explore_logs")
+    for tenant in page.rows:
+        tenant.search_url = url_of("restore:log_explorer", tenant.pk)
     return render_list(request, "restore/log_index.html", "restore/_log_tenant_table.html",
                        {"query": query, "page": page}, query.status)
 
