@@ -117,6 +117,7 @@ class ListQuery:
     form: ListFilter
     filters: dict
     messages: list[str]
+    params: QueryDict = field(default_factory=QueryDict, repr=False)  # what the pager's links keep
 
     @property
     def status(self) -> int:
@@ -124,10 +125,11 @@ class ListQuery:
 
 
 def read_query(request, form_class, **form_kwargs) -> ListQuery:
-    """The list's filters from the query string; a bad value gives messages and no filter at all."""
+    """The list's filters from the query string; a bad value gives messages and no filter at all (and the
+    pager's links then carry none of the bad parameters)."""
     form = form_class(request.GET, **form_kwargs)
     if form.is_valid():
-        return ListQuery(form, {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}, [])
+        return ListQuery(form, {k: v for k, v in form.cleaned_data.items() if v not in (None, "")}, [], request.GET)
     return ListQuery(form, {}, form.messages())
 
 

@@ -47,7 +47,7 @@ def job_page(request, perm: str = "jobs.view_backupjob"):
     jobs = _narrowed(selectors.jobs_visible_to(request.user, perm), query.filters)
     if query.filters.get("q"):
         jobs = jobs.filter(name__icontains=query.filters["q"])
-    page = paging.offset_page(jobs.order_by("name", "pk"), query.filters.get("page"), request.GET)
+    page = paging.offset_page(jobs.order_by("name", "pk"), query.filters.get("page"), query.params)
     for job in page.rows:
         job.links = {"run": paging.url_of("jobs:job_run", job.pk), "edit": paging.url_of("jobs:job_edit", job.pk),
                      "remove": paging.url_of("jobs:job_remove", job.pk)}
@@ -59,7 +59,7 @@ def log_job_page(request, perm: str = "jobs.view_logsession"):
     """(query, page): one page of the log jobs of the tenants the user holds `perm` on, by tenant name."""
     query = paging.read_query(request, LogJobFilter, tenants=_filter_tenants(request.user, perm))
     jobs = _narrowed(selectors.log_jobs_visible_to(request.user, perm), query.filters)
-    page = paging.offset_page(jobs.order_by("tenant__name", "pk"), query.filters.get("page"), request.GET)
+    page = paging.offset_page(jobs.order_by("tenant__name", "pk"), query.filters.get("page"), query.params)
     for job in page.rows:
         job.links = {"edit": paging.url_of("jobs:log_job_edit", job.pk),
                      "remove": paging.url_of("jobs:log_job_remove", job.pk)}

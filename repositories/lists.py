@@ -29,5 +29,5 @@ def repository_pages(request):
     query = paging.read_query(request, RepositoryFilter)
     repositories = _narrowed(repositories_visible_to(request.user), query.filters)
     log_repositories = _narrowed(log_repositories_visible_to(request.user), query.filters)
-    return (query, paging.offset_page(repositories, query.filters.get("page"), request.GET),
-            paging.offset_page(log_repositories, query.filters.get("log_page"), request.GET, param="log_page"))
+    return (query, paging.offset_page(repositories, query.filters.get("page"), query.params),
+            paging.offset_page(log_repositories, query.filters.get("log_page"), query.params, param="log_page"))

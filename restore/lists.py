@@ -52,7 +52,7 @@ def restore_point_page(request, tenant) -> tuple[paging.ListQuery, paging.Keyset
     rows = [_row(ref, previous) for ref, previous in rows]
     next_cursor = paging.Cursor.text(*cursor) if cursor else None
     return query, paging.KeysetPage(rows, next_cursor, filters.get("after") is None, min(total, COUNT_CAP),
-                                    POINTS_PER_PAGE, request.GET, exact=total <= COUNT_CAP)
+                                    POINTS_PER_PAGE, query.params, exact=total <= COUNT_CAP)
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def tenant_page(request, perm: str):
     """(query, page) of the tenants the user holds `perm` on, by name, filtered by name or tenant ID."""
     query = paging.read_query(request, TenantNameFilter)
     tenants = filtered(tenants_visible_to(request.user, perm), query.filters).order_by("name", "pk")
-    return query, paging.offset_page(tenants, query.filters.get("page"), request.GET)
+    return query, paging.offset_page(tenants, query.filters.get("page"), query.params)
 
 
 def with_points(page: paging.Page) -> paging.Page:

@@ -31,7 +31,7 @@ def tenant_page(request, perm: str = "tenants.view_tenant"):
     """(query, page): one page of the tenants the user holds `perm` on, by name, filtered."""
     query = paging.read_query(request, TenantFilter)
     tenants = filtered(tenants_visible_to(request.user, perm), query.filters).order_by("name", "pk")
-    return query, paging.offset_page(tenants, query.filters.get("page"), request.GET)
+    return query, paging.offset_page(tenants, query.filters.get("page"), query.params)
 
 
 def with_warnings(page: paging.Page) -> paging.Page:

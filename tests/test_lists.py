@@ -144,6 +144,8 @@ def test_a_bad_parameter_is_a_message_over_the_unfiltered_list(world):
         assert response.status_code == 400 and message in body and "Traceback" not in body, url
         assert "ZQX" not in body, url
         assert "1–50 of 55" in body or "1–2 of 2" in body or "120 restore points" in body, url  # unfiltered
+    body = world["client"].get("/jobs/?state=maybe&q=QWA").content.decode()
+    assert '<a href="?page=2" rel="next"' in body  # the pager of the unfiltered list drops the bad filters
 
 
 def test_a_page_past_the_end_shows_the_last_and_htmx_gets_the_table_alone(world):
