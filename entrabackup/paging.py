@@ -269,6 +269,8 @@ def render_list(request, template: str, partial: str, context: dict, status: int
     """The page, or only its table (`partial`) for an HTMX request: the filters refresh the table in place.
     A bad filter is status 400 for the page; the HTMX fragment carries the same message with 200, since htmx
     does not swap an error response in."""
-    response = render(request, partial if request.htmx else template, context, status=200 if request.htmx else status)
+    # htmx restoring a pushed address it no longer has cached asks for the whole page.
+    fragment = bool(request.htmx) and not request.htmx.history_restore_request
+    response = render(request, partial if fragment else template, context, status=200 if fragment else status)
     response["Vary"] = "HX-Request"
     return response

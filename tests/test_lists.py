@@ -157,6 +157,8 @@ def test_a_page_past_the_end_shows_the_last_and_htmx_gets_the_table_alone(world)
     assert "1–9 of 9" in body and "HX-Request" in response["Vary"]
     response = client.get("/tenants/?page=x", headers={"HX-Request": "true"})  # htmx swaps only a 200 in
     assert response.status_code == 200 and "Page: give a page number" in response.content.decode()
+    restored = client.get("/tenants/?q=QWA", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"})
+    assert "<html" in restored.content.decode()  # a pushed address restored by htmx is the whole page
     page = client.get("/tenants/").content.decode()
     assert 'hx-get="/tenants/" hx-target="#tenant-table"' in page and 'id="tenant-table"' in page
 
