@@ -1,20 +1,24 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from jobs import lifecycle, selectors, services
+from entrabackup.paging import render_list
+from jobs import lifecycle, lists, selectors, services
 from jobs.errors import JobError
 from jobs.forms import JobEditForm, JobForm, LogJobEditForm, SessionRunForm
 from jobs.models import BackupJob
-from jobs.schedules import describe
 from tenants.selectors import tenants_visible_to
 
 
 @permission_required("jobs.view_backupjob", raise_exception=True)
 def job_list(request):
-    jobs = [(job, describe(job.schedule_kind, job.schedule_value)) for job in selectors.jobs_visible_to(request.user)]
-    return render(request, "jobs/job_list.html", {"jobs": jobs})
+    query, page = lists.job_page(request)
+    may = lists.may(request.user, "jobs.run_backup", "jobs.change_backupjob", "jobs.add_backupjob",
+                    "jobs.delete_backupjob")
+    return render_list(request, "jobs/job_list.html", "jobs/_job_table.html",
+                       {"query": query, "page": page, "may": may, "add_url": reverse("jobs:job_add")}, query.status)
 
 
 @permission_required("jobs.add_backupjob", raise_exception=True)
@@ -107,7 +111,10 @@ def session_cancel(request, pk):
 
 @permission_required("jobs.view_logsession", raise_exception=True)
 def log_list(request):
-    return render(request, "jobs/log_list.html", {"jobs": selectors.log_jobs_visible_to(request.user)})
+    query, page = lists.log_job_page(request)
+    may = lists.may(request.user, "jobs.change_logjob", "jobs.delete_logjob")
+    return render_list(request, "jobs/log_list.html", "jobs/_log_job_table.html",
+                       {"query": query, "page": page, "may": may}, query.status)
 
 
 @permission_required("jobs.view_logsession", raise_exception=True)

@@ -5,7 +5,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
-from repositories import lifecycle, services
+from entrabackup.paging import render_list
+from repositories import lifecycle, lists, services
 from repositories.errors import RepositoryError
 from repositories.forms import (
     LogRepositoryEditForm,
@@ -20,12 +21,12 @@ from repositories.selectors import log_repositories_visible_to, repositories_vis
 
 @permission_required("repositories.view_repository", raise_exception=True)
 def repository_list(request):
-    return render(request, "repositories/repository_list.html", {
-        "repositories": repositories_visible_to(request.user),
-        "log_repositories": log_repositories_visible_to(request.user),
+    query, page, log_page = lists.repository_pages(request)
+    return render_list(request, "repositories/repository_list.html", "repositories/_repository_tables.html", {
+        "query": query, "page": page, "log_page": log_page,
         "cache_dir": settings.CACHE_DIR,
         "log_roots": settings.LOG_REPOSITORY_ROOTS,
-    })
+    }, query.status)
 
 
 @sensitive_post_parameters("password")

@@ -11,14 +11,12 @@ from dataclasses import dataclass
 
 from entrabackup import objecttypes
 from jobs.selectors import log_records_search
-from repositories.errors import RepositoryError
 from repositories.models import Repository
 from repositories.services import repository_error, repository_store
 from repositories.store.errors import StoreError
 from restore.compare import Ref
 from restore.errors import RestorePointNotFoundError
 from restore.history import object_timeline
-from tenants.selectors import tenants_visible_to
 
 # Relationship kinds as navigation properties of their source objects (export and object pages).
 NAVIGATION = {kind: (source.name, relation.navigation) for kind, (source, relation) in objecttypes.RELATIONS.items()}
@@ -51,6 +49,13 @@ class PointRef:
     def spec(self) -> str:
         """How URLs name this restore point: `<repository pk>:<restore point id>`."""
         return f"{self.repository.pk}:{self.restore_point.id}"
+
+
+@dataclass(frozen=True)
+class _PointId:
+    """A restore point known by its id alone (the one before a listed point: its link needs no more)."""
+
+    id: int
 
 
 def tenant_repositories(tenant) -> list[Repository]:
@@ -88,6 +93,41 @@ class TenantBackups:
                     refs += [PointRef(repository, rp) for rp in store.restore_points(self.key)]
             self._points = sorted(refs, key=lambda ref: ref.restore_point.committed_at, reverse=True)
         return self._points
+
+    def restore_point_page(self, *, per_page: int, after: tuple | None = None, kind: str | None = None,
+                           start=None, end=None, cap: int = 10_000,
+                           ) -> tuple[list[tuple[PointRef, PointRef | None]], tuple | None, int]:
+        """One page of the tenant's committed restore points across its repositories, newest first, as
+        (ref, the ref before it in the same repository or None); the keyset cursor of the next page
+        ((committed_at, repository pk, id) of the last row, None on the last page); how many match, counted
+        up to `cap` + 1 in each repository (more than `cap` is "more than cap").
+
+        Each repository returns at most a page plus one, older than the cursor by (committed_at, repository
+        pk descending, id): the rows are merged and a page kept, so any page costs what the first costs."""
+        found = []
+        total = 0
+        for repository in tenant_repositories(self.tenant):
+            before = None
+            if after is not None:
+                when, repository_pk, pk = after
+                # Rows at the cursor's moment sort by repository pk (descending), then id.
+                bound = pk if repository.pk == repository_pk else (2**63 - 1 if repository.pk < repository_pk else 0)
+                before = (when, bound)
+            with self.reading(repository) as store:
+                rows = store.restore_point_page(self.key, limit=per_page + 1, kind=kind, start=start, end=end,
+                                                before=before)
+                total += store.count_restore_points(self.key, kind=kind, start=start, end=end, cap=cap)
+            for point, previous_id in rows:
+                previous = PointRef(repository, _PointId(previous_id)) if previous_id is not None else None
+                found.append((PointRef(repository, point), previous))
+        found.sort(key=lambda pair: (pair[0].restore_point.committed_at, pair[0].repository.pk,
+                                     pair[0].restore_point.id), reverse=True)
+        page = found[:per_page]
+        cursor = None
+        if len(found) > per_page:
+            last = page[-1][0]
+            cursor = (last.restore_point.committed_at, last.repository.pk, last.restore_point.id)
+        return page, cursor, total
 
     def find(self, spec: PointSpec) -> PointRef:
         """The restore point `spec` names, or RestorePointNotFoundError saying why there is none."""
@@ -169,23 +209,3 @@ def tenant_backups(tenant) -> Iterator[TenantBackups]:
     """A TenantBackups whose stores close on exit; their failures leave as repositories.errors."""
     with ExitStack() as stack:
         yield TenantBackups(tenant, stack)
-
-
-def tenant_with_points(user) -> list[tuple]:
-    """(tenant, newest restore point ref or None, number of restore points, error or "") for the Restore page;
-    a repository that cannot be read is named in its tenant's row, the other tenants are still listed."""
-    rows = []
-    for tenant in tenants_visible_to(user):
-        try:
-            with tenant_backups(tenant) as backups:
-                refs = backups.restore_points()
-        except RepositoryError as exc:
-            rows.append((tenant, None, 0, str(exc)))
-            continue
-        rows.append((tenant, refs[0] if refs else None, len(refs), ""))
-    return rows
-
-
-def log_tenants(user):
-    """The tenants whose backed-up logs the user may search (the log explorer's index page)."""
-    return tenants_visible_to(user, "restore.explore_logs").order_by("name")

@@ -9,13 +9,15 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audittrail.trail import record
 from entrabackup import objecttypes
+from entrabackup.paging import render_list, url_of
 from repositories.errors import RepositoryError
-from restore import logexplorer, selectors
+from restore import lists, logexplorer, selectors
 from restore import plan as planner
 from restore.compare import CHANGE_KINDS, report_csv, report_json
 from restore.errors import CompareError, RestorePointNotFoundError
@@ -74,16 +76,20 @@ def _query(form_class, request):
 @permission_required("tenants.view_tenant", raise_exception=True)
 @_clear_errors
 def restore_index(request):
-    return render(request, "restore/restore_index.html", {"rows": selectors.tenant_with_points(request.user)})
+    query, page = lists.tenant_page(request, "tenants.view_tenant")
+    return render_list(request, "restore/restore_index.html", "restore/_restore_tenant_table.html",
+                       {"query": query, "page": lists.with_points(page)}, query.status)
 
 
 @permission_required("tenants.view_tenant", raise_exception=True)
 @_clear_errors
 def restore_point_list(request, tenant_pk):
     tenant = tenant_for(request.user, tenant_pk)
-    with selectors.tenant_backups(tenant) as backups:
-        rows = backups.with_previous()
-    return render(request, "restore/restore_point_list.html", {"tenant": tenant, "rows": rows})
+    query, page = lists.restore_point_page(request, tenant)
+    return render_list(request, "restore/restore_point_list.html", "restore/_restore_point_table.html",
+                       {"tenant": tenant, "query": query, "page": page, "explore_url": reverse(
+                           "restore:object_explorer", args=[tenant.pk]), "compare_url": reverse(
+                           "restore:compare_view", args=[tenant.pk])}, query.status)
 
 
 @permission_required(BROWSE, raise_exception=True)
@@ -197,7 +203,11 @@ REVERT_PERMISSIONS = (*LOG_PERMISSIONS, "restore.run_restore")
 
 @permission_required(LOG_PERMISSIONS, raise_exception=True)
 def log_index(request):
-    return render(request, "restore/log_index.html", {"tenants": selectors.log_tenants(request.user)})
+    query, page = lists.tenant_page(request, "restore.explore_logs")
+    for tenant in page.rows:
+        tenant.search_url = url_of("restore:log_explorer", tenant.pk)
+    return render_list(request, "restore/log_index.html", "restore/_log_tenant_table.html",
+                       {"query": query, "page": page}, query.status)
 
 
 @permission_required(LOG_PERMISSIONS, raise_exception=True)

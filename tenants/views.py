@@ -5,8 +5,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_POST
 
+from entrabackup.paging import render_list
 from repositories.errors import RepositoryError
-from tenants import lifecycle, selectors, services
+from tenants import lifecycle, lists, selectors, services
 from tenants.errors import TenantValidationError
 from tenants.forms import CredentialForm, TenantConnectionForm, TenantEditForm, TenantForm, TenantRemoveForm
 
@@ -16,7 +17,9 @@ SECRET_FIELDS = ("client_secret", "certificate_password")
 
 @permission_required("tenants.view_tenant", raise_exception=True)
 def tenant_list(request):
-    return render(request, "tenants/tenant_list.html", {"rows": selectors.tenants_with_warnings(request.user)})
+    query, page = lists.tenant_page(request)
+    return render_list(request, "tenants/tenant_list.html", "tenants/_tenant_table.html",
+                       {"query": query, "page": lists.with_warnings(page)}, query.status)
 
 
 @sensitive_post_parameters(*SECRET_FIELDS)

@@ -206,6 +206,60 @@ class RepositoryStore:
             [tenant_key])
         return [RestorePoint(*row) for row in cur]
 
+    @staticmethod
+    def _point_filters(tenant_key: str, kind, start, end) -> tuple[list[str], list]:
+        # The tenant's id as a subquery (an InitPlan): the planner then walks restore_point_committed in order
+        # and stops after a page; a JOIN on the key made it sort every point of the tenant.
+        where, args = ["r.tenant_id = (SELECT id FROM tenant WHERE key = %s)", "r.state = 'committed'"], [tenant_key]
+        for clause, value in (("r.kind = %s", kind), ("r.committed_at >= %s", start), ("r.committed_at < %s", end)):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        return where, args
+
+    @_translated
+    def restore_point_page(self, tenant_key: str, *, limit: int, kind: str | None = None, start=None, end=None,
+                           before: tuple | None = None) -> list[tuple[RestorePoint, int | None]]:
+        """Up to `limit` committed restore points, newest first by (committed_at, id), older than `before`
+        (a (committed_at, id) keyset cursor), each with the id of the committed point before it (None for the
+        first). The index restore_point_committed answers it as a range (docs/benchmarks.md)."""
+        where, args = self._point_filters(tenant_key, kind, start, end)
+        if before is not None:
+            where.append("(r.committed_at, r.id) < (%s, %s)")
+            args += list(before)
+        conn = self._ready()
+        sql = ("SELECT r.id, r.session_key, r.kind, r.started_at, r.committed_at, r.types, r.stats,"  # noqa: S608 - fixed clauses
+               " (SELECT max(p.id) FROM restore_point p WHERE p.tenant_id = r.tenant_id AND p.state = 'committed'"
+               "  AND p.id < r.id) FROM restore_point r"
+               f" WHERE {' AND '.join(where)} ORDER BY r.committed_at DESC, r.id DESC LIMIT %s")
+        cur = conn.execute(sql, [*args, limit])
+        return [(RestorePoint(*row[:7]), row[7]) for row in cur]
+
+    @_translated
+    def count_restore_points(self, tenant_key: str, *, kind: str | None = None, start=None, end=None,
+                             cap: int | None = None) -> int:
+        """How many committed restore points match, counted up to `cap` + 1 when a cap is given (a count of
+        200,000 index entries takes 50 ms; `cap` + 1 says "more than cap")."""
+        where, args = self._point_filters(tenant_key, kind, start, end)
+        conn = self._ready()
+        limit = f" LIMIT {int(cap) + 1}" if cap is not None else ""
+        sql = f"SELECT count(*) FROM (SELECT 1 FROM restore_point r WHERE {' AND '.join(where)}{limit}) AS found"  # noqa: S608 - fixed clauses
+        return conn.execute(sql, args).fetchone()[0]
+
+    @_translated
+    def restore_point_summary(self, tenant_keys: list[str], cap: int) -> dict[str, tuple[int, RestorePoint | None]]:
+        """For each of these tenants the repository knows: (its number of committed restore points counted up to
+        `cap` + 1, the newest one or None), in one query (the Restore page's rows)."""
+        conn = self._ready()
+        cur = conn.execute(
+            "SELECT t.key, c.n, r.id, r.session_key, r.kind, r.started_at, r.committed_at, r.types, r.stats"
+            " FROM tenant t CROSS JOIN LATERAL (SELECT count(*) AS n FROM (SELECT 1 FROM restore_point p"
+            "  WHERE p.tenant_id = t.id AND p.state = 'committed' LIMIT %s) AS found) c"
+            " LEFT JOIN LATERAL (SELECT * FROM restore_point p WHERE p.tenant_id = t.id AND p.state = 'committed'"
+            "  ORDER BY p.committed_at DESC, p.id DESC LIMIT 1) r ON true WHERE t.key = ANY(%s)",
+            [int(cap) + 1, list(tenant_keys)])
+        return {str(row[0]): (row[1], RestorePoint(*row[2:]) if row[2] is not None else None) for row in cur}
+
     def latest_restore_point(self, tenant_key: str) -> RestorePoint | None:
         points = self.restore_points(tenant_key)
         return points[0] if points else None
