@@ -3,10 +3,12 @@
 import os
 
 import pytest
+from django.utils.html import escape
 from django_q.models import Task
 from django_q.status import Stat
 from django_q.tasks import async_task, result
 
+from jobs.models import Proxy
 from tests.support.processes import backup_proxy, wait_for
 
 
@@ -30,6 +32,10 @@ def test_running_proxy_is_visible_through_the_cache_and_on_the_sessions_page(cli
     with backup_proxy(workers=2):
         stats = wait_for(lambda: [stat for stat in Stat.get_all() if len(stat.workers) == 2])
         assert stats, "the cluster never reported itself with its 2 workers in the cache"
+        # The Sessions page shows proxies from their heartbeat rows (jobs.Proxy), written by the proxy itself.
+        beating = wait_for(lambda: list(Proxy.objects.filter(cluster_id=str(stats[0].cluster_id),
+                                                             heartbeat_at__isnull=False)))
+        assert beating, "the proxy never wrote its heartbeat row"
         client.force_login(admin_persona)
         page = client.get("/jobs/sessions/").content.decode()
-        assert str(stats[0].cluster_id) in page
+        assert escape(beating[0].name) in page and "healthy" in page
