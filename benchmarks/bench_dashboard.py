@@ -57,7 +57,7 @@ def fill(tenants: int, sessions: int) -> float:
     started = time.monotonic()
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE tenants_tenant, repositories_repository, repositories_logrepository, "
-                       "jobs_proxy CASCADE")
+                       "jobs_proxy, jobs_tenantsummary CASCADE")
     now = timezone.now()
     repository = Repository.objects.create(name="Local", database="unused", size_bytes=48_000_000_000)
     logs = LogRepository.objects.create(name="Log archive", path="/srv/logs", usage_bytes=9_000_000_000)
