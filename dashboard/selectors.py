@@ -9,7 +9,6 @@ keeps with the restore point), never from scanning objects.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -203,29 +202,29 @@ def _fill_page(rows: list[TenantRow], logs_of: set[int]) -> None:
 def restore_points_of(tenant_ids: list[int], limit: int) -> dict[int, list[dict]]:
     """The newest `limit` restore points of each tenant, newest first, with the counts their sessions recorded:
     {"session", "restore_point", "ended_at", "full", "read", "changes", "new", "deleted"}."""
+    # The per-type counts summed by PostgreSQL (a count absent or not a number is 0): decoding a hundred
+    # sessions' stats in Python cost more.
     sql = """
-        SELECT t.id, s.id, s.restore_point_id, s.ended_at, s.ran_full, s.stats
+        SELECT t.id, s.id, s.restore_point_id, s.ended_at, s.ran_full, c.read, c.new, c.changed, c.deleted
         FROM unnest(%s::bigint[]) AS t(id)
-        JOIN LATERAL (SELECT id, restore_point_id, ended_at, ran_full, stats FROM jobs_backupsession x
+        JOIN LATERAL (SELECT id, queued_at, restore_point_id, ended_at, ran_full, stats FROM jobs_backupsession x
                       WHERE x.tenant_id = t.id AND x.restore_point_id IS NOT NULL
-                      ORDER BY x.queued_at DESC, x.id DESC LIMIT %s) s ON true"""
+                      ORDER BY x.queued_at DESC, x.id DESC LIMIT %s) s ON true
+        CROSS JOIN LATERAL (
+            SELECT coalesce(sum(CASE WHEN jsonb_typeof(v->'read') = 'number' THEN trunc((v->>'read')::numeric) END), 0)::bigint AS read,
+                   coalesce(sum(CASE WHEN jsonb_typeof(v->'new') = 'number' THEN trunc((v->>'new')::numeric) END), 0)::bigint AS new,
+                   coalesce(sum(CASE WHEN jsonb_typeof(v->'changed') = 'number' THEN trunc((v->>'changed')::numeric) END), 0)::bigint AS changed,
+                   coalesce(sum(CASE WHEN jsonb_typeof(v->'deleted') = 'number' THEN trunc((v->>'deleted')::numeric) END), 0)::bigint AS deleted
+            FROM jsonb_each(CASE jsonb_typeof(s.stats) WHEN 'object' THEN s.stats END) AS e(k, v)
+            WHERE jsonb_typeof(v) = 'object') c
+        ORDER BY t.id, s.queued_at DESC, s.id DESC"""
     found: dict[int, list[dict]] = {pk: [] for pk in tenant_ids}
     with connection.cursor() as cursor:
         cursor.execute(sql, [tenant_ids, limit])
-        for pk, session, point, ended_at, full, stats in cursor.fetchall():
+        for pk, session, point, ended_at, full, read, new, changed, deleted in cursor.fetchall():
             found[pk].append({"session": session, "restore_point": point, "ended_at": ended_at, "full": full,
-                              **_totals(stats)})
+                              "read": read, "new": new, "deleted": deleted, "changes": new + changed + deleted})
     return found
-
-
-def _totals(stats) -> dict[str, int]:
-    """Per-type counts of a session (jobs/runner.py) summed: objects read, new, deleted and every change."""
-    if isinstance(stats, str):  # Django's raw cursor hands jsonb over as text
-        stats = json.loads(stats)
-    counts = [c for c in (stats or {}).values() if isinstance(c, dict)]
-    total = {key: sum(int(c.get(key) or 0) for c in counts) for key in ("read", "new", "changed", "deleted")}
-    return {"read": total["read"], "new": total["new"], "deleted": total["deleted"],
-            "changes": total["new"] + total["changed"] + total["deleted"]}
 
 
 def dashboard_for(user, *, page: int = 1, only_attention: bool = False, chart_tenant: int | None = None) -> Dashboard:
@@ -268,10 +267,15 @@ def _recent_statuses(user) -> dict[str, int]:
 def _failures(user, limit: int = 8) -> list[BackupSession]:
     """The latest failed or interrupted backup sessions of the last 7 days."""
     since = timezone.now() - timedelta(days=7)
-    return list(scope(BackupSession.objects.filter(queued_at__gte=since), user, SESSIONS)
-                .filter(Q(status="failed") | Q(status="interrupted")).select_related("tenant", "job")
+    visible = scope(BackupSession.objects.filter(queued_at__gte=since), user, SESSIONS)
+    # The newest of each status on its own index (status, -queued_at, -id), then the newest of these: one scan
+    # for both statuses walked the whole week's sessions newest first to find the few that failed (10 ms).
+    newest = [visible.filter(status=status).order_by("-queued_at", "-id").values_list("pk", flat=True)[:limit]
+              for status in PROBLEM_STATUSES]
+    ids = list(newest[0].union(*newest[1:], all=True))
+    return list(BackupSession.objects.filter(pk__in=ids).select_related("tenant", "job")
                 .only("pk", "status", "error", "queued_at", "ended_at", "tenant__name", "job__name")
-                .order_by("-queued_at")[:limit])
+                .order_by("-queued_at", "-id")[:limit])
 
 
 def charts_of(tenant_id: int, tenant_name: str, *, logs: bool = True) -> dict:
