@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Count, Exists, F, FloatField, Func, OuterRef, Q
+from django.db.models import Count, Exists, F, FloatField, Func, OuterRef
 from django.utils import timezone
 
 from accounts.access import scope, tenants_for
@@ -121,37 +122,66 @@ class Dashboard:
     chart_tenant: TenantRow | None
 
 
-def _judge_all(user) -> list[TenantRow]:
+JOB_FIELDS = ("tenant_id", "schedule_kind", "schedule_value", "repository_id", "created_epoch")
+
+
+class Judged(NamedTuple):
+    """A tenant as the whole board counts it; a TenantRow is made only for the page shown (a thousand
+    dataclasses and their properties cost more than the query)."""
+
+    pk: int
+    name: str
+    check_status: str
+    last_status: str | None
+    newest_epoch: float | None
+    jobs: list  # (tenant_id, schedule_kind, schedule_value, repository_id, created_epoch) of its enabled jobs
+    overdue: bool
+    attention: bool
+
+    def row(self) -> TenantRow:
+        return TenantRow(self.pk, self.name, self.check_status, self.last_status, self.newest_epoch,
+                         jobs=[dict(zip(JOB_FIELDS, job, strict=True)) for job in self.jobs], overdue=self.overdue)
+
+
+def _judge_all(user) -> list[Judged]:
     """Every visible tenant with its last finished backup status and newest restore point, from its summary
-    row (jobs.TenantSummary, kept by the database as sessions end): a thousand small rows, no session probed."""
-    judged = tenants_of(user).annotate(
+    row (jobs.TenantSummary, kept by the database as sessions end): a thousand small rows, no session probed;
+    overdue when one of its enabled jobs' schedules says so."""
+    tenants = tenants_of(user).annotate(
         last_status=F("session_summary__last_backup_status"), newest=_epoch(F("session_summary__newest_point_at")),
     ).order_by("name").values_list("pk", "name", "check_status", "last_status", "newest")
-    try:  # through the cursor: Django's per-value converters cost more than the query for a thousand rows
-        sql, params = judged.query.sql_with_params()
-    except EmptyResultSet:  # a user who sees no tenant
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = [TenantRow(*values) for values in cursor.fetchall()]
-    by_pk = {row.pk: row for row in rows}
     jobs = BackupJob.objects.filter(tenant__in=tenants_of(user), enabled=True).annotate(
         created=_epoch(F("created_at"))).values_list("tenant_id", "schedule_kind", "schedule_value", "repository_id",
                                                      "created")
+    rows, jobs = _fetch(tenants), _fetch(jobs)
+    jobs_of: dict[int, list] = {}
     for job in jobs:
-        by_pk[job[0]].jobs.append(dict(zip(("tenant_id", "schedule_kind", "schedule_value", "repository_id",
-                                            "created_epoch"), job, strict=True)))
-    now, thresholds = timezone.now(), {}
-    for row in rows:
-        for job in row.jobs:
-            schedule = (job["schedule_kind"], job["schedule_value"])
+        jobs_of.setdefault(job[0], []).append(job)
+    now, thresholds, judged = timezone.now(), {}, []
+    for pk, name, check_status, last_status, newest in rows:
+        overdue = False
+        for job in jobs_of.get(pk, ()):
+            schedule = (job[1], job[2])
             if schedule not in thresholds:  # once per distinct schedule, not per tenant
                 before = overdue_before(*schedule, now=now, tz=settings.TIME_ZONE)
                 thresholds[schedule] = before.timestamp() if before is not None else None
             threshold = thresholds[schedule]
-            since = row.newest_epoch or job["created_epoch"]
-            row.overdue = row.overdue or (threshold is not None and since < threshold)
-    return rows
+            overdue = overdue or (threshold is not None and (newest or job[4]) < threshold)
+        attention = check_status == Tenant.CheckStatus.FAILED or last_status in PROBLEM_STATUSES or overdue
+        judged.append(Judged(pk, name, check_status, last_status, newest, jobs_of.get(pk, []), overdue, attention))
+    return judged
+
+
+def _fetch(queryset) -> list[tuple]:
+    """The rows of a values_list() through the cursor: Django's per-value converters cost more than the query
+    for a thousand rows."""
+    try:
+        sql, params = queryset.query.sql_with_params()
+    except EmptyResultSet:  # a user who sees no tenant
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _epoch(expression) -> Func:
@@ -230,18 +260,21 @@ def restore_points_of(tenant_ids: list[int], limit: int) -> dict[int, list[dict]
 def dashboard_for(user, *, page: int = 1, only_attention: bool = False, chart_tenant: int | None = None) -> Dashboard:
     """The home page of `user`: every visible tenant judged, one page of them filled in, cards and charts."""
     judged = _judge_all(user)
-    shown = [row for row in judged if row.attention] if only_attention else judged
-    shown.sort(key=lambda row: (not row.attention, row.name.lower()))
+    shown = [tenant for tenant in judged if tenant.attention] if only_attention else list(judged)
+    shown.sort(key=lambda tenant: (not tenant.attention, tenant.name.lower()))
     pages = max(1, -(-len(shown) // PER_PAGE))
     page = min(max(1, page), pages)
-    rows = shown[(page - 1) * PER_PAGE:page * PER_PAGE]
+    rows = [tenant.row() for tenant in shown[(page - 1) * PER_PAGE:page * PER_PAGE]]
     _fill_page(rows, logs_of=set(scope(Tenant.objects.filter(pk__in=[r.pk for r in rows]), user, LOG_SESSIONS,
                                        field="pk").values_list("pk", flat=True)))
-    chosen = next((row for row in judged if row.pk == chart_tenant), None) or (rows[0] if rows else None)
+    chosen = next((row for row in rows if row.pk == chart_tenant), None)
+    if chosen is None:
+        chosen = next((t.row() for t in judged if t.pk == chart_tenant), None) or (rows[0] if rows else None)
     return Dashboard(
-        rows=rows, total=len(judged), ready=sum(r.check_status == "ok" for r in judged),
-        cannot_connect=sum(r.cannot_connect for r in judged), overdue=sum(r.overdue for r in judged),
-        failed=sum(r.failed for r in judged), page=page, pages=pages, only_attention=only_attention,
+        rows=rows, total=len(judged), ready=sum(t.check_status == "ok" for t in judged),
+        cannot_connect=sum(t.check_status == Tenant.CheckStatus.FAILED for t in judged),
+        overdue=sum(t.overdue for t in judged), failed=sum(t.last_status in PROBLEM_STATUSES for t in judged),
+        page=page, pages=pages, only_attention=only_attention,
         recent=_recent_statuses(user), failures=_failures(user), proxies=proxies_health(user) if judged else [],
         repositories=Repository.objects.in_bulk() if judged and user.has_perm("repositories.view_repository") else {},
         log_repositories=_log_repositories(user) if judged else [],
