@@ -265,8 +265,7 @@ def dashboard_for(user, *, page: int = 1, only_attention: bool = False, chart_te
     pages = max(1, -(-len(shown) // PER_PAGE))
     page = min(max(1, page), pages)
     rows = [tenant.row() for tenant in shown[(page - 1) * PER_PAGE:page * PER_PAGE]]
-    _fill_page(rows, logs_of=set(scope(Tenant.objects.filter(pk__in=[r.pk for r in rows]), user, LOG_SESSIONS,
-                                       field="pk").values_list("pk", flat=True)))
+    _fill_page(rows, logs_of={r.pk for r in rows if user.has_perm(LOG_SESSIONS, Tenant(pk=r.pk))})
     chosen = next((row for row in rows if row.pk == chart_tenant), None)
     if chosen is None:
         chosen = next((t.row() for t in judged if t.pk == chart_tenant), None) or (rows[0] if rows else None)
@@ -301,14 +300,14 @@ def _failures(user, limit: int = 8) -> list[BackupSession]:
     """The latest failed or interrupted backup sessions of the last 7 days."""
     since = timezone.now() - timedelta(days=7)
     visible = scope(BackupSession.objects.filter(queued_at__gte=since), user, SESSIONS)
+    if visible.query.is_empty():  # no tenant in scope (a union with nothing would be the other part alone)
+        return []
     # The newest of each status on its own index (status, -queued_at, -id), then the newest of these: one scan
     # for both statuses walked the whole week's sessions newest first to find the few that failed (10 ms).
-    newest = [visible.filter(status=status).order_by("-queued_at", "-id").values_list("pk", flat=True)[:limit]
-              for status in PROBLEM_STATUSES]
-    ids = list(newest[0].union(*newest[1:], all=True))
-    return list(BackupSession.objects.filter(pk__in=ids).select_related("tenant", "job")
-                .only("pk", "status", "error", "queued_at", "ended_at", "tenant__name", "job__name")
-                .order_by("-queued_at", "-id")[:limit])
+    newest = [visible.filter(status=status).select_related("tenant", "job")
+              .only("pk", "status", "error", "queued_at", "ended_at", "tenant__name", "job__name")
+              .order_by("-queued_at", "-id")[:limit] for status in PROBLEM_STATUSES]
+    return list(newest[0].union(*newest[1:], all=True).order_by("-queued_at", "-id")[:limit])
 
 
 def charts_of(tenant_id: int, tenant_name: str, *, logs: bool = True) -> dict:
