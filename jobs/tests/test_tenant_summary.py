@@ -2,9 +2,11 @@
 its sessions says: after a success, a failure and its retry, a cancel, a fail-over, a log session, a job removed
 with its sessions, and a tenant removed."""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from jobs import logrunner, runner, services
@@ -104,3 +106,30 @@ def test_summary_follows_fail_over_log_sessions_and_removals(tenants, settings):
     assert _summary(beta)[:3] == (None, None, None)
     beta.delete()
     assert not TenantSummary.objects.filter(tenant_id=beta.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backup_and_a_log_session_ending_at_once_both_show(tenants):
+    """The log session's end recomputes while the backup session's end is not committed yet: it waits for the
+    summary row, then sees it (without the row lock it would write back the backup result it saw before)."""
+    alpha = tenants[0]
+    LogSession.objects.create(job=alpha.log_jobs.get(), tenant=alpha, status="failed")  # the summary row exists
+    backup = BackupSession.objects.create(job=alpha.backup_jobs.get(), tenant=alpha, status="running")
+    log = LogSession.objects.create(job=alpha.log_jobs.get(), tenant=alpha, status="running")
+    done = threading.Event()
+
+    def end_log():
+        try:
+            LogSession.objects.filter(pk=log.pk).update(status="success", ended_at=timezone.now())
+        finally:
+            connection.close()
+            done.set()
+
+    with transaction.atomic():
+        BackupSession.objects.filter(pk=backup.pk).update(status="success", ended_at=timezone.now(),
+                                                          restore_point_id=3)
+        threading.Thread(target=end_log).start()
+        assert not done.wait(0.5)  # the log session's statement waits for this transaction
+    assert done.wait(10)
+    _agrees(alpha)
+    assert _summary(alpha)[:2] == (backup.pk, "success") and _summary(alpha)[3:] == (log.pk, "success")
