@@ -217,3 +217,29 @@ class LogSession(models.Model):
     @property
     def finished(self) -> bool:
         return self.status in self.FINISHED
+
+
+class TenantSummary(models.Model):
+    """Each tenant's latest session results, so the home page judges a thousand tenants from a thousand small
+    rows instead of probing their sessions.
+
+    Kept by PostgreSQL triggers on the two session tables (jobs/migrations/0009_tenant_summary.py): any insert,
+    delete, or change of a session's tenant, status, queue time, end or restore point recomputes the summary of
+    its tenants in the same statement, whichever code path wrote it (a runner, a fail-over, a cancel, a job
+    removed with its sessions, the admin). "Latest" means what the Sessions page shows first: the newest by
+    (queued_at, id). Read only; never write it from Python.
+    """
+
+    tenant = models.OneToOneField("tenants.Tenant", primary_key=True, on_delete=models.DO_NOTHING,
+                                  db_constraint=False, related_name="session_summary")
+    last_backup_id = models.BigIntegerField(null=True, help_text="The newest finished backup session")
+    last_backup_status = models.CharField(max_length=12, null=True)  # noqa: DJ001 - NULL: none finished yet
+    newest_point_at = models.DateTimeField(null=True, help_text="When the newest restore point's session ended")
+    last_log_id = models.BigIntegerField(null=True, help_text="The newest finished log session")
+    last_log_status = models.CharField(max_length=12, null=True)  # noqa: DJ001 - NULL: none finished yet
+
+    class Meta:
+        default_permissions = ()
+
+    def __str__(self):
+        return f"Summary of tenant {self.tenant_id}"
