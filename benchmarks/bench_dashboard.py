@@ -28,6 +28,7 @@ os.environ["ENTRABACKUP_LOCALDB_NAME"] = "bench_dashboard"
 import django  # noqa: E402
 
 django.setup()
+from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -135,8 +136,6 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     call_command("createcachetable", verbosity=0)  # the proxies' status reports (django-q2's Stat)
     seconds = 0.0 if args.reuse and Tenant.objects.count() == args.tenants else fill(args.tenants, args.sessions)
-    from django.contrib.auth import get_user_model  # noqa: PLC0415 - after django.setup()
-
     admin, _ = get_user_model().objects.get_or_create(username="bench-admin", defaults={"is_superuser": True,
                                                                                          "is_staff": True})
     # Not setup_test_environment(): it instruments every template render (the test suite's context capture),

@@ -32,6 +32,8 @@ import django  # noqa: E402
 django.setup()
 
 import psycopg  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -39,6 +41,7 @@ from django.utils import timezone  # noqa: E402
 
 from benchmarks import report  # noqa: E402
 from benchmarks.bench_dashboard import timed  # noqa: E402
+from entrabackup import localdb  # noqa: E402
 from entrabackup.paging import Cursor  # noqa: E402
 from jobs.models import BackupJob, LogJob  # noqa: E402
 from repositories.models import LogRepository, Repository  # noqa: E402
@@ -91,10 +94,6 @@ def fill(tenants: int, points: int) -> float:
 
 
 def _admin_conninfo() -> str:
-    from django.conf import settings  # noqa: PLC0415
-
-    from entrabackup import localdb  # noqa: PLC0415
-
     return localdb.ensure_running(settings.LOCALDB_PGDATA).conninfo()
 
 
@@ -119,7 +118,6 @@ def main() -> None:
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     seconds = 0.0 if args.reuse and Tenant.objects.count() == args.tenants else fill(args.tenants, args.points)
-    from django.contrib.auth import get_user_model  # noqa: PLC0415 - after django.setup()
 
     admin, _ = get_user_model().objects.get_or_create(username="bench-admin", defaults={"is_superuser": True,
                                                                                          "is_staff": True})
