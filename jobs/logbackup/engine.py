@@ -213,12 +213,15 @@ def _read_slice(run: Run, start: datetime, end: datetime, result: TypeResult) ->
 def _store(run: Run, target: Target, records: list[dict], result: TypeResult) -> None:
     """Write records as chunks per day, oldest first, absorbing each chunk as soon as it is stored."""
     by_day = defaultdict(lambda: ([], []))
-    timed = sorted(zip([record_time(run.log_type, r) for r in records], records, strict=True),
-                   key=lambda pair: (pair[0], pair[1]["id"]))  # each record's time parsed once
-    for at, record in timed:
-        rows, times = by_day[at.date()]
-        rows.append(record)
-        times.append(at)
+    # Each record's time parsed once; sorted by id, then (stable) by time: by (time, id) with no tuple per
+    # record, whose allocation set off the garbage collector's full passes over the slice's records.
+    stamps = [record_time(run.log_type, r) for r in records]
+    order = sorted(range(len(records)), key=[r["id"] for r in records].__getitem__)
+    order.sort(key=stamps.__getitem__)
+    for i in order:
+        rows, times = by_day[stamps[i].date()]
+        rows.append(records[i])
+        times.append(stamps[i])
     for day in sorted(by_day):
         rows, times = by_day[day]
         for at in range(0, len(rows), run.chunk_size):
