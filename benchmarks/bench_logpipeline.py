@@ -207,7 +207,10 @@ CPU per record per stage in the same run (time.thread_time on the thread that ru
 {status} The lead re-runs this command on a quiet machine: the load average above is other engineers' work
 on the same 2 cores, which takes CPU from both the process and PostgreSQL, so the rate here is a lower bound;
 the CPU per record is the comparable figure. 50,000 records/s on 2 cores needs at most 40 µs of CPU per
-record in total, about 20 on each core (one for this process's Python, one for PostgreSQL).
+record in total, about 20 on each core (one for this process's Python, one for PostgreSQL). This process's
+threads share one interpreter lock, so its {r['cpu_us']:.1f} µs per record run on about one core: alone they
+cap the rate near {1e6 / r['cpu_us']:,.0f} records/s, whatever the other core does. Reaching the floor needs this
+process near 20 µs per record; write_chunk and index_chunk are the two largest stages (below).
 
 What changed for this run (commits d3eb014, dcbe412 and f9b4d2e on wt-P):
 - the index's COPY text is built in one pass per record (no dict of key fields, arrays quoted inline;
