@@ -42,10 +42,11 @@ BETA_HEADERS = {"Prefer": "include-unknown-enum-members"}
 class Indexer:
     """Where stored chunks go to be indexed (jobs.logbackup.index.ChunkIndexer; this one indexes nothing).
 
-    `submit` may index later, on another thread; `drain` returns when every submitted chunk is indexed (the
+    `submit` may index later, on another thread (`ndjson`: the chunk's NDJSON as stored, when the caller has
+    it); `drain` returns when every submitted chunk is indexed (the
     engine drains before it moves a watermark); `unindexed` names the given chunks that are not indexed."""
 
-    def submit(self, repository: str, manifest, records: list[dict]) -> None:
+    def submit(self, repository: str, manifest, records: list[dict], ndjson: bytes | None = None) -> None:
         pass
 
     def drain(self) -> None:
@@ -173,9 +174,10 @@ def absorb(run: Run, target: Target, result: TypeResult | None = None) -> dateti
     return watermark
 
 
-def _absorb_chunk(run: Run, target: Target, manifest, records: list[dict], times: list[datetime]) -> None:
+def _absorb_chunk(run: Run, target: Target, manifest, records: list[dict], times: list[datetime],
+                  ndjson: bytes | None = None) -> None:
     if target is run.primary:
-        run.index.submit(target.name, manifest, records)  # indexed by the next drain at the latest
+        run.index.submit(target.name, manifest, records, ndjson)  # indexed by the next drain at the latest
     _remember(run, target, manifest, records, times)
 
 
@@ -228,9 +230,12 @@ def _store(run: Run, target: Target, records: list[dict], result: TypeResult) ->
             if run.cancelled():
                 raise LogCancelled()
             part = rows[at:at + run.chunk_size]
+            # Sorted by time: the first and the last record bound the chunk (as they wrote their times).
+            first, last = part[0].get(run.log_type.time_field), part[-1].get(run.log_type.time_field)
             manifest = target.store.write_chunk(tenant=run.tenant, log_type=run.log_type.key, day=day,
-                                                session=run.session, records=part)
-            _absorb_chunk(run, target, manifest, part, times[at:at + run.chunk_size])
+                                                session=run.session, records=part, time_range=(first, last))
+            _absorb_chunk(run, target, manifest, part, times[at:at + run.chunk_size],
+                          getattr(target.store, "last_ndjson", None))
             if target is run.primary:
                 result.new += len(part)
                 result.chunks += 1

@@ -18,11 +18,18 @@ is created on first use.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import queue
+import subprocess
+import sys
+import tempfile
 import threading
 from datetime import date, datetime, timedelta
 
+import orjson
+from django.conf import settings
 from django.db import connection, transaction
 
 from jobs.errors import JobError
@@ -386,32 +393,142 @@ def _copy(cursor, rows: list[list] | str) -> None:
                 copy.write_row([str(value).replace("\x00", "") for value in row])
 
 
+# Chunks of at least this many records are indexed by the index worker, a process of its own (a session's
+# backlog, 5,000-record chunks); smaller ones (15-minute sessions) on the indexer's thread, where starting a
+# process would cost more than it saves.
+PROCESS_MIN_RECORDS = 1000
+WORKER_COMMAND = [sys.executable, "-m", "jobs.logbackup.indexworker"]
+PIPE_BYTES = 1 << 20
+WORKER_START_SECONDS = 120  # a fresh interpreter and Django on a loaded machine
+
+
+class IndexWorkerError(JobError):
+    """The index worker could not start, failed a chunk, or stopped; the chunk is not indexed (no marker),
+    and the next session's absorb step indexes it."""
+
+
+class IndexWorker:
+    """The session's end of jobs.logbackup.indexworker: one chunk at a time, its NDJSON in, rows added out."""
+
+    def __init__(self):
+        from jobs.logbackup import indexworker  # local: the frame helpers only
+
+        self._frames = indexworker
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - read when the worker fails, closed in close()
+        path = [str(settings.BASE_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+        env.setdefault("DJANGO_SETTINGS_MODULE", "entrabackup.settings")
+        try:
+            self.process = subprocess.Popen(WORKER_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE,  # noqa: S603
+                                            stderr=self._stderr, cwd=settings.BASE_DIR, env=env)
+        except OSError as exc:
+            self._stderr.close()
+            raise IndexWorkerError(f"The log index worker could not start: {exc}.") from None
+        _widen(self.process.stdin)
+        try:
+            self._frames.write_frame(self.process.stdin, dict(connection.settings_dict))
+            ready = self._reply(timeout=WORKER_START_SECONDS)
+        except (OSError, EOFError):
+            ready = None
+        if not (isinstance(ready, tuple) and ready[0] == "ready"):
+            why = self._why()
+            self.close()
+            raise IndexWorkerError(f"The log index worker could not start: {why}")
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def index(self, *, tenant_id: int, log_type: str, repository: str, chunk: str, ndjson: bytes) -> int:
+        """Index one chunk in the worker; the rows added (0: marked already). IndexWorkerError on failure."""
+        try:
+            self._frames.write_frame(self.process.stdin, (tenant_id, log_type, repository, chunk), ndjson)
+            reply = self._reply()
+        except (OSError, EOFError):
+            reply = None
+        if reply is None:
+            raise IndexWorkerError(f"The log index worker stopped while indexing chunk {chunk}: {self._why()}")
+        if reply[0] == "error":
+            raise IndexWorkerError(f"Indexing chunk {chunk} failed in the log index worker: {reply[1]}")
+        return reply[1]
+
+    def _reply(self, timeout: float | None = None):
+        if timeout is not None:
+            timer = threading.Timer(timeout, self.process.kill)  # a worker that hangs at start is ended
+            timer.start()
+        try:
+            return self._frames.read_header(self.process.stdout)
+        finally:
+            if timeout is not None:
+                timer.cancel()
+
+    def _why(self) -> str:
+        try:
+            status = self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            status = None
+        self._stderr.seek(0)
+        said = self._stderr.read()[-800:].decode(errors="replace").strip()
+        last = said.splitlines()[-1] if said else ""
+        return (f"it exited with status {status}" if status is not None else "it did not answer") + (
+            f" ({last})." if last else ".")
+
+    def close(self) -> None:
+        """End the worker: its input closes, it finishes the chunk it may hold and exits."""
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._stderr.close()
+
+
+def _widen(pipe) -> None:
+    """A pipe of PIPE_BYTES instead of 64 KiB (Linux): a chunk's few MB then pass in a handful of writes,
+    not in a hundred hand-overs between two processes, each of which waits for a core on a busy machine."""
+    try:
+        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+    except OSError:  # above the system's limit (/proc/sys/fs/pipe-max-size): the default size works too
+        pass
+
+
 class ChunkIndexer:
     """Indexes a session's chunks on a thread and a database connection of its own, so the next chunk is
-    compressed and encrypted meanwhile (psycopg and zstd release the GIL while they work).
+    compressed and encrypted meanwhile (psycopg and zstd release the GIL while they work). Chunks of at least
+    PROCESS_MIN_RECORDS records go from that thread to the index worker (IndexWorker, a process of its own
+    started at the first such chunk), so that their parsing and COPY text take the other core; `process`
+    True or False sends every chunk there or none.
 
-    `submit` queues a chunk (it waits while `depth` chunks are queued already); `drain` returns once every
+    `submit` queues a chunk (it waits while `depth` chunks are queued already); `ndjson` is the chunk's NDJSON
+    as stored, which the worker parses (serialised here when not given); `drain` returns once every
     submitted chunk is indexed and raises the first indexing error. The engine drains before it moves a
     watermark, and `unindexed` tells its absorb step which stored chunks lack a marker, so a chunk queued when a
     session died is indexed by the next one. `threaded=False` indexes in the caller (tests inside a transaction).
     """
 
-    def __init__(self, *, tenant_id: int, log_type: LogType, threaded: bool = True, depth: int = 2):
-        self.tenant_id, self.log_type, self.threaded = tenant_id, log_type, threaded
+    def __init__(self, *, tenant_id: int, log_type: LogType, threaded: bool = True, depth: int = 2,
+                 process: bool | None = None):
+        self.tenant_id, self.log_type, self.threaded, self.process = tenant_id, log_type, threaded, process
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self.worker: IndexWorker | None = None
         self.added = 0
 
-    def submit(self, repository: str, manifest, records: list[dict]) -> None:
+    def submit(self, repository: str, manifest, records: list[dict], ndjson: bytes | None = None) -> None:
         self._raise()
         if not self.threaded:
-            self._index(repository, manifest, records)
+            self._index(repository, manifest, records, None)
             return
         if self._thread is None:
             self._thread = threading.Thread(target=self._work, name=f"log-index-{self.log_type.key}", daemon=True)
             self._thread.start()
-        self._queue.put((repository, manifest, records))
+        self._queue.put((repository, manifest, records, ndjson))
 
     def drain(self) -> None:
         self._queue.join()
@@ -421,7 +538,7 @@ class ChunkIndexer:
         return chunks_unindexed(repository, [m.chunk for m in manifests])
 
     def close(self) -> None:
-        """Index what is queued, then end the thread (and its connection)."""
+        """Index what is queued, then end the thread (and its connection) and the worker."""
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join()
@@ -437,10 +554,18 @@ class ChunkIndexer:
         if self._error is not None:
             raise self._error
 
-    def _index(self, repository: str, manifest, records: list[dict]) -> None:
+    def _index(self, repository: str, manifest, records: list[dict], ndjson: bytes | None) -> None:
         if manifest.merged:  # a compacted chunk (a compaction stopped before it re-pointed the index)
             self.added += index_compacted(tenant_id=self.tenant_id, log_type=self.log_type, repository=repository,
                                           manifest=manifest, records=records, primary=True)
+            return
+        if self.threaded and (self.process if self.process is not None else len(records) >= PROCESS_MIN_RECORDS):
+            if self.worker is None:
+                self.worker = IndexWorker()
+            if ndjson is None:
+                ndjson = b"".join(orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records)
+            self.added += self.worker.index(tenant_id=self.tenant_id, log_type=self.log_type.key,
+                                            repository=repository, chunk=manifest.chunk, ndjson=ndjson)
             return
         self.added += index_chunk(tenant_id=self.tenant_id, log_type=self.log_type, repository=repository,
                                   chunk=manifest.chunk, records=records)
@@ -458,6 +583,9 @@ class ChunkIndexer:
                     self._queue.task_done()
             self._queue.task_done()
         finally:
+            if self.worker is not None:
+                self.worker.close()
+                self.worker = None
             connection.close()  # this thread's own connection
 
 

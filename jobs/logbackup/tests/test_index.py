@@ -94,7 +94,7 @@ def test_the_user_search_takes_a_upn_in_any_case_or_an_object_id_across_upn_chan
 class _Dropping(logindex.ChunkIndexer):
     """A session killed while its chunks waited for the index: they were stored and cached, never indexed."""
 
-    def submit(self, repository, manifest, records):
+    def submit(self, repository, manifest, records, ndjson=None):
         pass
 
 
