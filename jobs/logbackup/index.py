@@ -393,12 +393,14 @@ def _copy(cursor, rows: list[list] | str) -> None:
                 copy.write_row([str(value).replace("\x00", "") for value in row])
 
 
-# Chunks of at least this many records are indexed by the index worker, a process of its own (a session's
-# backlog, 5,000-record chunks); smaller ones (15-minute sessions) on the indexer's thread, where starting a
-# process would cost more than it saves.
-PROCESS_MIN_RECORDS = 1000
+# Chunks of at least this many records go to the index worker, a process of its own; None: no chunk does by
+# default (ChunkIndexer(process=True) sends every one). Off because on the 2 cores measured it lost to the
+# thread back to back (docs/benchmarks.md, "Log job pipeline"): parsing the NDJSON again in the worker costs
+# more CPU (about 13 µs per record there against 5 for the thread's index_chunk) than it takes off the session.
+PROCESS_MIN_RECORDS: int | None = None
 WORKER_COMMAND = [sys.executable, "-m", "jobs.logbackup.indexworker"]
 PIPE_BYTES = 1 << 20
+WORKER_DEPTH = 2  # chunks in the worker at once: one indexed, the next parsed meanwhile
 WORKER_START_SECONDS = 120  # a fresh interpreter and Django on a loaded machine
 
 
@@ -439,10 +441,17 @@ class IndexWorker:
     def pid(self) -> int:
         return self.process.pid
 
-    def index(self, *, tenant_id: int, log_type: str, repository: str, chunk: str, ndjson: bytes) -> int:
-        """Index one chunk in the worker; the rows added (0: marked already). IndexWorkerError on failure."""
+    def send(self, *, tenant_id: int, log_type: str, repository: str, chunk: str, ndjson: bytes) -> None:
+        """Hand a chunk to the worker; `result` answers for it, in the order sent (the worker parses the next
+        chunk while PostgreSQL takes the COPY of this one)."""
         try:
             self._frames.write_frame(self.process.stdin, (tenant_id, log_type, repository, chunk), ndjson)
+        except OSError:  # the worker is gone: result() finds the pipe closed and says so
+            pass
+
+    def result(self, chunk: str) -> int:
+        """The rows the worker added for the oldest chunk sent (0: marked already); IndexWorkerError on failure."""
+        try:
             reply = self._reply()
         except (OSError, EOFError):
             reply = None
@@ -451,6 +460,11 @@ class IndexWorker:
         if reply[0] == "error":
             raise IndexWorkerError(f"Indexing chunk {chunk} failed in the log index worker: {reply[1]}")
         return reply[1]
+
+    def index(self, *, tenant_id: int, log_type: str, repository: str, chunk: str, ndjson: bytes) -> int:
+        """Index one chunk in the worker and wait for it."""
+        self.send(tenant_id=tenant_id, log_type=log_type, repository=repository, chunk=chunk, ndjson=ndjson)
+        return self.result(chunk)
 
     def _reply(self, timeout: float | None = None):
         if timeout is not None:
@@ -499,10 +513,10 @@ def _widen(pipe) -> None:
 
 class ChunkIndexer:
     """Indexes a session's chunks on a thread and a database connection of its own, so the next chunk is
-    compressed and encrypted meanwhile (psycopg and zstd release the GIL while they work). Chunks of at least
-    PROCESS_MIN_RECORDS records go from that thread to the index worker (IndexWorker, a process of its own
-    started at the first such chunk), so that their parsing and COPY text take the other core; `process`
-    True or False sends every chunk there or none.
+    compressed and encrypted meanwhile (psycopg and zstd release the GIL while they work). With `process`
+    True (or chunks of PROCESS_MIN_RECORDS records when it is set) the chunks go from that thread to the index
+    worker (IndexWorker, a process of its own started at the first such chunk), so that their parsing and COPY
+    text take another core; a collector thread takes the worker's answers.
 
     `submit` queues a chunk (it waits while `depth` chunks are queued already); `ndjson` is the chunk's NDJSON
     as stored, which the worker parses (serialised here when not given); `drain` returns once every
@@ -518,6 +532,9 @@ class ChunkIndexer:
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
         self.worker: IndexWorker | None = None
+        self._sent: queue.Queue = queue.Queue()  # chunks handed to the worker, answered in this order
+        self._slots = threading.Semaphore(WORKER_DEPTH)
+        self._collector: threading.Thread | None = None
         self.added = 0
 
     def submit(self, repository: str, manifest, records: list[dict], ndjson: bytes | None = None) -> None:
@@ -554,35 +571,76 @@ class ChunkIndexer:
         if self._error is not None:
             raise self._error
 
+    def _to_worker(self, manifest, records: list[dict]) -> bool:
+        if manifest.merged or not self.threaded:
+            return False
+        if self.process is not None:
+            return self.process
+        return PROCESS_MIN_RECORDS is not None and len(records) >= PROCESS_MIN_RECORDS
+
     def _index(self, repository: str, manifest, records: list[dict], ndjson: bytes | None) -> None:
         if manifest.merged:  # a compacted chunk (a compaction stopped before it re-pointed the index)
             self.added += index_compacted(tenant_id=self.tenant_id, log_type=self.log_type, repository=repository,
                                           manifest=manifest, records=records, primary=True)
             return
-        if self.threaded and (self.process if self.process is not None else len(records) >= PROCESS_MIN_RECORDS):
-            if self.worker is None:
-                self.worker = IndexWorker()
-            if ndjson is None:
-                ndjson = b"".join(orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records)
-            self.added += self.worker.index(tenant_id=self.tenant_id, log_type=self.log_type.key,
-                                            repository=repository, chunk=manifest.chunk, ndjson=ndjson)
-            return
         self.added += index_chunk(tenant_id=self.tenant_id, log_type=self.log_type, repository=repository,
                                   chunk=manifest.chunk, records=records)
+
+    def _send(self, repository: str, manifest, records: list[dict], ndjson: bytes | None) -> None:
+        """Hand the chunk to the worker (started at the first); the collector thread takes its answer and
+        marks the chunk done, so that drain() returns only once the worker has indexed it."""
+        self.start_worker()
+        if ndjson is None:  # read back by the absorb step: serialised as write_chunk does
+            ndjson = b"".join(orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records)
+        self._slots.acquire()
+        self._sent.put(manifest.chunk)
+        self.worker.send(tenant_id=self.tenant_id, log_type=self.log_type.key, repository=repository,
+                         chunk=manifest.chunk, ndjson=ndjson)
+
+    def start_worker(self) -> IndexWorker:
+        """The index worker, started now if it is not yet (a session starts it at its first large chunk)."""
+        if self.worker is None:
+            self.worker = IndexWorker()
+            self._collector = threading.Thread(target=self._collect, name=f"log-index-worker-{self.log_type.key}",
+                                               daemon=True)
+            self._collector.start()
+        return self.worker
+
+    def _collect(self) -> None:
+        while (chunk := self._sent.get()) is not None:
+            try:
+                self.added += self.worker.result(chunk)
+            except Exception as exc:  # noqa: BLE001 - handed to the session thread by drain()/submit()
+                logger.warning("Indexing chunk %s failed: %s", chunk, exc)
+                if self._error is None:
+                    self._error = exc
+            finally:
+                self._slots.release()
+                self._queue.task_done()
 
     def _work(self) -> None:
         try:
             while (item := self._queue.get()) is not None:
+                sent = False
                 try:
                     if self._error is None:  # after a failure the rest waits for the next session's absorb step
-                        self._index(*item)
+                        if self._to_worker(item[1], item[2]):
+                            self._send(*item)
+                            sent = True  # marked done by the collector once the worker answers
+                        else:
+                            self._index(*item)
                 except Exception as exc:  # noqa: BLE001 - handed to the session thread by drain()/submit()
                     logger.warning("Indexing chunk %s failed: %s", item[1].chunk, exc)
                     self._error = exc
                 finally:
-                    self._queue.task_done()
+                    if not sent:
+                        self._queue.task_done()
             self._queue.task_done()
         finally:
+            if self._collector is not None:
+                self._sent.put(None)
+                self._collector.join()
+                self._collector = None
             if self.worker is not None:
                 self.worker.close()
                 self.worker = None

@@ -1,6 +1,8 @@
-"""The index worker: a process of its own that indexes a session's large chunks, so that the session's
-Python (serialise, zstd, AES, the cache) and the index's (parse, key fields, COPY text) run on two cores
-instead of sharing one interpreter lock. See jobs.logbackup.index.ChunkIndexer, which starts it.
+"""The index worker: a process of its own that indexes a session's chunks, so that the session's Python
+(serialise, zstd, AES, the cache) and the index's (parse, key fields, COPY text) run on two cores instead of
+sharing one interpreter lock. jobs.logbackup.index.ChunkIndexer starts it with `process=True` (or for chunks
+of PROCESS_MIN_RECORDS records when that is set); it is off by default: on the 2 cores measured, parsing the
+chunk again cost more than it saved (docs/benchmarks.md, "Log job pipeline").
 
 It is started as `python -m jobs.logbackup.indexworker` (a fresh interpreter: a fork of a session process
 that holds a database connection and threads is not safe), sets Django up, takes the session's database
@@ -20,8 +22,10 @@ from __future__ import annotations
 import gc
 import os
 import pickle  # noqa: S403 - frames between a session and the worker it started, over its own pipe
+import queue
 import struct
 import sys
+import threading
 
 HEADER = struct.Struct(">I")
 BODY = struct.Struct(">Q")
@@ -94,20 +98,41 @@ def main() -> None:
     gc.collect()
     gc.freeze()
     gc.disable()
+    # The COPY waits on its socket many times per chunk; each time it wants the GIL back from the reading
+    # thread, which would keep it for the default 5 ms.
+    sys.setswitchinterval(0.0005)
     write_frame(out, ("ready", os.getpid()))
-    while (task := read_header(stdin)) is not None:
-        tenant_id, log_type, repository, chunk = task
-        body = read_body(stdin)
+    parsed: queue.Queue = queue.Queue(maxsize=1)
+    threading.Thread(target=_read, args=(stdin, parsed), name="log-index-read", daemon=True).start()
+    while (item := parsed.get()) is not None:
+        (tenant_id, log_type, repository, chunk), records = item
         try:
+            if isinstance(records, Exception):
+                raise records
             added = index.index_chunk(tenant_id=tenant_id, log_type=LOG_TYPES[log_type], repository=repository,
-                                      chunk=chunk, records=parse(body))
+                                      chunk=chunk, records=records)
         except Exception as exc:  # noqa: BLE001 - reported to the session, which raises it as today's errors
             write_frame(out, ("error", f"{type(exc).__name__}: {exc}"))
         else:
             write_frame(out, ("ok", added))
-        del body
+        del item, records
         gc.collect()
     connection.close()
+
+
+def _read(stdin, parsed) -> None:
+    """Read and parse the next chunk while the one before is indexed (its COPY leaves the GIL free)."""
+    try:
+        while (task := read_header(stdin)) is not None:
+            body = read_body(stdin)
+            try:
+                records = parse(body)
+            except ValueError as exc:  # orjson's JSONDecodeError: the chunk fails, the next ones go on
+                records = exc
+            del body
+            parsed.put((task, records))
+    finally:
+        parsed.put(None)
 
 
 if __name__ == "__main__":

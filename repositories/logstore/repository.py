@@ -44,7 +44,9 @@ logger = logging.getLogger(__name__)
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
 _HASH = re.compile(r"^[0-9a-f]{64}$")
-ZSTD_LEVEL = 3  # 107 bytes per audit record at ~430k records/s here; 9 saves 15% at a tenth of the speed
+# 110 bytes per audit record in 5,000-record chunks at 1.5 µs of CPU per record here (level 3: 107 bytes at 1.9,
+# level 1: 117 at 1.2); 9 saves 15% at a tenth of the speed. The floor is 120 (docs/benchmarks.md).
+ZSTD_LEVEL = 2
 # Chunks under SMALL_CHUNK records (15-minute sessions) are compressed with the chain's dictionary at a
 # slower level: ~1,300 records/s here under load, and 500-record chunks go from ~132 to ~107 bytes per record.
 SMALL_CHUNK, SMALL_LEVEL = 1000, 15
@@ -244,7 +246,7 @@ class LogRepository:
         if not records:
             raise LogStoreError("A chunk needs at least one record.")
         lines = [orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records]
-        # Large chunks find their repeats themselves (the dictionary gains nothing there, and level 3 is fast).
+        # Large chunks find their repeats themselves (the dictionary gains nothing there, and ZSTD_LEVEL is fast).
         dictionary = self._dictionary_for(tenant, log_type, lines) if len(lines) < SMALL_CHUNK else None
         level = SMALL_LEVEL if len(lines) < SMALL_CHUNK else ZSTD_LEVEL
         manifest = self.append(tenant=tenant, log_type=log_type, day=day, session=session, records=records,
