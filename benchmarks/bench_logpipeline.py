@@ -240,6 +240,19 @@ NDJSON again costs the worker about as much CPU as building and sending the COPY
 more CPU per record than the thread, and on these 2 cores it was slower back to back in every run (the
 session's process, the worker and PostgreSQL then compete for the same two cores). It stays off by default
 (`PROCESS_MIN_RECORDS = None`); it may pay on a machine with more cores.
+Runs of this command between 02:20 and 02:28 UTC on 2026-12-01 (load average 1-2.5), thread / worker, records/s:
+50,241 / 37,963; 52,557 / 35,775; 54,996 / 37,149; 49,473 / 44,545; 45,253 / 33,011 (the table above is the
+last; the first three still compressed at zstd level 3). The thread meets the floor in three of five and misses it by up to 10% in the others: on this shared
+machine it sits at the floor; the worker never reached it. The session's CPU per record went from 28.4 µs
+(the run an hour earlier, load 1.8) to 11-13 µs: about 1.5 µs of that is this change (zstd level 2 for
+large chunks, 110 instead of 107 bytes per record, floor 120; the manifest's time range taken from the
+session's sorted records instead of read again from each record); the rest is the machine (the same stages
+measured faster as the other engineers' load fell), not code.
+
+Earlier (wt-P, same command): the one-pass COPY text, the cache's one row per chunk and the tuple-free sort
+took it from 16,018 to 29,067 records/s (load 1.9 and 1.8). Tried and not kept there: the COPY sent in slices
+of 1,000 rows (slower back to back), and PostgreSQL extracting the key fields from the NDJSON as jsonb (its
+backend then spent 50-60 µs per record).
 """
 
 
