@@ -42,10 +42,11 @@ BETA_HEADERS = {"Prefer": "include-unknown-enum-members"}
 class Indexer:
     """Where stored chunks go to be indexed (jobs.logbackup.index.ChunkIndexer; this one indexes nothing).
 
-    `submit` may index later, on another thread; `drain` returns when every submitted chunk is indexed (the
+    `submit` may index later, on another thread (`ndjson`: the chunk's NDJSON as stored, when the caller has
+    it); `drain` returns when every submitted chunk is indexed (the
     engine drains before it moves a watermark); `unindexed` names the given chunks that are not indexed."""
 
-    def submit(self, repository: str, manifest, records: list[dict]) -> None:
+    def submit(self, repository: str, manifest, records: list[dict], ndjson: bytes | None = None) -> None:
         pass
 
     def drain(self) -> None:
@@ -173,14 +174,18 @@ def absorb(run: Run, target: Target, result: TypeResult | None = None) -> dateti
     return watermark
 
 
-def _absorb_chunk(run: Run, target: Target, manifest, records: list[dict]) -> None:
+def _absorb_chunk(run: Run, target: Target, manifest, records: list[dict], times: list[datetime],
+                  ndjson: bytes | None = None) -> None:
     if target is run.primary:
-        run.index.submit(target.name, manifest, records)  # indexed by the next drain at the latest
-    _remember(run, target, manifest, records)
+        run.index.submit(target.name, manifest, records, ndjson)  # indexed by the next drain at the latest
+    _remember(run, target, manifest, records, times)
 
 
-def _remember(run: Run, target: Target, manifest, records: list[dict]) -> None:
-    run.cache.absorb(target.name, manifest.path, [(r["id"], record_time(run.log_type, r)) for r in records])
+def _remember(run: Run, target: Target, manifest, records: list[dict], times: list[datetime] | None = None) -> None:
+    """The chunk's ids and times into the cache; `times` are the records' times when the caller has them."""
+    if times is None:
+        times = [record_time(run.log_type, r) for r in records]
+    run.cache.absorb(target.name, manifest.path, zip([r["id"] for r in records], times, strict=True))
 
 
 def _read_slice(run: Run, start: datetime, end: datetime, result: TypeResult) -> None:
@@ -209,18 +214,28 @@ def _read_slice(run: Run, start: datetime, end: datetime, result: TypeResult) ->
 
 def _store(run: Run, target: Target, records: list[dict], result: TypeResult) -> None:
     """Write records as chunks per day, oldest first, absorbing each chunk as soon as it is stored."""
-    by_day = defaultdict(list)
-    for record in sorted(records, key=lambda r: (record_time(run.log_type, r), r["id"])):
-        by_day[record_time(run.log_type, record).date()].append(record)
+    by_day = defaultdict(lambda: ([], []))
+    # Each record's time parsed once; sorted by id, then (stable) by time: by (time, id) with no tuple per
+    # record, whose allocation set off the garbage collector's full passes over the slice's records.
+    stamps = [record_time(run.log_type, r) for r in records]
+    order = sorted(range(len(records)), key=[r["id"] for r in records].__getitem__)
+    order.sort(key=stamps.__getitem__)
+    for i in order:
+        rows, times = by_day[stamps[i].date()]
+        rows.append(records[i])
+        times.append(stamps[i])
     for day in sorted(by_day):
-        rows = by_day[day]
+        rows, times = by_day[day]
         for at in range(0, len(rows), run.chunk_size):
             if run.cancelled():
                 raise LogCancelled()
             part = rows[at:at + run.chunk_size]
+            # Sorted by time: the first and the last record bound the chunk (as they wrote their times).
+            first, last = part[0].get(run.log_type.time_field), part[-1].get(run.log_type.time_field)
             manifest = target.store.write_chunk(tenant=run.tenant, log_type=run.log_type.key, day=day,
-                                                session=run.session, records=part)
-            _absorb_chunk(run, target, manifest, part)
+                                                session=run.session, records=part, time_range=(first, last))
+            _absorb_chunk(run, target, manifest, part, times[at:at + run.chunk_size],
+                          getattr(target.store, "last_ndjson", None))
             if target is run.primary:
                 result.new += len(part)
                 result.chunks += 1

@@ -18,11 +18,18 @@ is created on first use.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import queue
+import subprocess
+import sys
+import tempfile
 import threading
 from datetime import date, datetime, timedelta
 
+import orjson
+from django.conf import settings
 from django.db import connection, transaction
 
 from jobs.errors import JobError
@@ -189,10 +196,101 @@ def _copy_block(rows: list[list]) -> str | None:
         block = ROW_MARK.join(FIELD_MARK.join(row) for row in rows) + ROW_MARK
     except TypeError:  # a record with a number where Graph documents a string
         return None
-    if block.count(ROW_MARK) != len(rows) or block.count(FIELD_MARK) != len(rows) * (len(WRITTEN) - 1):
+    return _escaped(block, len(rows))
+
+
+def _escaped(block: str, rows: int) -> str | None:
+    """A block of `rows` rows of fields joined by the stand-ins as COPY text (backslash, tab, newline and
+    carriage return escaped, one pass each; NUL dropped), or None when tenant data holds a stand-in itself."""
+    if block.count(ROW_MARK) != rows or block.count(FIELD_MARK) != rows * (len(WRITTEN) - 1):
         return None
     block = block.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
     return block.replace("\x00", "").replace(FIELD_MARK, "\t").replace(ROW_MARK, "\n")  # text cannot hold NUL
+
+
+_NONE: dict = {}
+
+
+def _element(value: str) -> str:
+    """One quoted element of a text[] literal."""
+    if '"' in value or "\\" in value:
+        value = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + value + '"'
+
+
+def _elements(values: list) -> str:
+    """A text[] literal of text values (what _array writes for them)."""
+    return "{" + ",".join(map(_element, values)) + "}" if values else "{}"
+
+
+def _fast_block(tenant_id: int, log_type: LogType, chunk_id: int, records: list[dict],
+                lines) -> tuple[str, set[tuple[str, str]]] | None:
+    """The COPY text of a chunk's rows and its (object id, UPN key) pairs, as _rows and _copy_block make them,
+    in one pass per record with no dict of fields in between (a third of the index's CPU per record).
+    None for records this pass does not cover (a field that is not text, a stand-in character in the data,
+    not the documented shape): the caller then takes the general path, index_fields and _rows, which fails the
+    same way where the data cannot be indexed at all."""
+    try:
+        if log_type.key == "audit":
+            rows, users = _audit_rows(str(tenant_id), str(chunk_id), records, lines)
+        else:
+            rows, users = _signin_rows(log_type, str(tenant_id), str(chunk_id), records, lines)
+        block = ROW_MARK.join(rows) + ROW_MARK
+    except (TypeError, AttributeError, KeyError, IndexError):
+        return None
+    block = _escaped(block, len(records))
+    return None if block is None else (block, users)
+
+
+def _audit_rows(tenant: str, chunk: str, records: list[dict], lines) -> tuple[list[str], set]:
+    """index_fields of directory audits, written out per row (tests compare both on hostile records)."""
+    out, users, none = [], set(), _NONE
+    head, code = FIELD_MARK + tenant + FIELD_MARK + chunk + FIELD_MARK, FIELD_MARK + str(CODES["audit"]) + FIELD_MARK
+    append, add = out.append, users.add
+    for line, r in zip(lines, records, strict=True):
+        by = r.get("initiatedBy") or none
+        user, app = by.get("user") or none, by.get("app") or none
+        upn, uid = user.get("userPrincipalName") or "", user.get("id") or ""
+        key = (upn or uid).lower()
+        if uid and upn:
+            add((uid, key))
+        targets = r.get("targetResources") or ()
+        if len(targets) == 1:  # the usual case, quoted here unless a quote or backslash needs escaping
+            t = targets[0]
+            ids, names = t.get("id") or "", t.get("displayName") or t.get("userPrincipalName") or ""
+            if '"' in ids or "\\" in ids or '"' in names or "\\" in names:
+                ids, names = "{" + _element(ids) + "}", "{" + _element(names) + "}"
+            else:
+                ids, names = '{"' + ids + '"}', '{"' + names + '"}'
+        else:
+            ids = _elements([t.get("id") or "" for t in targets])
+            names = _elements([t.get("displayName") or t.get("userPrincipalName") or "" for t in targets])
+        append(FIELD_MARK.join((
+            r["activityDateTime"] + head + str(line) + code + key, r["id"], r.get("category") or "",
+            r.get("activityDisplayName") or "", r.get("result") or "", uid, upn, app.get("appId") or "",
+            app.get("displayName") or "", ids, names, r.get("correlationId") or "", user.get("ipAddress") or "",
+            r.get("loggedByService") or "", r.get("resultReason") or "")))
+    return out, users
+
+
+def _signin_rows(log_type: LogType, tenant: str, chunk: str, records: list[dict],
+                 lines) -> tuple[list[str], set]:
+    """index_fields of sign-ins, written out per row (tests compare both on hostile records)."""
+    out, users, code, none, category = [], set(), str(CODES[log_type.key]), _NONE, log_type.key
+    for line, r in zip(lines, records, strict=True):
+        status = r.get("status") or none
+        error = status.get("errorCode")
+        upn, uid = r.get("userPrincipalName") or "", r.get("userId") or ""
+        key = (upn or uid).lower()
+        if uid and upn:
+            users.add((uid, key))
+        app_name = r.get("appDisplayName") or ""
+        out.append(FIELD_MARK.join((
+            r["createdDateTime"], tenant, chunk, str(line), code, key, r["id"], category, "Sign-in",
+            "failure" if error else "success", uid, upn, r.get("appId") or "", app_name,
+            "{" + _element(r.get("resourceId") or "") + "}", "{" + _element(r.get("resourceDisplayName") or "") + "}",
+            r.get("correlationId") or "", r.get("ipAddress") or "", app_name, str(error or 0))))
+    return out, users
 
 
 def index_chunk(*, tenant_id: int, log_type: LogType, repository: str, chunk: str, records: list[dict]) -> int:
@@ -208,14 +306,7 @@ def index_chunk(*, tenant_id: int, log_type: LogType, repository: str, chunk: st
             return 0  # an earlier call committed this chunk's rows with its marker: they are all there
         for day in days:
             partition_ensure(cursor, day)
-        rows, users = _rows(tenant_id, log_type, records)
-        for row in rows:
-            row[2] = str(marked[0])
-        _copy(cursor, rows)
-        if users:
-            ids, keys = zip(*sorted(users), strict=True)
-            cursor.execute(f"INSERT INTO {USERS} SELECT %s, unnest(%s::text[]), unnest(%s::text[]) "  # noqa: S608
-                           "ON CONFLICT DO NOTHING", [tenant_id, list(ids), list(keys)])
+        _write_rows(cursor, tenant_id, log_type, marked[0], records, range(len(records)))
     return len(records)
 
 
@@ -268,21 +359,32 @@ def _index_lines(cursor, tenant_id: int, log_type: LogType, chunk_id: int, recor
     part = [records[line] for line in lines]
     for day in sorted({date.fromisoformat(r[log_type.time_field][:10]) for r in part}):
         partition_ensure(cursor, day)
-    rows, users = _rows(tenant_id, log_type, part)
-    for row, line in zip(rows, lines, strict=True):
-        row[2], row[3] = str(chunk_id), str(line)
-    _copy(cursor, rows)
+    _write_rows(cursor, tenant_id, log_type, chunk_id, part, lines)
+
+
+def _write_rows(cursor, tenant_id: int, log_type: LogType, chunk_id: int, records: list[dict], lines) -> None:
+    """COPY the rows of `records`, at these lines of chunk `chunk_id`, and record their users' UPN keys."""
+    fast = _fast_block(tenant_id, log_type, chunk_id, records, lines)
+    if fast is not None:
+        block, users = fast
+        _copy(cursor, block)
+    else:
+        rows, users = _rows(tenant_id, log_type, records)
+        for row, line in zip(rows, lines, strict=True):
+            row[2], row[3] = str(chunk_id), str(line)
+        _copy(cursor, rows)
     if users:
         ids, keys = zip(*sorted(users), strict=True)
         cursor.execute(f"INSERT INTO {USERS} SELECT %s, unnest(%s::text[]), unnest(%s::text[]) "  # noqa: S608
                        "ON CONFLICT DO NOTHING", [tenant_id, list(ids), list(keys)])
 
 
-def _copy(cursor, rows: list[list]) -> None:
-    # One COPY of the chunk into its day partitions: far faster than row-by-row parameters, and escaping a
-    # whole block beats psycopg's per-value escaping (the index's share of a session's CPU is mostly this).
+def _copy(cursor, rows: list[list] | str) -> None:
+    """COPY rows into their day partitions, given as COPY text already (_fast_block) or as _rows' lists."""
+    # One COPY of the chunk: far faster than row-by-row parameters, and escaping a whole block beats
+    # psycopg's per-value escaping (the index's share of a session's CPU is mostly this).
     with cursor.cursor.copy(f"COPY {TABLE} ({','.join(WRITTEN)}) FROM STDIN") as copy:
-        block = _copy_block(rows)
+        block = rows if isinstance(rows, str) else _copy_block(rows)
         if block is not None:
             copy.write(block)
         else:
@@ -291,32 +393,159 @@ def _copy(cursor, rows: list[list]) -> None:
                 copy.write_row([str(value).replace("\x00", "") for value in row])
 
 
+# Chunks of at least this many records go to the index worker, a process of its own; None: no chunk does by
+# default (ChunkIndexer(process=True) sends every one). Off because on the 2 cores measured it lost to the
+# thread back to back (docs/benchmarks.md, "Log job pipeline"): parsing the NDJSON again in the worker costs
+# more CPU (about 13 µs per record there against 5 for the thread's index_chunk) than it takes off the session.
+PROCESS_MIN_RECORDS: int | None = None
+WORKER_COMMAND = [sys.executable, "-m", "jobs.logbackup.indexworker"]
+PIPE_BYTES = 1 << 20
+WORKER_DEPTH = 2  # chunks in the worker at once: one indexed, the next parsed meanwhile
+WORKER_START_SECONDS = 120  # a fresh interpreter and Django on a loaded machine
+
+
+class IndexWorkerError(JobError):
+    """The index worker could not start, failed a chunk, or stopped; the chunk is not indexed (no marker),
+    and the next session's absorb step indexes it."""
+
+
+class IndexWorker:
+    """The session's end of jobs.logbackup.indexworker: one chunk at a time, its NDJSON in, rows added out."""
+
+    def __init__(self):
+        from jobs.logbackup import indexworker  # local: the frame helpers only
+
+        self._frames = indexworker
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - read when the worker fails, closed in close()
+        path = [str(settings.BASE_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(path)}
+        env.setdefault("DJANGO_SETTINGS_MODULE", "entrabackup.settings")
+        try:
+            self.process = subprocess.Popen(WORKER_COMMAND, stdin=subprocess.PIPE, stdout=subprocess.PIPE,  # noqa: S603
+                                            stderr=self._stderr, cwd=settings.BASE_DIR, env=env)
+        except OSError as exc:
+            self._stderr.close()
+            raise IndexWorkerError(f"The log index worker could not start: {exc}.") from None
+        _widen(self.process.stdin)
+        try:
+            self._frames.write_frame(self.process.stdin, dict(connection.settings_dict))
+            ready = self._reply(timeout=WORKER_START_SECONDS)
+        except (OSError, EOFError):
+            ready = None
+        if not (isinstance(ready, tuple) and ready[0] == "ready"):
+            why = self._why()
+            self.close()
+            raise IndexWorkerError(f"The log index worker could not start: {why}")
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def send(self, *, tenant_id: int, log_type: str, repository: str, chunk: str, ndjson: bytes) -> None:
+        """Hand a chunk to the worker; `result` answers for it, in the order sent (the worker parses the next
+        chunk while PostgreSQL takes the COPY of this one)."""
+        try:
+            self._frames.write_frame(self.process.stdin, (tenant_id, log_type, repository, chunk), ndjson)
+        except OSError:  # the worker is gone: result() finds the pipe closed and says so
+            pass
+
+    def result(self, chunk: str) -> int:
+        """The rows the worker added for the oldest chunk sent (0: marked already); IndexWorkerError on failure."""
+        try:
+            reply = self._reply()
+        except (OSError, EOFError):
+            reply = None
+        if reply is None:
+            raise IndexWorkerError(f"The log index worker stopped while indexing chunk {chunk}: {self._why()}")
+        if reply[0] == "error":
+            raise IndexWorkerError(f"Indexing chunk {chunk} failed in the log index worker: {reply[1]}")
+        return reply[1]
+
+    def index(self, *, tenant_id: int, log_type: str, repository: str, chunk: str, ndjson: bytes) -> int:
+        """Index one chunk in the worker and wait for it."""
+        self.send(tenant_id=tenant_id, log_type=log_type, repository=repository, chunk=chunk, ndjson=ndjson)
+        return self.result(chunk)
+
+    def _reply(self, timeout: float | None = None):
+        if timeout is not None:
+            timer = threading.Timer(timeout, self.process.kill)  # a worker that hangs at start is ended
+            timer.start()
+        try:
+            return self._frames.read_header(self.process.stdout)
+        finally:
+            if timeout is not None:
+                timer.cancel()
+
+    def _why(self) -> str:
+        try:
+            status = self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            status = None
+        self._stderr.seek(0)
+        said = self._stderr.read()[-800:].decode(errors="replace").strip()
+        last = said.splitlines()[-1] if said else ""
+        return (f"it exited with status {status}" if status is not None else "it did not answer") + (
+            f" ({last})." if last else ".")
+
+    def close(self) -> None:
+        """End the worker: its input closes, it finishes the chunk it may hold and exits."""
+        for stream in (self.process.stdin, self.process.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._stderr.close()
+
+
+def _widen(pipe) -> None:
+    """A pipe of PIPE_BYTES instead of 64 KiB (Linux): a chunk's few MB then pass in a handful of writes,
+    not in a hundred hand-overs between two processes, each of which waits for a core on a busy machine."""
+    try:
+        fcntl.fcntl(pipe.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+    except OSError:  # above the system's limit (/proc/sys/fs/pipe-max-size): the default size works too
+        pass
+
+
 class ChunkIndexer:
     """Indexes a session's chunks on a thread and a database connection of its own, so the next chunk is
-    compressed and encrypted meanwhile (psycopg and zstd release the GIL while they work).
+    compressed and encrypted meanwhile (psycopg and zstd release the GIL while they work). With `process`
+    True (or chunks of PROCESS_MIN_RECORDS records when it is set) the chunks go from that thread to the index
+    worker (IndexWorker, a process of its own started at the first such chunk), so that their parsing and COPY
+    text take another core; a collector thread takes the worker's answers.
 
-    `submit` queues a chunk (it waits while `depth` chunks are queued already); `drain` returns once every
+    `submit` queues a chunk (it waits while `depth` chunks are queued already); `ndjson` is the chunk's NDJSON
+    as stored, which the worker parses (serialised here when not given); `drain` returns once every
     submitted chunk is indexed and raises the first indexing error. The engine drains before it moves a
     watermark, and `unindexed` tells its absorb step which stored chunks lack a marker, so a chunk queued when a
     session died is indexed by the next one. `threaded=False` indexes in the caller (tests inside a transaction).
     """
 
-    def __init__(self, *, tenant_id: int, log_type: LogType, threaded: bool = True, depth: int = 2):
-        self.tenant_id, self.log_type, self.threaded = tenant_id, log_type, threaded
+    def __init__(self, *, tenant_id: int, log_type: LogType, threaded: bool = True, depth: int = 2,
+                 process: bool | None = None):
+        self.tenant_id, self.log_type, self.threaded, self.process = tenant_id, log_type, threaded, process
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self.worker: IndexWorker | None = None
+        self._sent: queue.Queue = queue.Queue()  # chunks handed to the worker, answered in this order
+        self._slots = threading.Semaphore(WORKER_DEPTH)
+        self._collector: threading.Thread | None = None
         self.added = 0
 
-    def submit(self, repository: str, manifest, records: list[dict]) -> None:
+    def submit(self, repository: str, manifest, records: list[dict], ndjson: bytes | None = None) -> None:
         self._raise()
         if not self.threaded:
-            self._index(repository, manifest, records)
+            self._index(repository, manifest, records, None)
             return
         if self._thread is None:
             self._thread = threading.Thread(target=self._work, name=f"log-index-{self.log_type.key}", daemon=True)
             self._thread.start()
-        self._queue.put((repository, manifest, records))
+        self._queue.put((repository, manifest, records, ndjson))
 
     def drain(self) -> None:
         self._queue.join()
@@ -326,7 +555,7 @@ class ChunkIndexer:
         return chunks_unindexed(repository, [m.chunk for m in manifests])
 
     def close(self) -> None:
-        """Index what is queued, then end the thread (and its connection)."""
+        """Index what is queued, then end the thread (and its connection) and the worker."""
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join()
@@ -342,7 +571,14 @@ class ChunkIndexer:
         if self._error is not None:
             raise self._error
 
-    def _index(self, repository: str, manifest, records: list[dict]) -> None:
+    def _to_worker(self, manifest, records: list[dict]) -> bool:
+        if manifest.merged or not self.threaded:
+            return False
+        if self.process is not None:
+            return self.process
+        return PROCESS_MIN_RECORDS is not None and len(records) >= PROCESS_MIN_RECORDS
+
+    def _index(self, repository: str, manifest, records: list[dict], ndjson: bytes | None) -> None:
         if manifest.merged:  # a compacted chunk (a compaction stopped before it re-pointed the index)
             self.added += index_compacted(tenant_id=self.tenant_id, log_type=self.log_type, repository=repository,
                                           manifest=manifest, records=records, primary=True)
@@ -350,19 +586,64 @@ class ChunkIndexer:
         self.added += index_chunk(tenant_id=self.tenant_id, log_type=self.log_type, repository=repository,
                                   chunk=manifest.chunk, records=records)
 
+    def _send(self, repository: str, manifest, records: list[dict], ndjson: bytes | None) -> None:
+        """Hand the chunk to the worker (started at the first); the collector thread takes its answer and
+        marks the chunk done, so that drain() returns only once the worker has indexed it."""
+        self.start_worker()
+        if ndjson is None:  # read back by the absorb step: serialised as write_chunk does
+            ndjson = b"".join(orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records)
+        self._slots.acquire()
+        self._sent.put(manifest.chunk)
+        self.worker.send(tenant_id=self.tenant_id, log_type=self.log_type.key, repository=repository,
+                         chunk=manifest.chunk, ndjson=ndjson)
+
+    def start_worker(self) -> IndexWorker:
+        """The index worker, started now if it is not yet (a session starts it at its first large chunk)."""
+        if self.worker is None:
+            self.worker = IndexWorker()
+            self._collector = threading.Thread(target=self._collect, name=f"log-index-worker-{self.log_type.key}",
+                                               daemon=True)
+            self._collector.start()
+        return self.worker
+
+    def _collect(self) -> None:
+        while (chunk := self._sent.get()) is not None:
+            try:
+                self.added += self.worker.result(chunk)
+            except Exception as exc:  # noqa: BLE001 - handed to the session thread by drain()/submit()
+                logger.warning("Indexing chunk %s failed: %s", chunk, exc)
+                if self._error is None:
+                    self._error = exc
+            finally:
+                self._slots.release()
+                self._queue.task_done()
+
     def _work(self) -> None:
         try:
             while (item := self._queue.get()) is not None:
+                sent = False
                 try:
                     if self._error is None:  # after a failure the rest waits for the next session's absorb step
-                        self._index(*item)
+                        if self._to_worker(item[1], item[2]):
+                            self._send(*item)
+                            sent = True  # marked done by the collector once the worker answers
+                        else:
+                            self._index(*item)
                 except Exception as exc:  # noqa: BLE001 - handed to the session thread by drain()/submit()
                     logger.warning("Indexing chunk %s failed: %s", item[1].chunk, exc)
                     self._error = exc
                 finally:
-                    self._queue.task_done()
+                    if not sent:
+                        self._queue.task_done()
             self._queue.task_done()
         finally:
+            if self._collector is not None:
+                self._sent.put(None)
+                self._collector.join()
+                self._collector = None
+            if self.worker is not None:
+                self.worker.close()
+                self.worker = None
             connection.close()  # this thread's own connection
 
 

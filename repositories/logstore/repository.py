@@ -44,7 +44,9 @@ logger = logging.getLogger(__name__)
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
 _HASH = re.compile(r"^[0-9a-f]{64}$")
-ZSTD_LEVEL = 3  # 107 bytes per audit record at ~430k records/s here; 9 saves 15% at a tenth of the speed
+# 110 bytes per audit record in 5,000-record chunks at 1.5 µs of CPU per record here (level 3: 107 bytes at 1.9,
+# level 1: 117 at 1.2); 9 saves 15% at a tenth of the speed. The floor is 120 (docs/benchmarks.md).
+ZSTD_LEVEL = 2
 # Chunks under SMALL_CHUNK records (15-minute sessions) are compressed with the chain's dictionary at a
 # slower level: ~1,300 records/s here under load, and 500-record chunks go from ~132 to ~107 bytes per record.
 SMALL_CHUNK, SMALL_LEVEL = 1000, 15
@@ -200,6 +202,7 @@ class LogRepository:
         self.dictionaries = dictionaries.Dictionaries(backend, self.keyring)
         self._heads: dict[tuple[str, str], tuple[int, str | None]] = {}
         self._stored: dict[tuple[str, str], int] = {}  # records in a chain that has no dictionary yet
+        self.last_ndjson: bytes | None = None  # the NDJSON of the chunk written last (write_chunk)
         self._compressors: dict[tuple[str | None, int], zstandard.ZstdCompressor] = {}
 
     @classmethod
@@ -233,24 +236,28 @@ class LogRepository:
 
     # Writing
 
-    def write_chunk(self, *, tenant: str, log_type: str, day: date, session: str, records: list[dict]) -> Manifest:
-        """Store the records as one chunk of that day, then its manifest, linked to the chain's head."""
+    def write_chunk(self, *, tenant: str, log_type: str, day: date, session: str, records: list[dict],
+                    time_range: tuple[str, str] | None = None) -> Manifest:
+        """Store the records as one chunk of that day, then its manifest, linked to the chain's head.
+        `time_range`: the records' first and last time as they wrote them, when the caller knows them (the
+        session sorted them by time); else the manifest's range is found here. After the call `last_ndjson`
+        holds the chunk's NDJSON as stored (the index worker parses it: the records are serialised once)."""
         check_name(tenant, "tenant"), check_name(log_type, "log type"), check_name(session, "session")
         if not records:
             raise LogStoreError("A chunk needs at least one record.")
         lines = [orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records]
-        # Large chunks find their repeats themselves (the dictionary gains nothing there, and level 3 is fast).
+        # Large chunks find their repeats themselves (the dictionary gains nothing there, and ZSTD_LEVEL is fast).
         dictionary = self._dictionary_for(tenant, log_type, lines) if len(lines) < SMALL_CHUNK else None
         level = SMALL_LEVEL if len(lines) < SMALL_CHUNK else ZSTD_LEVEL
         manifest = self.append(tenant=tenant, log_type=log_type, day=day, session=session, records=records,
-                               lines=lines, dictionary=dictionary, level=level)
+                               lines=lines, dictionary=dictionary, level=level, time_range=time_range)
         if (tenant, log_type) in self._stored:
             self._stored[(tenant, log_type)] += len(records)
         return manifest
 
     def append(self, *, tenant: str, log_type: str, day: date, session: str, records: list[dict], lines: list[bytes],
                dictionary: str | None, level: int, replaces: tuple[str, ...] = (),
-               merged: tuple[int, ...] = ()) -> Manifest:
+               merged: tuple[int, ...] = (), time_range: tuple[str, str] | None = None) -> Manifest:
         """Write a chunk of `lines` (the records' NDJSON), then its manifest as the chain's next link, and record
         the new head. write_chunk and compaction write through here."""
         n, previous = self._head(tenant, log_type)
@@ -258,14 +265,17 @@ class LogRepository:
         n += 1
         base = f"{tenant}/{log_type}/{day:%Y/%m/%d}/{session}-{n}"
         chunk = base + (".jsonl.zst.enc" if self.keyring.encrypted else ".jsonl.zst")
-        blob = self._compressor(tenant, log_type, dictionary, level).compress(b"".join(lines))
+        self.last_ndjson = b"".join(lines)
+        blob = self._compressor(tenant, log_type, dictionary, level).compress(self.last_ndjson)
         if self.keyring.encrypted:
             blob = self.keyring.seal(blob, aad=chunk)
-        first_field, second_field = TIME_FIELDS
-        times = [t for t in (r.get(first_field) or r.get(second_field) for r in records) if isinstance(t, str)]
+        if time_range is None:
+            first_field, second_field = TIME_FIELDS
+            times = [t for t in (r.get(first_field) or r.get(second_field) for r in records) if isinstance(t, str)]
+            time_range = (min(times, default=None), max(times, default=None))
         manifest = Manifest(tenant=tenant, log_type=log_type, day=day, session=session, n=n, chunk=chunk,
-                            records=len(records), first_time=min(times, default=None),
-                            last_time=max(times, default=None), sha256=hashlib.sha256(blob).hexdigest(),
+                            records=len(records), first_time=time_range[0],
+                            last_time=time_range[1], sha256=hashlib.sha256(blob).hexdigest(),
                             size=len(blob), key_id=self.keyring.key_id, previous=previous,
                             created_at=datetime.now(UTC).isoformat(timespec="seconds"), dictionary=dictionary,
                             replaces=replaces, merged=merged)

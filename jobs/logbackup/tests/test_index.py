@@ -94,7 +94,7 @@ def test_the_user_search_takes_a_upn_in_any_case_or_an_object_id_across_upn_chan
 class _Dropping(logindex.ChunkIndexer):
     """A session killed while its chunks waited for the index: they were stored and cached, never indexed."""
 
-    def submit(self, repository, manifest, records):
+    def submit(self, repository, manifest, records, ndjson=None):
         pass
 
 
@@ -150,3 +150,87 @@ def test_retention_forgets_only_that_tenant_and_repository_and_drops_a_day_once_
     logindex.index_prune(tenant_id=2, repository="1", before=day + timedelta(days=1))
     assert logindex.index_prune(tenant_id=1, repository="9", before=day + timedelta(days=1)) == [day]
     assert day not in logindex.partitions() and logindex.chunks_unindexed("1", ["a", "b"]) == {"a", "b"}
+
+
+def _reference(log_type, records, chunk_id=7):
+    """The general path: index_fields per record, _rows, _copy_block (None: row by row)."""
+    rows, users = logindex._rows(1, log_type, records)
+    for row in rows:
+        row[2] = str(chunk_id)
+    return logindex._copy_block(rows), users
+
+
+def _hostile_audits() -> list[dict]:
+    odd = [_audit(n) for n in range(12)]
+    odd[0]["targetResources"][0]["displayName"] = 'Tab\there\nnew\\line "quoted" \r Ünïcødé 名前'
+    odd[1]["initiatedBy"] = {"app": {"appId": "a-1", "displayName": "Sync \\app\\"}, "user": None}
+    odd[2]["targetResources"] = []
+    odd[3]["targetResources"] = [{"id": "t1", "displayName": None, "userPrincipalName": "x@y"},
+                                 {"id": None, "displayName": 'a"b'}, {}]
+    odd[4]["initiatedBy"] = None
+    del odd[5]["category"], odd[5]["targetResources"], odd[5]["correlationId"]
+    odd[6]["resultReason"] = "bad\x00byte"
+    odd[7]["initiatedBy"]["user"]["userPrincipalName"] = "ÉVE@Contoso.Example"
+    odd[8]["initiatedBy"]["user"] = {"id": "only-an-id"}
+    odd[9]["targetResources"] = [{"id": "t\\9", "displayName": "plain"}]
+    odd[10]["targetResources"][0]["displayName"] = "{braces},commas"
+    odd[11]["loggedByService"] = "Core\tDirectory\\"
+    return odd
+
+
+def _signins() -> list[dict]:
+    base = {"createdDateTime": "2026-05-01T10:00:00.0000000Z", "userPrincipalName": "Ada@Contoso.example",
+            "userId": "u-ada", "appId": "app-1", "appDisplayName": "Portal", "resourceId": "r-1",
+            "resourceDisplayName": 'Graph "\\API"', "correlationId": "c", "ipAddress": "203.0.113.9",
+            "status": {"errorCode": 0}}
+    odd = [{**base, "id": f"s{n}"} for n in range(5)]
+    odd[1]["status"] = {"errorCode": 50126, "failureReason": "Invalid\tpassword"}
+    odd[2]["status"] = None
+    del odd[3]["userPrincipalName"], odd[3]["resourceId"]
+    odd[4]["appDisplayName"] = "Näme\nwith\\newline\x00"
+    return odd
+
+
+@pytest.mark.parametrize("key", ["audit", "signin", "signin-serviceprincipal"])
+def test_the_fast_rows_equal_the_general_path_on_hostile_records(key):
+    log_type = LOG_TYPES[key]
+    records = _hostile_audits() if key == "audit" else _signins()
+    fast = logindex._fast_block(1, log_type, 7, records, range(len(records)))
+    assert fast is not None and fast == _reference(log_type, records)
+
+
+@pytest.mark.parametrize("odd", [
+    {"category": 42},  # a number where Graph documents text: the general path writes "42"
+    {"activityDisplayName": "stand-in \x1e in the data"},
+    {"targetResources": [{"id": 7, "displayName": "n"}]},
+    {"targetResources": [{"id": "t", "displayName": "stand-in \x1f"}]},
+], ids=["number", "row-stand-in", "number-in-array", "field-stand-in"])
+def test_records_the_fast_rows_do_not_cover_take_the_general_path_and_are_indexed_the_same(db, odd):
+    records = [_audit(0), {**_audit(1), **odd}]
+    assert logindex._fast_block(1, AUDIT, 7, records, range(2)) is None
+    assert _index(records) == 2
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT category, activity, target_ids, target_names FROM jobs_logrecord ORDER BY line")
+        stored = cursor.fetchall()
+    general = logindex.index_fields(AUDIT, records[1])
+    assert stored[1] == (str(general["category"]), general["activity"], [str(i) for i in general["target_ids"]],
+                         general["target_names"])
+
+
+def test_hostile_records_are_indexed_and_found_as_the_general_path_indexes_them(db):
+    records = _hostile_audits()
+    assert _index(records) == len(records)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(logindex.WRITTEN[5:])} FROM jobs_logrecord ORDER BY line")  # noqa: S608
+        stored = cursor.fetchall()
+    for record, row in zip(records, stored, strict=True):
+        f = logindex.index_fields(AUDIT, record)
+        upn, uid = f["user_upn"], f["user_id"]
+        assert row == (logindex.user_key(upn, uid), record["id"], *(
+            [v.replace("\x00", "") for v in f[name]] if isinstance(f[name], list) else f[name].replace("\x00", "")
+            for name in logindex.FIELDS))
+    found = selectors.log_records_search(_Tenant(), start=T0, end=T0 + timedelta(hours=1),
+                                         target='Tab\there\nnew\\line "quoted" \r Ünïcødé 名前')["rows"]
+    assert [r["record_id"] for r in found] == ["Directory_0"]
+    assert [r["record_id"] for r in selectors.log_records_search(
+        _Tenant(), start=T0, end=T0 + timedelta(hours=1), user="éve@contoso.example")["rows"]] == ["Directory_7"]
