@@ -274,7 +274,7 @@ def dashboard_for(user, *, page: int = 1, only_attention: bool = False, chart_te
         cannot_connect=sum(t.check_status == Tenant.CheckStatus.FAILED for t in judged),
         overdue=sum(t.overdue for t in judged), failed=sum(t.last_status in PROBLEM_STATUSES for t in judged),
         page=page, pages=pages, only_attention=only_attention,
-        recent=_recent_statuses(user), failures=_failures(user), proxies=proxies_health(user) if judged else [],
+        recent=_recent_statuses(user), failures=_failures(user), proxies=proxies_health(user, has_tenants=True) if judged else [],
         repositories=Repository.objects.in_bulk() if judged and user.has_perm("repositories.view_repository") else {},
         log_repositories=_log_repositories(user) if judged else [],
         charts=charts_of(chosen.pk, chosen.name, logs=user.has_perm(LOG_SESSIONS, Tenant(pk=chosen.pk)))

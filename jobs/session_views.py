@@ -40,7 +40,7 @@ def session_list(request):
             response.status_code = 286  # nothing runs: htmx stops polling
     else:
         context["tenant_options"] = _tenant_options(request.user, request.GET.get("tenant", ""))
-        context["proxies"] = proxies_health(request.user) if context["tenant_options"] else []
+        context["proxies"] = proxies_health(request.user, has_tenants=bool(context["tenant_options"]))
         response = render(request, "jobs/session_list.html", context, status=200 if form.is_valid() else 400)
     patch_vary_headers(response, ["HX-Request"])
     return response

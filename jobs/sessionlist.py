@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from accounts.access import scope
+from accounts.access import scope, sees_every_tenant
 from entrabackup import objecttypes
 from jobs.logbackup.types import LOG_TYPES
 from jobs.models import BackupSession, LogSession, Proxy
@@ -319,11 +319,12 @@ class ProxyHealth:
         return timezone.now() - self.heartbeat_at if self.heartbeat_at else None
 
 
-def proxies_health(user) -> list[ProxyHealth]:
+def proxies_health(user, *, has_tenants: bool) -> list[ProxyHealth]:
     """Every registered proxy and whether it beats (jobs.Proxy heartbeats). Proxies run every tenant's
-    sessions: shown only to those who may see proxies and some tenant's sessions (the caller shows them only
-    when the user's board has a tenant)."""
-    if not user.has_perm("jobs.view_proxy"):
+    sessions: shown to those who may see proxies and either some tenant (`has_tenants`: the caller's page
+    has one) or every tenant, present and future (an administrator of a new installation, before its first
+    tenant, sees whether a proxy runs)."""
+    if not user.has_perm("jobs.view_proxy") or not (has_tenants or sees_every_tenant(user)):
         return []
     now = timezone.now()
     return [ProxyHealth(p.name, p.host, p.workers, proxy_is_live(p, now=now), p.heartbeat_at, p.version)

@@ -412,9 +412,11 @@ class Planner:
         then = self.rp.objects.get(source_type, {}).get(source) or now
         name = self.names.setdefault(source, _name(source_type, then))
         if kind == "group_member" and (then.get("membershipRule") or "DynamicMembership" in (then.get("groupTypes") or [])):
-            return self._skip(kind, source, name, "members", "dynamic membership: the group's rule sets its members")
+            return self._skip(kind, source, name, "members", "dynamic membership: the group's rule sets its members",
+                              {"missing_now": add}, {"added_since": remove})
         if kind == "group_member" and then.get("onPremisesSyncEnabled"):
-            return self._skip(kind, source, name, "members", objecttypes.SYNCED)
+            return self._skip(kind, source, name, "members", objecttypes.SYNCED, {"missing_now": add},
+                              {"added_since": remove})
         for target in add + remove:
             hit = self.rp.find(target) or self.prod.find(target)
             self.names.setdefault(target, _name(hit[0], hit[1]) if hit else target)

@@ -127,7 +127,8 @@ def tenant_differences(truth_then: dict, truth_now: dict, *, remapped: dict[str,
     new ones: every reference to an old id, in attributes and relationships, is read as the new id.
     ``skipped`` holds (object type, old id, attribute) the restore left out with a reason (read-only,
     synced from on-premises, not restorable); attribute None skips the whole object, with its assignments and
-    relationships. Attributes no restore can write (``NOT_RESTORABLE``, the registry's volatile ones) are never
+    relationships; a relationship kind as the type (``group_member``, the group's id, ``members``) skips that
+    source's pairs of that kind. Attributes no restore can write (``NOT_RESTORABLE``, the registry's volatile ones) are never
     compared; app role and directory role assignments are matched by what they assign, not by id."""
     remapped = remapped or {}
     then, now = truth_snapshot(truth_then), truth_snapshot(truth_now)
@@ -135,6 +136,8 @@ def tenant_differences(truth_then: dict, truth_now: dict, *, remapped: dict[str,
     skip_attrs = {(t, remapped.get(i, i), attr) for t, i, attr in skipped if attr is not None}
     diffs: list[str] = []
     skipped_ids = {oid for _, oid in skip_objects}  # their assignments and relationships are skipped too
+    # A relationship the plan left out (a synced or dynamic group's members): (kind, source) with attribute set.
+    skip_sources = {(t, remapped.get(i, i)) for t, i, attr in skipped if attr is not None}
     live_then = {remapped.get(i, i) for objects in then["objects"].values() for i in objects}
     live_now = {i for objects in now["objects"].values() for i in objects}
     for object_type, objects in then["objects"].items():
@@ -158,8 +161,8 @@ def tenant_differences(truth_then: dict, truth_now: dict, *, remapped: dict[str,
                         diffs.append(f"{object_type} {key}: {attr} was {want.get(attr)!r}, is {got.get(attr)!r}")
     for kind, pairs in then["relations"].items():
         expected = {(remapped.get(s, s), remapped.get(t, t)) for s, t in pairs}
-        expected = {(s, t) for s, t in expected if not {s, t} & skipped_ids}
-        actual = {(s, t) for s, t in now["relations"][kind] if not {s, t} & skipped_ids}
+        expected = {(s, t) for s, t in expected if not {s, t} & skipped_ids and (kind, s) not in skip_sources}
+        actual = {(s, t) for s, t in now["relations"][kind] if not {s, t} & skipped_ids and (kind, s) not in skip_sources}
         for s, t in sorted(expected - actual):
             diffs.append(f"{kind} {s} -> {t}: missing now")
         for s, t in sorted(actual - expected):
