@@ -8,13 +8,14 @@ job of the tenant writes to the same repository.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from approvals.gate import gate
+from jobs import sessionlist
 from jobs.errors import JobError, JobValidationError
 from jobs.logbackup.services import _check as log_limit_check
 from jobs.logbackup.services import log_session_cancel
@@ -22,7 +23,7 @@ from jobs.logbackup.types import types_validate
 from jobs.models import BackupJob, BackupSession, LogJob, LogSession
 from jobs.schedules import next_run
 from jobs.services import job_settings_validate, object_types_validate, session_cancel
-from jobs.sessionlist import KINDS
+from jobs.sessionlist import KINDS, filtered
 from restore.sessions import restore_session_cancel
 
 SESSION_KINDS = {key: kind.model for key, kind in KINDS.items()}  # the Sessions page's kinds
@@ -156,7 +157,7 @@ def log_job_remove(*, job: LogJob, user=None, request=None) -> int:
 
 @dataclass(frozen=True)
 class SessionFilter:
-    """A validated filter of sessions (the session_list command and the sessions page share it)."""
+    """The session_list command's validated filter (its query goes through jobs.sessionlist.filtered, the page's)."""
 
     tenant: object = None
     kind: str = ""
@@ -204,15 +205,10 @@ def sessions_filtered(queryset_for, spec: SessionFilter) -> list[tuple[str, obje
     for kind, model in SESSION_KINDS.items():
         if spec.kind and spec.kind != kind:
             continue
-        sessions = queryset_for(model).select_related("tenant")
-        if spec.tenant is not None:
-            sessions = sessions.filter(tenant=spec.tenant)
-        if spec.status:
-            sessions = sessions.filter(status=spec.status)
-        if spec.start:
-            sessions = sessions.filter(queued_at__gte=spec.start)
-        if spec.end:
-            sessions = sessions.filter(queued_at__lte=spec.end)
+        # `end` is "queued at or before": PostgreSQL keeps microseconds, so that is before end + 1 µs.
+        sessions = filtered(queryset_for(model).select_related("tenant"), sessionlist.SessionFilter(
+            tenant_id=spec.tenant.pk if spec.tenant is not None else None, status=spec.status or None,
+            start=spec.start, end=spec.end + timedelta(microseconds=1) if spec.end else None))
         rows += [(kind, session) for session in sessions.order_by("-queued_at")[:spec.limit]]
     rows.sort(key=lambda row: row[1].queued_at, reverse=True)
     return rows[:spec.limit]

@@ -186,10 +186,16 @@ def kinds_for(user) -> list[str]:
 def _rows_of(kind: Kind, user, flt: SessionFilter, perm: str | None = None) -> QuerySet:
     """One kind's sessions on the tenants where `user` may see them (and holds `perm`, when given), filtered,
     as the columns of COLUMNS, newest first."""
-    model = kind.model
-    qs = scope(model.objects.all(), user, kind.perm)
+    qs = scope(kind.model.objects.all(), user, kind.perm)
     if perm is not None:
         qs = scope(qs, user, perm)
+    qs = filtered(qs, flt)
+    return qs.annotate(**_columns(kind)).order_by("-queued_at", "-id").values_list(*(f"c_{c}" for c in COLUMNS))
+
+
+def filtered(qs: QuerySet, flt: SessionFilter) -> QuerySet:
+    """Sessions of one kind (`qs`, already scoped) narrowed by `flt`: the Sessions page and the session_list
+    command filter through here."""
     if flt.tenant_id is not None:
         qs = qs.filter(tenant_id=flt.tenant_id)
     if flt.status:
@@ -201,10 +207,10 @@ def _rows_of(kind: Kind, user, flt: SessionFilter, perm: str | None = None) -> Q
     if flt.before:
         # A row comparison: the (queued_at, id) indexes answer it as a range. The values are parameters; the
         # table name is the model's own.
-        table = model._meta.db_table
+        table = qs.model._meta.db_table
         qs = qs.extra(where=[f'("{table}"."queued_at", "{table}"."id") < (%s, %s)'],  # noqa: S610
                       params=list(flt.before))
-    return qs.annotate(**_columns(kind)).order_by("-queued_at", "-id").values_list(*(f"c_{c}" for c in COLUMNS))
+    return qs
 
 
 def _columns(kind: Kind) -> dict:

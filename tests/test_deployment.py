@@ -7,11 +7,9 @@ plays the TLS-terminating nginx of the guide: it talks plain HTTP to gunicorn on
 headers nginx sets (Host, X-Forwarded-Proto, X-Forwarded-For).
 """
 
-import os
 import re
 import secrets
 import shlex
-import signal
 import socket
 import subprocess
 import sys
@@ -24,7 +22,7 @@ from audittrail.models import Entry
 from entrabackup import vault
 from jobs.models import Proxy
 from tests.support import processes
-from tests.support.processes import ROOT, wait_for
+from tests.support.processes import ROOT, stop_groups, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -118,20 +116,6 @@ def _start(unit: str, env: dict, port: int, **extra: str) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def _stop(*started: subprocess.Popen) -> None:
-    """SIGTERM, as systemd stops a unit; then the whole process group (a proxy's workers too)."""
-    for process in started:
-        process.terminate()
-    for process in started:
-        try:
-            process.wait(30)
-        finally:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-
 class Nginx:
     """What the guide's nginx does to a request: the public host, HTTPS, the client's address appended."""
 
@@ -159,7 +143,7 @@ def test_the_guide_installs_a_server_an_operator_signs_in_to(installation):
         wait_for(lambda: Proxy.objects.filter(name=PROXY_NAME, heartbeat_at__isnull=False).exists(), timeout=30,
                  message="the proxy did not report itself")
     finally:
-        _stop(web, proxy)
+        stop_groups(web, proxy)
 
 
 def _healthy(port: int, web: subprocess.Popen) -> bool:

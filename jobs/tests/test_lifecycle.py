@@ -1,6 +1,7 @@
 """Editing, disabling, cloning and removing jobs and log jobs; listing and cancelling sessions (pages and commands)."""
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -115,6 +116,18 @@ def test_session_list_filters_and_prints_json(job, capsys):
                  "--from", "2000-01-01", "--to", "2999-01-01T00:00:00Z")
     rows = json.loads(capsys.readouterr().out)
     assert [(r["kind"], r["status"], r["error"]) for r in rows] == [("backup", "failed", "boom")]
+
+
+def test_session_list_to_is_queued_at_or_before(job, capsys):
+    """--to is inclusive to the microsecond (the Sessions page's end, a date, is exclusive: both filter through
+    jobs.sessionlist.filtered)."""
+    session = BackupSession.objects.create(job=job, tenant=job.tenant, status="success")
+    at = session.queued_at.isoformat()
+    call_command("session_list", "--from", at, "--to", at, "--format", "json")
+    assert [r["id"] for r in json.loads(capsys.readouterr().out)] == [session.pk]
+    before = (session.queued_at - timedelta(microseconds=1)).isoformat()
+    call_command("session_list", "--to", before, "--format", "json")
+    assert json.loads(capsys.readouterr().out) == []
 
 
 @pytest.mark.parametrize("argv, message", [

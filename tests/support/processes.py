@@ -59,7 +59,15 @@ def backup_proxy(*, workers: int = 1, heartbeat: float = 0.5, name: str | None =
     try:
         yield process
     finally:
+        stop_groups(process)
+
+
+def stop_groups(*started: subprocess.Popen) -> None:
+    """SIGTERM to each (as systemd stops a unit), a wait, then SIGKILL to each one's whole process group (a
+    proxy's workers too); the processes must have been started with start_new_session=True."""
+    for process in started:
         process.terminate()
+    for process in started:
         try:
             process.wait(30)
         finally:
