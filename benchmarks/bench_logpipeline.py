@@ -60,7 +60,7 @@ def run(records: list[dict], chunk: int, *, process: bool) -> dict:
         cursor.execute(index.CREATE)
         cursor.execute("SHOW server_version")
         version = cursor.fetchone()[0]
-    stages = _Stages(index, LogRepository, TypeCache)
+    stages = _Stages(engine, index, LogRepository, TypeCache)
     with tempfile.TemporaryDirectory() as folder:
         store = LogRepository.create(DirectoryBackend(Path(folder) / "repo"), password=PASSWORD)
         primary = engine.Target("bench", store)
@@ -104,6 +104,12 @@ def run(records: list[dict], chunk: int, *, process: bool) -> dict:
             "stage_us": {name: spent / len(records) * 1e6 for name, spent in stages.cpu.items()}}
 
 
+def index_threads() -> int:
+    from jobs.logbackup import index  # local: after django.setup()
+
+    return index.INDEX_THREADS
+
+
 def _process_cpu(pid: int) -> float:
     """CPU seconds (user + system) of a process so far (Linux /proc; 0 elsewhere)."""
     try:
@@ -132,10 +138,13 @@ class _Stages:
     """CPU time (time.thread_time, on whichever thread runs it) spent in each stage of the pipeline, and the
     wall time the indexer's thread spends indexing (in this process, or waiting on the worker)."""
 
-    def __init__(self, index, store_class, cache_class):
-        self.cpu = {"write_chunk": 0.0, "cache absorb": 0.0, "index_chunk": 0.0, "worker hand-off": 0.0}
+    def __init__(self, engine, index, store_class, cache_class):
+        self.cpu = {"serialise": 0.0, "write_chunk": 0.0, "prepare": 0.0, "cache absorb": 0.0, "index_chunk": 0.0,
+                    "worker hand-off": 0.0}
         self.index_seconds, self._undo = 0.0, []
+        self._wrap(engine, "to_ndjson", "serialise")
         self._wrap(store_class, "write_chunk", "write_chunk")
+        self._wrap(index, "prepare", "prepare")
         self._wrap(cache_class, "absorb", "cache absorb")
         self._wrap(index, "index_chunk", "index_chunk", wall=True)
         self._wrap(index.IndexWorker, "send", "worker hand-off")
@@ -171,13 +180,13 @@ def _store_alone(store, records: list[dict], chunk: int) -> float:
 
 def render(runs: list[dict], *, count: int, chunk: int) -> str:
     """Both ways of indexing, measured back to back in one run: the floor is judged on the session's own
-    (the indexer's thread; the index worker is off by default, jobs.logbackup.index.PROCESS_MIN_RECORDS)."""
+    (the indexer's threads; the index worker is off by default, jobs.logbackup.index.PROCESS_MIN_RECORDS)."""
     by = {("process" if r["process"] else "thread"): r for r in runs}
     main = by.get("thread") or by["process"]
     verdict = "meets" if main["rate"] >= FLOOR_RATE else "MISSES"
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     order = [by[k] for k in ("thread", "process") if k in by]
-    head = " | ".join("index on the indexer's thread (a session's way)" if not r["process"] else
+    head = " | ".join("index on the indexer's threads (a session's way)" if not r["process"] else
                       "index worker process (opt-in)" for r in order)
 
     def row(label: str, cell, floor: str = "") -> str:
@@ -192,10 +201,13 @@ def render(runs: list[dict], *, count: int, chunk: int) -> str:
         row("**store + cache + index, as a session runs them** (engine._store, indexer drained)",
             lambda r: f"{r['seconds']:.2f} s = **{r['rate']:,.0f} records/s**", f">= {FLOOR_RATE:,} ({verdict})"),
         row("CPU µs per record, the session's process (all its threads)", lambda r: us(r["cpu_us"])),
-        row("- write_chunk (serialise, zstd, AES-256-GCM, sha-256, write + fsync)",
+        row("- serialise (to_ndjson: msgspec's NDJSON)", lambda r: us(r["stage_us"]["serialise"])),
+        row("- write_chunk (zstd, AES-256-GCM, sha-256, write + fsync of chunk and manifest)",
             lambda r: us(r["stage_us"]["write_chunk"])),
+        row("- index rows (prepare: key fields as COPY text, on the session's thread)",
+            lambda r: us(r["stage_us"]["prepare"])),
         row("- cache absorb (the chunk's ids as one row)", lambda r: us(r["stage_us"]["cache absorb"])),
-        row("- index_chunk on the indexer's thread (marker, key fields and COPY text, the COPY)",
+        row("- index_chunk on the indexer's threads (marker, chunk id in front of each row, the COPY, commit)",
             lambda r: us(r["stage_us"]["index_chunk"])),
         row("- hand-off to the worker (the NDJSON into a pipe, reading its answers)",
             lambda r: us(r["stage_us"]["worker hand-off"])),
@@ -207,7 +219,7 @@ def render(runs: list[dict], *, count: int, chunk: int) -> str:
             "checkpointer not counted)", lambda r: us(r["pg_us"])),
         row("CPU µs per record in total", lambda r: us(r["cpu_us"] + r["worker_us"] + (r["pg_us"] or 0)),
             "<= 40 for 50,000/s on 2 cores"),
-        row("indexing on the indexer's thread, wall time (overlaps the store)",
+        row(f"indexing per indexer thread, wall time ({index_threads()} threads; overlaps the store)",
             lambda r: f"{r['index_rate']:,.0f} records/s" if r["index_rate"] else "-"),
         row("index worker start (a fresh interpreter and Django; before the clock)",
             lambda r: f"{r['worker_start']:.2f} s" if r["process"] else "-"),
@@ -241,20 +253,39 @@ more CPU per record than the thread, and on these 2 cores it was slower back to 
 session's process, the worker and PostgreSQL then compete for the same two cores). It stays off by default
 (`PROCESS_MIN_RECORDS = None`); it may pay on a machine with more cores.
 
-Runs of this command on 2026-12-01, records/s on the thread (a session's way):
-- 02:20-02:28 UTC, on a machine of this kind at load 1-2.5, the session's CPU 11-13 µs per record: 50,241;
-  52,557; 54,996; 49,473; 45,253 (the first three still at zstd level 3). Three of five meet the floor.
-- 03:14-03:21 UTC, on the machine of the table above after a restart, at load 0.9-1.3: 26,598; 26,462;
-  27,137; 34,743; 28,651; 30,426; 30,207; 27,652 (the table). None meets it: every Python stage took about twice the
-  CPU of the earlier runs (write_chunk 7-9 against 3.9 µs per record, the store alone 90,000-140,000
-  records/s against 260,000), while zstd alone, C code, was 13 % slower. The session's 21-28 µs per record
-  caps this machine between 36,000 and 48,000.
+What the session's pipeline does per chunk since 2026-12-01 06:00 UTC: sort by time (ties only then by id),
+days found by bisection; NDJSON from msgspec in one call (orjson called per record took 5.3 against 3.6 µs per
+record, back to back); the index rows built as COPY text on the session's thread (prepare); write_chunk; the
+rows handed to two indexer threads, each with its own connection, which only wait on PostgreSQL; the cache
+given the chunk's ids and newest time (SQLite at synchronous=NORMAL). While the indexer's threads run, the GIL
+is handed over after 0.5 ms, not 5 ms: indexing prepared chunks alone ran 57,000-62,000 records/s, and 23,000
+beside a thread busy in Python at 5 ms, 51,000-54,000 at 0.2 ms.
 
-So the pipeline meets the floor on a fast 2-core machine and misses it by up to half on a slow one; meeting it
-everywhere needs the session's Python CPU per record roughly halved again. The session's CPU per record went
-from 28.4 µs (wt-P, on a slow period) to 11-13 µs on a fast one; about 1.5 µs of that is code (zstd level 2
-for large chunks, 110 instead of 107 bytes per record, floor 120; the manifest's time range taken from the
-session's sorted records), the rest is the machine.
+Runs of this command on 2026-12-01, records/s on the thread (a session's way), all on the slow machine of
+03:14 below unless said:
+- 02:20-02:28 UTC, the code before these changes, on a faster machine of this kind at load 1-2.5, the
+  session's CPU 11-13 µs per record: 50,241; 52,557; 54,996; 49,473; 45,253. Three of five met the floor.
+- 03:14-03:21 UTC, the same code on this machine, the session's CPU 21-28 µs per record: 26,598; 26,462;
+  27,137; 34,743; 28,651; 30,426; 30,207; 27,652. Every Python stage took about twice the CPU of the runs above
+  (write_chunk 7-9 against 3.9 µs per record), zstd alone 13 % more.
+- 04:47 UTC, the same code again: 26,327 (the session's CPU 27.7 µs per record: write_chunk 9.4, index_chunk
+  12.0, the rest 4.7; PostgreSQL 13.3).
+- 05:00-06:01 UTC, each change back to back with the code before it: the rows built on the session's thread,
+  41,000 (the session's CPU 20.1 µs); then the 0.5 ms hand-off, 44,000-49,000 against 38,000-42,000 at 5 ms;
+  msgspec, 45,600-48,000; two indexer threads, 46,400-49,800 against 41,100-42,900 with one. Then 47,682;
+  45,526; 47,154; 43,043 (the session's CPU 19.0-21.2 µs per record, PostgreSQL 11.8-13.3), and 49,139 at
+  06:03 (the table).
+
+Tried and not kept: a thread of its own for compressing and storing each chunk while the next is serialised
+(the session's CPU rose 1.5 µs per record and the rate did not: 42,000-44,500 against 43,500-46,500 without);
+the index rows built on the indexer's threads instead (42,600 against 46,900, median of three); three indexer
+threads; a deeper queue; COPY straight into the day's partition (PostgreSQL's CPU per record unchanged).
+
+So on this machine the pipeline now runs at 43,000-50,000 records/s, up from 26,000-35,000, and still short
+of the floor by up to 14 %. What is left is CPU: the session's ~20 µs per record (index rows 7-9, NDJSON 4,
+zstd 2.6, sorting 1.6, the rest I/O and hand-offs) and PostgreSQL's ~12.5 µs for the COPY, together about 33 µs
+of the 40 a record may take on 2 cores at 50,000 records/s. On the faster machine of 02:20 the same stages
+take about half.
 
 Earlier (wt-P, same command): the one-pass COPY text, the cache's one row per chunk and the tuple-free sort
 took it from 16,018 to 29,067 records/s (load 1.9 and 1.8). Tried and not kept there: the COPY sent in slices

@@ -117,8 +117,9 @@ def _backup_type(session, heartbeat, client, log_type, primary, secondary, licen
     tenant = session.tenant
     retention = RETENTION_PREMIUM if licensed or log_type.key != "audit" else AUDIT_RETENTION_FREE
     progress = _Progress(session.pk, log_type.key)
-    # The index writes run on a thread and connection of their own while the next chunk is compressed and
-    # encrypted; backup_log_type drains them before each watermark moves (docs/log-backup.md, Index).
+    # The index writes run on threads and connections of their own while the next chunk is serialised,
+    # compressed and encrypted; backup_log_type drains them before each watermark moves (docs/log-backup.md,
+    # Index).
     with (LogCache(settings.CACHE_DIR).open(str(tenant.key), log_type.key) as cache,
           logindex.ChunkIndexer(tenant_id=tenant.pk, log_type=log_type) as indexer):
         run = engine.Run(

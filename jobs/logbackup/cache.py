@@ -75,7 +75,11 @@ class TypeCache:
         self.path = path
         self._db = sqlite3.connect(path, isolation_level=None, timeout=30)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # a watermark must not outlive a power cut that lost its ids
+        # NORMAL: no fsync per commit. In WAL mode a power cut can only take the newest commits back, never
+        # one without those before it (https://www.sqlite.org/pragma.html#pragma_synchronous), so the cache
+        # returns to an earlier state of itself, which never claims more than the repository holds: the next
+        # session's absorb step reads the chunks it forgot, as after a lost cache.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
         if self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'record'").fetchone():
             self._db.executescript(f"BEGIN IMMEDIATE; {OLD_RECORDS} COMMIT;")
@@ -120,18 +124,15 @@ class TypeCache:
         """The keys of the chunks of `repository` whose records the cache knows."""
         return {r[0] for r in self._db.execute("SELECT key FROM chunk WHERE repository = ?", (repository,))}
 
-    def absorb(self, repository: str, chunk_key: str, records: Iterable[tuple[str, datetime]]) -> None:
-        """Record a stored chunk and its records' (id, time), in one transaction."""
-        pairs = list(records)
-        ids = [rid for rid, _ in pairs]
-        last = max((at for _, at in pairs), default=None)
-        last = last.timestamp() if last is not None else 0.0
+    def absorb(self, repository: str, chunk_key: str, ids: list[str], last: datetime | None) -> None:
+        """Record a stored chunk, the ids of its records and its newest record's time, in one transaction."""
+        cut = last.timestamp() if last is not None else 0.0
         with closing(self._db.cursor()) as cur:
             cur.execute("BEGIN IMMEDIATE")
             try:
                 cur.execute("INSERT OR IGNORE INTO chunk_ids VALUES (?, ?, ?, ?, ?)",
-                            (repository, chunk_key, last, len(ids), orjson.dumps(ids)))
-                cur.execute("INSERT OR IGNORE INTO chunk VALUES (?, ?, ?)", (repository, chunk_key, last))
+                            (repository, chunk_key, cut, len(ids), orjson.dumps(ids)))
+                cur.execute("INSERT OR IGNORE INTO chunk VALUES (?, ?, ?)", (repository, chunk_key, cut))
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")

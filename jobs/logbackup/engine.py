@@ -22,14 +22,17 @@ Exactly once, in order:
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import islice
+from operator import eq, itemgetter
 
 from entrabackup import graph
 from jobs.logbackup.cache import TypeCache
 from jobs.logbackup.types import LogType, ensure_id, iso, parse_time, record_time
+from repositories.logstore.repository import to_ndjson
 
 logger = logging.getLogger(__name__)
 # Microsoft's advice for log reads: start with 3-day windows (https://learn.microsoft.com/graph/throttling-limits).
@@ -42,9 +45,9 @@ BETA_HEADERS = {"Prefer": "include-unknown-enum-members"}
 class Indexer:
     """Where stored chunks go to be indexed (jobs.logbackup.index.ChunkIndexer; this one indexes nothing).
 
-    `submit` may index later, on another thread (`ndjson`: the chunk's NDJSON as stored, when the caller has
-    it); `drain` returns when every submitted chunk is indexed (the
-    engine drains before it moves a watermark); `unindexed` names the given chunks that are not indexed."""
+    `submit` may index later, on other threads (`ndjson`: the chunk's NDJSON as stored, when the caller has
+    it); `drain` returns when every submitted chunk is indexed (the engine drains before it moves a
+    watermark); `unindexed` names the given chunks that are not indexed."""
 
     def submit(self, repository: str, manifest, records: list[dict], ndjson: bytes | None = None) -> None:
         pass
@@ -174,18 +177,10 @@ def absorb(run: Run, target: Target, result: TypeResult | None = None) -> dateti
     return watermark
 
 
-def _absorb_chunk(run: Run, target: Target, manifest, records: list[dict], times: list[datetime],
-                  ndjson: bytes | None = None) -> None:
-    if target is run.primary:
-        run.index.submit(target.name, manifest, records, ndjson)  # indexed by the next drain at the latest
-    _remember(run, target, manifest, records, times)
-
-
-def _remember(run: Run, target: Target, manifest, records: list[dict], times: list[datetime] | None = None) -> None:
-    """The chunk's ids and times into the cache; `times` are the records' times when the caller has them."""
-    if times is None:
-        times = [record_time(run.log_type, r) for r in records]
-    run.cache.absorb(target.name, manifest.path, zip([r["id"] for r in records], times, strict=True))
+def _remember(run: Run, target: Target, manifest, records: list[dict]) -> None:
+    """A stored chunk's ids and newest time into the cache."""
+    last = max(map(parse_time, map(itemgetter(run.log_type.time_field), records)), default=None)
+    run.cache.absorb(target.name, manifest.path, [r["id"] for r in records], last)
 
 
 def _read_slice(run: Run, start: datetime, end: datetime, result: TypeResult) -> None:
@@ -213,29 +208,25 @@ def _read_slice(run: Run, start: datetime, end: datetime, result: TypeResult) ->
 
 
 def _store(run: Run, target: Target, records: list[dict], result: TypeResult) -> None:
-    """Write records as chunks per day, oldest first, absorbing each chunk as soon as it is stored."""
-    by_day = defaultdict(lambda: ([], []))
-    # Each record's time parsed once; sorted by id, then (stable) by time: by (time, id) with no tuple per
-    # record, whose allocation set off the garbage collector's full passes over the slice's records.
-    stamps = [record_time(run.log_type, r) for r in records]
-    order = sorted(range(len(records)), key=[r["id"] for r in records].__getitem__)
-    order.sort(key=stamps.__getitem__)
-    for i in order:
-        rows, times = by_day[stamps[i].date()]
-        rows.append(records[i])
-        times.append(stamps[i])
-    for day in sorted(by_day):
-        rows, times = by_day[day]
-        for at in range(0, len(rows), run.chunk_size):
+    """Write records as chunks per day, oldest first, learning each chunk (index, cache, secondary) as soon as
+    it is stored."""
+    rows, stamps = by_time(run.log_type, records)
+    ids = [r["id"] for r in rows]
+    for day, low, high in _days(stamps):
+        for at in range(low, high, run.chunk_size):
             if run.cancelled():
                 raise LogCancelled()
-            part = rows[at:at + run.chunk_size]
+            end = min(at + run.chunk_size, high)
+            part = rows[at:end]
+            body = to_ndjson(part)
             # Sorted by time: the first and the last record bound the chunk (as they wrote their times).
-            first, last = part[0].get(run.log_type.time_field), part[-1].get(run.log_type.time_field)
             manifest = target.store.write_chunk(tenant=run.tenant, log_type=run.log_type.key, day=day,
-                                                session=run.session, records=part, time_range=(first, last))
-            _absorb_chunk(run, target, manifest, part, times[at:at + run.chunk_size],
-                          getattr(target.store, "last_ndjson", None))
+                                                session=run.session, records=part, ndjson=body,
+                                                time_range=(part[0].get(run.log_type.time_field),
+                                                            part[-1].get(run.log_type.time_field)))
+            if target is run.primary:
+                run.index.submit(target.name, manifest, part, body)  # indexed by the next drain at the latest
+            run.cache.absorb(target.name, manifest.path, ids[at:end], stamps[end - 1])
             if target is run.primary:
                 result.new += len(part)
                 result.chunks += 1
@@ -245,6 +236,32 @@ def _store(run: Run, target: Target, records: list[dict], result: TypeResult) ->
             else:
                 result.copied += len(part)
             run.progress(result)
+
+
+def by_time(log_type: LogType, records: list[dict]) -> tuple[list[dict], list[datetime]]:
+    """The records ordered by (time, id), and their times in that order (each parsed once).
+
+    Sorted by time alone first: Graph serves a slice newest first, so that is one reversed run for the sort,
+    and distinct times (the usual case) need nothing more. Only when two records share a time are they
+    sorted again, by id, then (stable) by time."""
+    stamps = list(map(parse_time, map(itemgetter(log_type.time_field), records)))
+    order = sorted(range(len(stamps)), key=stamps.__getitem__)
+    ordered = [stamps[i] for i in order]
+    if any(map(eq, ordered, islice(ordered, 1, None))):
+        order = sorted(range(len(stamps)), key=[r["id"] for r in records].__getitem__)
+        order.sort(key=stamps.__getitem__)
+        ordered = [stamps[i] for i in order]
+    return [records[i] for i in order], ordered
+
+
+def _days(stamps: list[datetime]) -> Iterator[tuple[date, int, int]]:
+    """Each day of the sorted times (all UTC, as parse_time gives them) with the range of its records."""
+    low = 0
+    while low < len(stamps):
+        day = stamps[low].date()
+        high = bisect_left(stamps, datetime.combine(day + timedelta(days=1), time.min, UTC), low)
+        yield day, low, high
+        low = high
 
 
 def copy_to_secondary(run: Run, result: TypeResult) -> None:
@@ -271,7 +288,7 @@ def _copy_chunk(run: Run, manifest, records: list[dict], result: TypeResult) -> 
     """Write to the secondary the records of one primary chunk it lacks, then mark that chunk copied."""
     known = run.cache.known(run.secondary.name, [r["id"] for r in records])
     _store(run, run.secondary, [r for r in records if r["id"] not in known], result)
-    last = max((record_time(run.log_type, r) for r in records), default=run.now)
+    last = max(map(parse_time, map(itemgetter(run.log_type.time_field), records)), default=run.now)
     run.cache.mark_chunk(run.copied_marks, manifest.path, last)
 
 

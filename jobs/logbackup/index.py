@@ -26,15 +26,17 @@ import subprocess
 import sys
 import tempfile
 import threading
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 
-import orjson
 from django.conf import settings
 from django.db import connection, transaction
 
 from jobs.errors import JobError
 from jobs.logbackup.types import LOG_TYPES, LogType, index_fields
 from repositories.logstore import compaction
+from repositories.logstore.repository import to_ndjson
 
 logger = logging.getLogger(__name__)
 TABLE = "jobs_logrecord"
@@ -90,8 +92,10 @@ CREATE INDEX {TABLE}_user ON {TABLE} (tenant_id, user_key, at);
 DROP = f"DROP TABLE IF EXISTS {TABLE}, {CHUNKS}, {USERS} CASCADE;"
 FIELDS = ["category", "activity", "result", "user_id", "user_upn", "app_id", "app_name", "target_ids",
           "target_names", "correlation_id", "ip_address", "application", "status"]
-# The COPY columns; all sent as text, the time as Graph wrote it (PostgreSQL parses it, Python never does).
-WRITTEN = ["at", "tenant_id", "chunk_id", "line", "log_type", "user_key", "record_id", *FIELDS]
+# The COPY columns; all sent as text, the time as Graph wrote it (PostgreSQL parses it, Python never does). The
+# first HEAD are the same for every row of a chunk: they go in front of each row once its chunk id is known.
+WRITTEN = ["chunk_id", "tenant_id", "log_type", "at", "line", "user_key", "record_id", *FIELDS]
+HEAD = 3
 # What a search row holds (jobs.selectors.log_records_search): the record's key fields and where it is stored.
 COLUMNS = ["at", "tenant_id", "log_type", "record_id", *FIELDS, "repository", "chunk", "line"]
 # The smallint of each log type in the rows; never renumber (rows keep them).
@@ -153,62 +157,69 @@ def partition_ensure(cursor, day: date) -> None:
                        f"FOR VALUES FROM (%s) TO (%s)", [f"{day} 00:00+00", f"{day + timedelta(days=1)} 00:00+00"])
 
 
-def _rows(tenant_id: int, log_type: LogType, records: list[dict]) -> tuple[list[list], set[tuple[str, str]]]:
-    """The COPY rows of a chunk (the chunk id column left blank) and the (object id, UPN key) pairs of its users.
-    Every value is text; arrays are text[] literals."""
-    code, time_field, rows, users = str(CODES[log_type.key]), log_type.time_field, [], set()
-    tenant = str(tenant_id)
-    for line, record in enumerate(records):
-        f = index_fields(log_type, record)
-        upn, uid = f["user_upn"], f["user_id"]
-        if uid and upn:
-            users.add((uid, upn.lower()))
-        rows.append([record[time_field], tenant, "", str(line), code, user_key(upn, uid), record["id"],
-                     f["category"], f["activity"], f["result"], uid, upn, f["app_id"], f["app_name"],
-                     _array(f["target_ids"]), _array(f["target_names"]), f["correlation_id"], f["ip_address"],
-                     f["application"], f["status"]])
-    return rows, users
+@dataclass(frozen=True)
+class Prepared:
+    """A chunk's index rows as COPY text, built before its chunk id is known (prepare).
+
+    `body` holds one line per record (joined by newlines), each starting with a tab: the chunk's id, tenant
+    and log type code go in front of every line when the rows are written (copy_text). The session's thread
+    prepares a chunk while the indexer's thread waits on PostgreSQL for the one before."""
+
+    tenant_id: int
+    code: int
+    body: str
+    count: int
+    days: tuple[date, ...]
+    users: frozenset[tuple[str, str]]  # (object id, UPN key) of the users who have both
+
+    def copy_text(self, chunk_id: int) -> str:
+        head = f"{chunk_id}\t{self.tenant_id}\t{self.code}"
+        return head + self.body.replace("\n", "\n" + head) + "\n"
 
 
-FIELD_MARK, ROW_MARK, ITEM_MARK = "\x1f", "\x1e", "\x1d"  # stand-ins for separators while text is escaped
+def prepare(tenant_id: int, log_type: LogType, records: list[dict], lines=None) -> Prepared:
+    """The rows of `records`, at these lines of their chunk (default: 0, 1, ...)."""
+    numbers = list(map(str, range(len(records)) if lines is None else lines))
+    built = _fast_body(log_type, records, numbers)
+    body, users = built if built is not None else _general_body(log_type, records, numbers)
+    return Prepared(tenant_id=tenant_id, code=CODES[log_type.key], body=body, count=len(records),
+                    days=_days(log_type, records), users=frozenset(users))
 
 
-def _array(values: list) -> str:
-    """A text[] literal: every element quoted (quotes and backslashes escaped)."""
-    if not values:
-        return "{}"
-    try:
-        joined = ITEM_MARK.join(values)
-    except TypeError:  # not text: made text, then the same
-        joined = ITEM_MARK.join(map(str, values))
-    if joined.count(ITEM_MARK) != len(values) - 1:  # the data holds the stand-in itself
-        return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
-    if "\\" in joined or '"' in joined:
-        joined = joined.replace("\\", "\\\\").replace('"', '\\"')
-    return '{"' + joined.replace(ITEM_MARK, '","') + '"}'
+def _days(log_type: LogType, records: list[dict]) -> tuple[date, ...]:
+    """The days of the records' times (the partitions their rows go to), oldest first."""
+    return tuple(sorted(map(date.fromisoformat, set(map(_DAY, map(itemgetter(log_type.time_field), records))))))
 
 
-def _copy_block(rows: list[list]) -> str | None:
-    """The rows as one block of COPY text: fields joined by a stand-in, escaped in one pass each (backslash,
-    tab, newline, carriage return), then the stand-ins become tabs and newlines. None when tenant data holds a
-    stand-in character itself, or a value that is not text: the caller then goes row by row."""
-    try:
-        block = ROW_MARK.join(FIELD_MARK.join(row) for row in rows) + ROW_MARK
-    except TypeError:  # a record with a number where Graph documents a string
-        return None
-    return _escaped(block, len(rows))
-
-
-def _escaped(block: str, rows: int) -> str | None:
-    """A block of `rows` rows of fields joined by the stand-ins as COPY text (backslash, tab, newline and
-    carriage return escaped, one pass each; NUL dropped), or None when tenant data holds a stand-in itself."""
-    if block.count(ROW_MARK) != rows or block.count(FIELD_MARK) != rows * (len(WRITTEN) - 1):
-        return None
-    block = block.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return block.replace("\x00", "").replace(FIELD_MARK, "\t").replace(ROW_MARK, "\n")  # text cannot hold NUL
-
-
+_DAY = itemgetter(slice(0, 10))
+FIELD_MARK, ROW_MARK = "\x1f", "\x1e"  # stand-ins for tab and newline while the text of a chunk is escaped
 _NONE: dict = {}
+_SEPARATORS = len(WRITTEN) - HEAD  # tabs per row of a body (each row starts with one)
+
+
+def _fast_body(log_type: LogType, records: list[dict], numbers: list[str]) -> tuple[str, set] | None:
+    """The body and users as _general_body makes them, in one pass per record with no dict of fields in
+    between, and no escaping per value: the rows are joined with tabs and newlines, and the whole text is
+    checked once. When tenant data holds a tab, newline, carriage return or NUL, the rows are built again
+    with stand-ins for the separators and escaped in one pass per character. None for what neither covers (a
+    value that is not text, a stand-in in the data, not the documented shape): the caller then takes
+    _general_body, which fails the same way where the data cannot be indexed at all."""
+    rows = _audit_rows if log_type.key == "audit" else _signin_rows
+    count = len(records)
+    try:
+        lines, users = rows(log_type, records, numbers, "\t")
+        body = "\n".join(lines)
+        if (body.count("\t") == count * _SEPARATORS and body.count("\n") == count - 1 and "\r" not in body
+                and "\x00" not in body):
+            return (body.replace("\\", "\\\\") if "\\" in body else body), users
+        lines, users = rows(log_type, records, numbers, FIELD_MARK)
+        body = ROW_MARK.join(lines)
+    except (TypeError, AttributeError, KeyError, IndexError):
+        return None
+    if body.count(ROW_MARK) != count - 1 or body.count(FIELD_MARK) != count * _SEPARATORS:
+        return None  # the data holds a stand-in itself
+    body = body.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return body.replace("\x00", "").replace(FIELD_MARK, "\t").replace(ROW_MARK, "\n"), users  # text cannot hold NUL
 
 
 def _element(value: str) -> str:
@@ -219,35 +230,15 @@ def _element(value: str) -> str:
 
 
 def _elements(values: list) -> str:
-    """A text[] literal of text values (what _array writes for them)."""
+    """A text[] literal of text values."""
     return "{" + ",".join(map(_element, values)) + "}" if values else "{}"
 
 
-def _fast_block(tenant_id: int, log_type: LogType, chunk_id: int, records: list[dict],
-                lines) -> tuple[str, set[tuple[str, str]]] | None:
-    """The COPY text of a chunk's rows and its (object id, UPN key) pairs, as _rows and _copy_block make them,
-    in one pass per record with no dict of fields in between (a third of the index's CPU per record).
-    None for records this pass does not cover (a field that is not text, a stand-in character in the data,
-    not the documented shape): the caller then takes the general path, index_fields and _rows, which fails the
-    same way where the data cannot be indexed at all."""
-    try:
-        if log_type.key == "audit":
-            rows, users = _audit_rows(str(tenant_id), str(chunk_id), records, lines)
-        else:
-            rows, users = _signin_rows(log_type, str(tenant_id), str(chunk_id), records, lines)
-        block = ROW_MARK.join(rows) + ROW_MARK
-    except (TypeError, AttributeError, KeyError, IndexError):
-        return None
-    block = _escaped(block, len(records))
-    return None if block is None else (block, users)
-
-
-def _audit_rows(tenant: str, chunk: str, records: list[dict], lines) -> tuple[list[str], set]:
-    """index_fields of directory audits, written out per row (tests compare both on hostile records)."""
+def _audit_rows(log_type: LogType, records: list[dict], numbers: list[str], sep: str) -> tuple[list[str], set]:
+    """index_fields of directory audits, written out per row (tests compare them with _general_body's)."""
     out, users, none = [], set(), _NONE
-    head, code = FIELD_MARK + tenant + FIELD_MARK + chunk + FIELD_MARK, FIELD_MARK + str(CODES["audit"]) + FIELD_MARK
     append, add = out.append, users.add
-    for line, r in zip(lines, records, strict=True):
+    for line, r in zip(numbers, records, strict=True):
         by = r.get("initiatedBy") or none
         user, app = by.get("user") or none, by.get("app") or none
         upn, uid = user.get("userPrincipalName") or "", user.get("id") or ""
@@ -265,19 +256,18 @@ def _audit_rows(tenant: str, chunk: str, records: list[dict], lines) -> tuple[li
         else:
             ids = _elements([t.get("id") or "" for t in targets])
             names = _elements([t.get("displayName") or t.get("userPrincipalName") or "" for t in targets])
-        append(FIELD_MARK.join((
-            r["activityDateTime"] + head + str(line) + code + key, r["id"], r.get("category") or "",
+        append(sep.join((
+            "", r["activityDateTime"], line, key, r["id"], r.get("category") or "",
             r.get("activityDisplayName") or "", r.get("result") or "", uid, upn, app.get("appId") or "",
             app.get("displayName") or "", ids, names, r.get("correlationId") or "", user.get("ipAddress") or "",
             r.get("loggedByService") or "", r.get("resultReason") or "")))
     return out, users
 
 
-def _signin_rows(log_type: LogType, tenant: str, chunk: str, records: list[dict],
-                 lines) -> tuple[list[str], set]:
-    """index_fields of sign-ins, written out per row (tests compare both on hostile records)."""
-    out, users, code, none, category = [], set(), str(CODES[log_type.key]), _NONE, log_type.key
-    for line, r in zip(lines, records, strict=True):
+def _signin_rows(log_type: LogType, records: list[dict], numbers: list[str], sep: str) -> tuple[list[str], set]:
+    """index_fields of sign-ins, written out per row (tests compare them with _general_body's)."""
+    out, users, none, category = [], set(), _NONE, log_type.key
+    for line, r in zip(numbers, records, strict=True):
         status = r.get("status") or none
         error = status.get("errorCode")
         upn, uid = r.get("userPrincipalName") or "", r.get("userId") or ""
@@ -285,29 +275,50 @@ def _signin_rows(log_type: LogType, tenant: str, chunk: str, records: list[dict]
         if uid and upn:
             users.add((uid, key))
         app_name = r.get("appDisplayName") or ""
-        out.append(FIELD_MARK.join((
-            r["createdDateTime"], tenant, chunk, str(line), code, key, r["id"], category, "Sign-in",
+        out.append(sep.join((
+            "", r["createdDateTime"], line, key, r["id"], category, "Sign-in",
             "failure" if error else "success", uid, upn, r.get("appId") or "", app_name,
             "{" + _element(r.get("resourceId") or "") + "}", "{" + _element(r.get("resourceDisplayName") or "") + "}",
             r.get("correlationId") or "", r.get("ipAddress") or "", app_name, str(error or 0))))
     return out, users
 
 
-def index_chunk(*, tenant_id: int, log_type: LogType, repository: str, chunk: str, records: list[dict]) -> int:
+def _general_body(log_type: LogType, records: list[dict], numbers: list[str]) -> tuple[str, set]:
+    """The body from index_fields per record, every value made text and escaped on its own."""
+    rows, users = [], set()
+    for line, record in zip(numbers, records, strict=True):
+        f = index_fields(log_type, record)
+        upn, uid = str(f["user_upn"]), str(f["user_id"])
+        key = user_key(upn, uid)
+        if uid and upn:
+            users.add((uid, key))
+        values = [record[log_type.time_field], line, key, record["id"], *(f[name] for name in FIELDS)]
+        rows.append("".join("\t" + _copy_value(value) for value in values))
+    return "\n".join(rows), users
+
+
+def _copy_value(value) -> str:
+    """One field of COPY text: a list as a text[] literal; backslash, tab, newline and CR escaped; NUL dropped."""
+    text = _elements([str(v).replace("\x00", "") for v in value]) if isinstance(value, list) else str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r").replace("\x00", "")
+
+
+def index_chunk(*, tenant_id: int, log_type: LogType, repository: str, chunk: str, records: list[dict] | None = None,
+                prepared: Prepared | None = None) -> int:
     """Index a stored chunk's records (line = the record's place in the chunk), all or none, in one transaction
-    with the chunk's marker; returns the rows added: 0 when the chunk is marked already."""
-    days = sorted({date.fromisoformat(r[log_type.time_field][:10]) for r in records})
+    with the chunk's marker; returns the rows added: 0 when the chunk is marked already. `prepared`: its rows
+    built already (prepare), else they are built from `records` once the chunk is found unmarked."""
+    days = prepared.days if prepared is not None else _days(log_type, records)
+    count = prepared.count if prepared is not None else len(records)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {CHUNKS} (repository, chunk, tenant_id, log_type, day, records) "  # noqa: S608
                        "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (repository, chunk) DO NOTHING RETURNING id",
-                       [repository, chunk, tenant_id, log_type.key, days[0] if days else date.min, len(records)])
+                       [repository, chunk, tenant_id, log_type.key, days[0] if days else date.min, count])
         marked = cursor.fetchone()
         if marked is None:
             return 0  # an earlier call committed this chunk's rows with its marker: they are all there
-        for day in days:
-            partition_ensure(cursor, day)
-        _write_rows(cursor, tenant_id, log_type, marked[0], records, range(len(records)))
-    return len(records)
+        _write(cursor, prepared if prepared is not None else prepare(tenant_id, log_type, records), marked[0])
+    return count
 
 
 def index_compacted(*, tenant_id: int, log_type: LogType, repository: str, manifest, records: list[dict],
@@ -349,48 +360,29 @@ def index_compacted(*, tenant_id: int, log_type: LogType, repository: str, manif
                                f"{manifest.chunk}, not {expected}: run a health check; compaction waits.")
             cursor.execute(f"DELETE FROM {CHUNKS} WHERE id = ANY(%s)", [[i for i, _ in moved]])  # noqa: S608
         if fresh:
-            _index_lines(cursor, tenant_id, log_type, chunk_id, records, fresh)
+            _write(cursor, prepare(tenant_id, log_type, [records[line] for line in fresh], fresh), chunk_id)
     return len(fresh)
 
 
-def _index_lines(cursor, tenant_id: int, log_type: LogType, chunk_id: int, records: list[dict],
-                 lines: list[int]) -> None:
-    """Rows for `records` at these lines of chunk `chunk_id` (as index_chunk writes them)."""
-    part = [records[line] for line in lines]
-    for day in sorted({date.fromisoformat(r[log_type.time_field][:10]) for r in part}):
+def _write(cursor, prepared: Prepared, chunk_id: int) -> None:
+    """The rows into their day partitions as chunk `chunk_id`'s, and their users' UPN keys."""
+    for day in prepared.days:
         partition_ensure(cursor, day)
-    _write_rows(cursor, tenant_id, log_type, chunk_id, part, lines)
+    if prepared.count:
+        _copy(cursor, prepared.copy_text(chunk_id))
+    if prepared.users:
+        ids, keys = zip(*sorted(prepared.users), strict=True)
+        # In one order for every chunk: two indexer threads adding the same users wait on each other, never
+        # deadlock.
+        cursor.execute(f"INSERT INTO {USERS} SELECT %s, u, k FROM unnest(%s::text[], %s::text[]) AS x(u, k) "  # noqa: S608
+                       "ORDER BY u, k ON CONFLICT DO NOTHING", [prepared.tenant_id, list(ids), list(keys)])
 
 
-def _write_rows(cursor, tenant_id: int, log_type: LogType, chunk_id: int, records: list[dict], lines) -> None:
-    """COPY the rows of `records`, at these lines of chunk `chunk_id`, and record their users' UPN keys."""
-    fast = _fast_block(tenant_id, log_type, chunk_id, records, lines)
-    if fast is not None:
-        block, users = fast
-        _copy(cursor, block)
-    else:
-        rows, users = _rows(tenant_id, log_type, records)
-        for row, line in zip(rows, lines, strict=True):
-            row[2], row[3] = str(chunk_id), str(line)
-        _copy(cursor, rows)
-    if users:
-        ids, keys = zip(*sorted(users), strict=True)
-        cursor.execute(f"INSERT INTO {USERS} SELECT %s, unnest(%s::text[]), unnest(%s::text[]) "  # noqa: S608
-                       "ON CONFLICT DO NOTHING", [tenant_id, list(ids), list(keys)])
-
-
-def _copy(cursor, rows: list[list] | str) -> None:
-    """COPY rows into their day partitions, given as COPY text already (_fast_block) or as _rows' lists."""
-    # One COPY of the chunk: far faster than row-by-row parameters, and escaping a whole block beats
-    # psycopg's per-value escaping (the index's share of a session's CPU is mostly this).
+def _copy(cursor, text: str) -> None:
+    """One COPY of a chunk's rows: far faster than row-by-row parameters, and text escaped a chunk at a time
+    beats psycopg's per-value escaping."""
     with cursor.cursor.copy(f"COPY {TABLE} ({','.join(WRITTEN)}) FROM STDIN") as copy:
-        block = rows if isinstance(rows, str) else _copy_block(rows)
-        if block is not None:
-            copy.write(block)
-        else:
-            copy.set_types(["text"] * len(WRITTEN))  # arrays are literals already
-            for row in rows:
-                copy.write_row([str(value).replace("\x00", "") for value in row])
+        copy.write(text)
 
 
 # Chunks of at least this many records go to the index worker, a process of its own; None: no chunk does by
@@ -402,6 +394,31 @@ WORKER_COMMAND = [sys.executable, "-m", "jobs.logbackup.indexworker"]
 PIPE_BYTES = 1 << 20
 WORKER_DEPTH = 2  # chunks in the worker at once: one indexed, the next parsed meanwhile
 WORKER_START_SECONDS = 120  # a fresh interpreter and Django on a loaded machine
+
+
+# While an indexer's thread runs, the interpreter hands the GIL over after SWITCH_SECONDS instead of Python's
+# default 5 ms (sys.setswitchinterval). Each wait of that thread on PostgreSQL (the marker, each flush of the
+# COPY, the commit) ends in taking the GIL back from the session's thread, which is busy in Python with the
+# next chunk: at 5 ms a hand-off, a chunk's dozen or so waits cost the indexer more time than PostgreSQL took
+# (docs/benchmarks.md, "Log job pipeline"). It only shortens the wait of a thread that asks for the GIL.
+SWITCH_SECONDS = 0.0005
+INDEX_THREADS = 2  # indexer threads of a session's log type, each with its own connection (ChunkIndexer)
+_switching = {"threads": 0, "before": None}
+_switching_lock = threading.Lock()
+
+
+def _switch_faster(on: bool) -> None:
+    """Count an indexer thread in (on) or out; the first in sets SWITCH_SECONDS, the last out restores."""
+    with _switching_lock:
+        if on:
+            if _switching["threads"] == 0:
+                _switching["before"] = sys.getswitchinterval()
+                sys.setswitchinterval(min(SWITCH_SECONDS, _switching["before"]))
+            _switching["threads"] += 1
+        else:
+            _switching["threads"] -= 1
+            if _switching["threads"] == 0:
+                sys.setswitchinterval(_switching["before"])
 
 
 class IndexWorkerError(JobError):
@@ -530,7 +547,8 @@ class ChunkIndexer:
         self.tenant_id, self.log_type, self.threaded, self.process = tenant_id, log_type, threaded, process
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._added_lock = threading.Lock()
         self.worker: IndexWorker | None = None
         self._sent: queue.Queue = queue.Queue()  # chunks handed to the worker, answered in this order
         self._slots = threading.Semaphore(WORKER_DEPTH)
@@ -539,13 +557,30 @@ class ChunkIndexer:
 
     def submit(self, repository: str, manifest, records: list[dict], ndjson: bytes | None = None) -> None:
         self._raise()
+        prepared = None
+        if not (manifest.merged or self._to_worker(manifest, records)):
+            # The rows are built here, on the caller's (the session's) thread, so that the indexer's threads
+            # only wait on PostgreSQL: their COPY of one chunk overlaps the serialising and compressing of the
+            # next, and no GIL hand-off waits in the middle of building rows.
+            try:
+                prepared = prepare(self.tenant_id, self.log_type, records)
+            except Exception as exc:
+                if not self.threaded:
+                    raise
+                prepared = exc  # raised in turn on an indexer's thread, as a failure to index there is
         if not self.threaded:
-            self._index(repository, manifest, records, None)
+            self._index(repository, manifest, records, ndjson, prepared)
             return
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._work, name=f"log-index-{self.log_type.key}", daemon=True)
-            self._thread.start()
-        self._queue.put((repository, manifest, records, ndjson))
+        if not self._threads:
+            # One thread per connection. With the worker one is enough (it hands chunks on); else two, so that
+            # one's COPY runs while the other waits for its commit or for the GIL.
+            count = 1 if self.process or PROCESS_MIN_RECORDS is not None else INDEX_THREADS
+            self._threads = [threading.Thread(target=self._work, name=f"log-index-{self.log_type.key}-{n}",
+                                              daemon=True) for n in range(count)]
+            _switch_faster(True)
+            for thread in self._threads:
+                thread.start()
+        self._queue.put((repository, manifest, records, ndjson, prepared))
 
     def drain(self) -> None:
         self._queue.join()
@@ -556,10 +591,20 @@ class ChunkIndexer:
 
     def close(self) -> None:
         """Index what is queued, then end the thread (and its connection) and the worker."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
+        if self._threads:
+            for _ in self._threads:
+                self._queue.put(None)
+            for thread in self._threads:
+                thread.join()
+            self._threads = []
+            _switch_faster(False)
+            if self._collector is not None:
+                self._sent.put(None)
+                self._collector.join()
+                self._collector = None
+            if self.worker is not None:
+                self.worker.close()
+                self.worker = None
 
     def __enter__(self) -> ChunkIndexer:
         return self
@@ -578,20 +623,27 @@ class ChunkIndexer:
             return self.process
         return PROCESS_MIN_RECORDS is not None and len(records) >= PROCESS_MIN_RECORDS
 
-    def _index(self, repository: str, manifest, records: list[dict], ndjson: bytes | None) -> None:
+    def _index(self, repository: str, manifest, records: list[dict], ndjson: bytes | None,
+               prepared: Prepared | Exception | None = None) -> None:
+        if isinstance(prepared, Exception):
+            raise prepared
         if manifest.merged:  # a compacted chunk (a compaction stopped before it re-pointed the index)
-            self.added += index_compacted(tenant_id=self.tenant_id, log_type=self.log_type, repository=repository,
-                                          manifest=manifest, records=records, primary=True)
+            self._count(index_compacted(tenant_id=self.tenant_id, log_type=self.log_type, repository=repository,
+                                        manifest=manifest, records=records, primary=True))
             return
-        self.added += index_chunk(tenant_id=self.tenant_id, log_type=self.log_type, repository=repository,
-                                  chunk=manifest.chunk, records=records)
+        self._count(index_chunk(tenant_id=self.tenant_id, log_type=self.log_type, repository=repository,
+                                chunk=manifest.chunk, records=records, prepared=prepared))
+
+    def _count(self, rows: int) -> None:
+        with self._added_lock:
+            self.added += rows
 
     def _send(self, repository: str, manifest, records: list[dict], ndjson: bytes | None) -> None:
         """Hand the chunk to the worker (started at the first); the collector thread takes its answer and
         marks the chunk done, so that drain() returns only once the worker has indexed it."""
         self.start_worker()
         if ndjson is None:  # read back by the absorb step: serialised as write_chunk does
-            ndjson = b"".join(orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records)
+            ndjson = to_ndjson(records)
         self._slots.acquire()
         self._sent.put(manifest.chunk)
         self.worker.send(tenant_id=self.tenant_id, log_type=self.log_type.key, repository=repository,
@@ -609,7 +661,7 @@ class ChunkIndexer:
     def _collect(self) -> None:
         while (chunk := self._sent.get()) is not None:
             try:
-                self.added += self.worker.result(chunk)
+                self._count(self.worker.result(chunk))
             except Exception as exc:  # noqa: BLE001 - handed to the session thread by drain()/submit()
                 logger.warning("Indexing chunk %s failed: %s", chunk, exc)
                 if self._error is None:
@@ -625,7 +677,7 @@ class ChunkIndexer:
                 try:
                     if self._error is None:  # after a failure the rest waits for the next session's absorb step
                         if self._to_worker(item[1], item[2]):
-                            self._send(*item)
+                            self._send(*item[:4])
                             sent = True  # marked done by the collector once the worker answers
                         else:
                             self._index(*item)
@@ -637,13 +689,6 @@ class ChunkIndexer:
                         self._queue.task_done()
             self._queue.task_done()
         finally:
-            if self._collector is not None:
-                self._sent.put(None)
-                self._collector.join()
-                self._collector = None
-            if self.worker is not None:
-                self.worker.close()
-                self.worker = None
             connection.close()  # this thread's own connection
 
 

@@ -32,8 +32,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-import orjson
-
 from repositories.logstore.repository import (
     _CHUNK,
     COMPACTED,
@@ -42,6 +40,7 @@ from repositories.logstore.repository import (
     LogRepository,
     Manifest,
     check_name,
+    to_ndjson,
 )
 
 logger = logging.getLogger(__name__)
@@ -161,11 +160,10 @@ def _write(store: LogRepository, tenant: str, log_type: str, day: date, small: l
                        *(Link(m.n, m.hash, m.previous, m.day, m.path, m.session, m.records) for m in small)],
                       key=lambda link: link.n)
     entries = tuple(link.entry(replaced[i - 1] if i else None) for i, link in enumerate(replaced))
-    lines = [orjson.dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records]
     # The chain's dictionary helps a small day, not a large one (as for session chunks: repositories.logstore).
     dictionary = store.dictionaries.current(tenant, log_type) if len(records) < SMALL_CHUNK else None
     return store.append(tenant=tenant, log_type=log_type, day=day, session=f"{COMPACTED}{secrets.token_hex(4)}",
-                        records=records, lines=lines, dictionary=dictionary, level=COMPACT_LEVEL, replaces=entries,
+                        records=records, ndjson=to_ndjson(records), dictionary=dictionary, level=COMPACT_LEVEL, replaces=entries,
                         merged=tuple(m.n for m in small))
 
 

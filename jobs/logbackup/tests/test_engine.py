@@ -179,3 +179,18 @@ def test_a_session_past_the_retention_edge_names_the_lost_range(tenant):
     tenant.emu.control.mutate(tenant.tid, "advance_clock", seconds=4 * 3600)
     result = tenant.run("audit")
     assert any("could no longer be read" in w for w in result.warnings)
+
+
+def test_records_are_ordered_by_time_then_id_and_cut_at_utc_midnight():
+    """Graph serves a slice newest first; equal times are ordered by id, whatever order they came in."""
+    from jobs.logbackup.engine import _days, by_time  # the sort and the day cuts _store writes chunks by
+
+    times = ["2026-05-02T00:00:00.0000001Z", "2026-05-01T23:59:59.9999999Z", "2026-05-01T23:59:59Z",
+             "2026-05-01T10:00:00.5Z", "2026-05-01T10:00:00.5000000Z", "2026-05-01T10:00:00.5Z"]
+    records = [{"id": rid, "activityDateTime": at} for rid, at in zip("fedcab", times, strict=True)]
+    rows, stamps = by_time(LOG_TYPES["audit"], records)
+    assert [r["id"] for r in rows] == ["a", "b", "c", "d", "e", "f"]
+    assert stamps == sorted(stamps) and stamps == [parse_time(r["activityDateTime"]) for r in rows]
+    assert [(str(day), low, high) for day, low, high in _days(stamps)] == [("2026-05-01", 0, 5), ("2026-05-02", 5, 6)]
+    distinct = records[:4]  # no two at one time: one sort by time alone
+    assert [r["id"] for r in by_time(LOG_TYPES["audit"], distinct)[0]] == ["c", "d", "e", "f"]

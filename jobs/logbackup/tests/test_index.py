@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 from django.db import connection
 
@@ -152,12 +153,13 @@ def test_retention_forgets_only_that_tenant_and_repository_and_drops_a_day_once_
     assert day not in logindex.partitions() and logindex.chunks_unindexed("1", ["a", "b"]) == {"a", "b"}
 
 
-def _reference(log_type, records, chunk_id=7):
-    """The general path: index_fields per record, _rows, _copy_block (None: row by row)."""
-    rows, users = logindex._rows(1, log_type, records)
-    for row in rows:
-        row[2] = str(chunk_id)
-    return logindex._copy_block(rows), users
+def _numbers(records) -> list[str]:
+    return [str(n) for n in range(len(records))]
+
+
+def _reference(log_type, records):
+    """The general path: index_fields per record, every value escaped on its own."""
+    return logindex._general_body(log_type, records, _numbers(records))
 
 
 def _hostile_audits() -> list[dict]:
@@ -191,23 +193,42 @@ def _signins() -> list[dict]:
     return odd
 
 
+def _holds_a_separator(record: dict) -> bool:
+    """A tab, newline, carriage return or NUL somewhere in the record (as its JSON escapes them)."""
+    return any(escaped in orjson.dumps(record) for escaped in (b"\\t", b"\\n", b"\\r", b"\\u0000"))
+
+
+@pytest.mark.parametrize("control", [False, True], ids=["quotes-and-backslashes", "tabs-newlines-and-nul"])
 @pytest.mark.parametrize("key", ["audit", "signin", "signin-serviceprincipal"])
-def test_the_fast_rows_equal_the_general_path_on_hostile_records(key):
+def test_the_fast_rows_equal_the_general_path_on_hostile_records(key, control):
+    """Without tenant data holding a separator, the rows are joined with tabs and checked once; with one, they
+    are built again with stand-ins and escaped in bulk. Both give the general path's text exactly."""
     log_type = LOG_TYPES[key]
     records = _hostile_audits() if key == "audit" else _signins()
-    fast = logindex._fast_block(1, log_type, 7, records, range(len(records)))
+    if not control:
+        records = [r for r in records if not _holds_a_separator(r)]
+    assert any(map(_holds_a_separator, records)) == control and len(records) >= 3
+    fast = logindex._fast_body(log_type, records, _numbers(records))
     assert fast is not None and fast == _reference(log_type, records)
+
+
+def test_a_prepared_chunk_gets_its_chunk_id_tenant_and_log_type_in_front_of_every_row():
+    prepared = logindex.prepare(3, AUDIT, [_audit(0), _audit(1)])
+    lines = prepared.copy_text(41).split("\n")
+    assert lines[-1] == "" and len(lines) == 3 and prepared.count == 2 and prepared.days == (T0.date(),)
+    assert all(line.startswith("41\t3\t1\t") and line.count("\t") == len(logindex.WRITTEN) - 1 for line in lines[:2])
+    assert prepared.users == {("u-ada", "ada@contoso.example")}
 
 
 @pytest.mark.parametrize("odd", [
     {"category": 42},  # a number where Graph documents text: the general path writes "42"
-    {"activityDisplayName": "stand-in \x1e in the data"},
+    {"activityDisplayName": "stand-in \x1e in the data\tand a tab"},
     {"targetResources": [{"id": 7, "displayName": "n"}]},
-    {"targetResources": [{"id": "t", "displayName": "stand-in \x1f"}]},
-], ids=["number", "row-stand-in", "number-in-array", "field-stand-in"])
+    {"targetResources": [{"id": "t", "displayName": "stand-in \x1f\nand a newline"}]},
+], ids=["number", "row-stand-in-and-tab", "number-in-array", "field-stand-in-and-newline"])
 def test_records_the_fast_rows_do_not_cover_take_the_general_path_and_are_indexed_the_same(db, odd):
     records = [_audit(0), {**_audit(1), **odd}]
-    assert logindex._fast_block(1, AUDIT, 7, records, range(2)) is None
+    assert logindex._fast_body(AUDIT, records, _numbers(records)) is None
     assert _index(records) == 2
     with connection.cursor() as cursor:
         cursor.execute("SELECT category, activity, target_ids, target_names FROM jobs_logrecord ORDER BY line")
