@@ -253,11 +253,13 @@ more CPU per record than the thread, and on these 2 cores it was slower back to 
 session's process, the worker and PostgreSQL then compete for the same two cores). It stays off by default
 (`PROCESS_MIN_RECORDS = None`); it may pay on a machine with more cores.
 
-What the session's pipeline does per chunk since 2026-12-01 06:00 UTC: sort by time (ties only then by id),
-days found by bisection; NDJSON from msgspec in one call (orjson called per record took 5.3 against 3.6 µs per
-record, back to back); the index rows built as COPY text on the session's thread (prepare); write_chunk; the
-rows handed to two indexer threads, each with its own connection, which only wait on PostgreSQL; the cache
-given the chunk's ids and newest time (SQLite at synchronous=NORMAL). While the indexer's threads run, the GIL
+What the session's pipeline does per chunk since 2026-12-01 06:30 UTC: times read by datetime.fromisoformat in
+one pass, sort by time (ties only then by id), days found by bisection; NDJSON from msgspec in one call
+(orjson called per record took 5.3 against 3.6 µs per record, back to back); the index rows built as COPY text
+on the session's thread (prepare); write_chunk; the rows handed to two indexer threads, each with its own
+connection, which only wait on PostgreSQL and send each user pair once per session, as one JSON parameter
+(psycopg quoted a text[] element by element in Python: the indexer threads' CPU fell from 3.0 to 1.5 µs per
+record); the cache given the chunk's ids and newest time (SQLite at synchronous=NORMAL). While the indexer's threads run, the GIL
 is handed over after 0.5 ms, not 5 ms: indexing prepared chunks alone ran 57,000-62,000 records/s, and 23,000
 beside a thread busy in Python at 5 ms, 51,000-54,000 at 0.2 ms.
 
@@ -274,18 +276,20 @@ Runs of this command on 2026-12-01, records/s on the thread (a session's way), a
   41,000 (the session's CPU 20.1 µs); then the 0.5 ms hand-off, 44,000-49,000 against 38,000-42,000 at 5 ms;
   msgspec, 45,600-48,000; two indexer threads, 46,400-49,800 against 41,100-42,900 with one. Then 47,682;
   45,526; 47,154; 43,043 (the session's CPU 19.0-21.2 µs per record, PostgreSQL 11.8-13.3), and 49,139 at
-  06:03 (the table).
+  06:03.
+- 06:28-06:33 UTC, users sent once as JSON: 46,747; 50,077; 49,580; 54,609; then with the times read in one
+  pass: 50,982; 46,851; 50,694; 47,736 (the session's CPU 16.4-19.7 µs per record). Then the table.
 
 Tried and not kept: a thread of its own for compressing and storing each chunk while the next is serialised
 (the session's CPU rose 1.5 µs per record and the rate did not: 42,000-44,500 against 43,500-46,500 without);
 the index rows built on the indexer's threads instead (42,600 against 46,900, median of three); three indexer
 threads; a deeper queue; COPY straight into the day's partition (PostgreSQL's CPU per record unchanged).
 
-So on this machine the pipeline now runs at 43,000-50,000 records/s, up from 26,000-35,000, and still short
-of the floor by up to 14 %. What is left is CPU: the session's ~20 µs per record (index rows 7-9, NDJSON 4,
-zstd 2.6, sorting 1.6, the rest I/O and hand-offs) and PostgreSQL's ~12.5 µs for the COPY, together about 33 µs
-of the 40 a record may take on 2 cores at 50,000 records/s. On the faster machine of 02:20 the same stages
-take about half.
+So on this machine the pipeline now runs at 46,700-54,600 records/s (the last nine runs, the table's
+included), up from 26,000-35,000: four of the nine meet the floor, the others miss it by up to 7 %. What is left is the session's Python, on one core: index
+rows 7 µs per record, NDJSON 3.5, zstd 2.6 (outside the GIL, but on the session's thread), sorting 1.2, the
+rest I/O and hand-offs; PostgreSQL's ~12 µs for the COPY runs beside it. On the faster machine of 02:20 the
+same stages take about half.
 
 Earlier (wt-P, same command): the one-pass COPY text, the cache's one row per chunk and the tuple-free sort
 took it from 16,018 to 29,067 records/s (load 1.9 and 1.8). Tried and not kept there: the COPY sent in slices

@@ -26,10 +26,11 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from operator import itemgetter
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -172,9 +173,11 @@ class Prepared:
     days: tuple[date, ...]
     users: frozenset[tuple[str, str]]  # (object id, UPN key) of the users who have both
 
-    def copy_text(self, chunk_id: int) -> str:
+    def copy_text(self, chunk_id: int) -> tuple[str, ...]:
+        """The COPY text of the rows as chunk `chunk_id`'s, in parts written one after the other (a chunk's
+        text is a megabyte or more: joined, it would be copied once more)."""
         head = f"{chunk_id}\t{self.tenant_id}\t{self.code}"
-        return head + self.body.replace("\n", "\n" + head) + "\n"
+        return head, self.body.replace("\n", "\n" + head), "\n"
 
 
 def prepare(tenant_id: int, log_type: LogType, records: list[dict], lines=None) -> Prepared:
@@ -371,18 +374,20 @@ def _write(cursor, prepared: Prepared, chunk_id: int) -> None:
     if prepared.count:
         _copy(cursor, prepared.copy_text(chunk_id))
     if prepared.users:
-        ids, keys = zip(*sorted(prepared.users), strict=True)
-        # In one order for every chunk: two indexer threads adding the same users wait on each other, never
+        # The pairs as one JSON parameter (psycopg quotes a text[] element by element, in Python), inserted in
+        # one order for every chunk: two indexer threads adding the same users wait on each other, never
         # deadlock.
-        cursor.execute(f"INSERT INTO {USERS} SELECT %s, u, k FROM unnest(%s::text[], %s::text[]) AS x(u, k) "  # noqa: S608
-                       "ORDER BY u, k ON CONFLICT DO NOTHING", [prepared.tenant_id, list(ids), list(keys)])
+        cursor.execute(f"INSERT INTO {USERS} SELECT %s, p ->> 0, p ->> 1 FROM jsonb_array_elements(%s::jsonb) p "  # noqa: S608
+                       "ORDER BY 2, 3 ON CONFLICT DO NOTHING",
+                       [prepared.tenant_id, orjson.dumps(sorted(prepared.users)).decode()])
 
 
-def _copy(cursor, text: str) -> None:
+def _copy(cursor, parts: tuple[str, ...]) -> None:
     """One COPY of a chunk's rows: far faster than row-by-row parameters, and text escaped a chunk at a time
     beats psycopg's per-value escaping."""
     with cursor.cursor.copy(f"COPY {TABLE} ({','.join(WRITTEN)}) FROM STDIN") as copy:
-        copy.write(text)
+        for part in parts:
+            copy.write(part)
 
 
 # Chunks of at least this many records go to the index worker, a process of its own; None: no chunk does by
@@ -549,6 +554,7 @@ class ChunkIndexer:
         self._error: BaseException | None = None
         self._threads: list[threading.Thread] = []
         self._added_lock = threading.Lock()
+        self._users: frozenset[tuple[str, str]] = frozenset()  # (object id, UPN key) pairs committed already
         self.worker: IndexWorker | None = None
         self._sent: queue.Queue = queue.Queue()  # chunks handed to the worker, answered in this order
         self._slots = threading.Semaphore(WORKER_DEPTH)
@@ -631,8 +637,15 @@ class ChunkIndexer:
             self._count(index_compacted(tenant_id=self.tenant_id, log_type=self.log_type, repository=repository,
                                         manifest=manifest, records=records, primary=True))
             return
+        if prepared is not None:  # users this indexer has added already are not sent again
+            with self._added_lock:
+                prepared = replace(prepared, users=prepared.users - self._users)
+            added = prepared.users
         self._count(index_chunk(tenant_id=self.tenant_id, log_type=self.log_type, repository=repository,
                                 chunk=manifest.chunk, records=records, prepared=prepared))
+        if prepared is not None:
+            with self._added_lock:
+                self._users |= added
 
     def _count(self, rows: int) -> None:
         with self._added_lock:

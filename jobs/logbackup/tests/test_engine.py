@@ -183,7 +183,7 @@ def test_a_session_past_the_retention_edge_names_the_lost_range(tenant):
 
 def test_records_are_ordered_by_time_then_id_and_cut_at_utc_midnight():
     """Graph serves a slice newest first; equal times are ordered by id, whatever order they came in."""
-    from jobs.logbackup.engine import _days, by_time  # the sort and the day cuts _store writes chunks by
+    from jobs.logbackup.engine import _days, by_time, parse_times  # what _store cuts chunks by
 
     times = ["2026-05-02T00:00:00.0000001Z", "2026-05-01T23:59:59.9999999Z", "2026-05-01T23:59:59Z",
              "2026-05-01T10:00:00.5Z", "2026-05-01T10:00:00.5000000Z", "2026-05-01T10:00:00.5Z"]
@@ -194,3 +194,5 @@ def test_records_are_ordered_by_time_then_id_and_cut_at_utc_midnight():
     assert [(str(day), low, high) for day, low, high in _days(stamps)] == [("2026-05-01", 0, 5), ("2026-05-02", 5, 6)]
     distinct = records[:4]  # no two at one time: one sort by time alone
     assert [r["id"] for r in by_time(LOG_TYPES["audit"], distinct)[0]] == ["c", "d", "e", "f"]
+    for texts in (times, [*times, "2026-05-01T10:00:00"]):  # all in Graph's form, or one not: each as parse_time
+        assert parse_times(texts) == [parse_time(t) for t in texts]

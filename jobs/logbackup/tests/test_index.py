@@ -214,7 +214,7 @@ def test_the_fast_rows_equal_the_general_path_on_hostile_records(key, control):
 
 def test_a_prepared_chunk_gets_its_chunk_id_tenant_and_log_type_in_front_of_every_row():
     prepared = logindex.prepare(3, AUDIT, [_audit(0), _audit(1)])
-    lines = prepared.copy_text(41).split("\n")
+    lines = "".join(prepared.copy_text(41)).split("\n")
     assert lines[-1] == "" and len(lines) == 3 and prepared.count == 2 and prepared.days == (T0.date(),)
     assert all(line.startswith("41\t3\t1\t") and line.count("\t") == len(logindex.WRITTEN) - 1 for line in lines[:2])
     assert prepared.users == {("u-ada", "ada@contoso.example")}
@@ -255,3 +255,14 @@ def test_hostile_records_are_indexed_and_found_as_the_general_path_indexes_them(
     assert [r["record_id"] for r in found] == ["Directory_0"]
     assert [r["record_id"] for r in selectors.log_records_search(
         _Tenant(), start=T0, end=T0 + timedelta(hours=1), user="éve@contoso.example")["rows"]] == ["Directory_7"]
+
+
+def test_every_user_of_an_indexers_chunks_reaches_the_user_table_though_each_is_sent_once(db):
+    manifests = [type("M", (), {"chunk": f"t/audit/2026/05/01/s-{n}.jsonl.zst", "merged": ()}) for n in range(2)]
+    indexer = logindex.ChunkIndexer(tenant_id=1, log_type=AUDIT, threaded=False)
+    indexer.submit("1", manifests[0], [_audit(0), _audit(1)])
+    indexer.submit("1", manifests[1], [_audit(2), _audit(3, upn="Eve@Contoso.example", uid="u-eve")])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT user_id, user_key FROM jobs_loguser WHERE tenant_id = 1 ORDER BY 1")
+        assert cursor.fetchall() == [("u-ada", "ada@contoso.example"), ("u-eve", "eve@contoso.example")]
+    assert indexer.added == 4
