@@ -164,7 +164,7 @@ class Prepared:
 
     `body` holds one line per record (joined by newlines), each starting with a tab: the chunk's id, tenant
     and log type code go in front of every line when the rows are written (copy_text). The session's thread
-    prepares a chunk while the indexer's thread waits on PostgreSQL for the one before."""
+    prepares a chunk while the indexer's threads wait on PostgreSQL for the ones before."""
 
     tenant_id: int
     code: int
@@ -413,7 +413,8 @@ _switching_lock = threading.Lock()
 
 
 def _switch_faster(on: bool) -> None:
-    """Count an indexer thread in (on) or out; the first in sets SWITCH_SECONDS, the last out restores."""
+    """Count a ChunkIndexer whose threads run in (on) or out; the first in sets SWITCH_SECONDS, the last out
+    restores the interval it found."""
     with _switching_lock:
         if on:
             if _switching["threads"] == 0:
@@ -534,11 +535,12 @@ def _widen(pipe) -> None:
 
 
 class ChunkIndexer:
-    """Indexes a session's chunks on a thread and a database connection of its own, so the next chunk is
-    compressed and encrypted meanwhile (psycopg and zstd release the GIL while they work). With `process`
-    True (or chunks of PROCESS_MIN_RECORDS records when it is set) the chunks go from that thread to the index
-    worker (IndexWorker, a process of its own started at the first such chunk), so that their parsing and COPY
-    text take another core; a collector thread takes the worker's answers.
+    """Indexes a session's chunks on INDEX_THREADS threads, each with a database connection of its own, so the
+    next chunk is serialised, compressed and encrypted meanwhile (psycopg and zstd release the GIL while they
+    work); `submit` builds a chunk's rows on the caller's thread (prepare). With `process` True (or chunks of
+    PROCESS_MIN_RECORDS records when it is set) the chunks go from one thread to the index worker
+    (IndexWorker, a process of its own started at the first such chunk), so that their parsing and COPY text
+    take another core; a collector thread takes the worker's answers.
 
     `submit` queues a chunk (it waits while `depth` chunks are queued already); `ndjson` is the chunk's NDJSON
     as stored, which the worker parses (serialised here when not given); `drain` returns once every
@@ -554,7 +556,7 @@ class ChunkIndexer:
         self._error: BaseException | None = None
         self._threads: list[threading.Thread] = []
         self._added_lock = threading.Lock()
-        self._users: frozenset[tuple[str, str]] = frozenset()  # (object id, UPN key) pairs committed already
+        self._users: set[tuple[str, str]] = set()  # (object id, user key) pairs committed already
         self.worker: IndexWorker | None = None
         self._sent: queue.Queue = queue.Queue()  # chunks handed to the worker, answered in this order
         self._slots = threading.Semaphore(WORKER_DEPTH)
@@ -637,15 +639,14 @@ class ChunkIndexer:
             self._count(index_compacted(tenant_id=self.tenant_id, log_type=self.log_type, repository=repository,
                                         manifest=manifest, records=records, primary=True))
             return
-        if prepared is not None:  # users this indexer has added already are not sent again
+        if prepared is not None:  # user pairs committed with an earlier chunk are not sent again
             with self._added_lock:
                 prepared = replace(prepared, users=prepared.users - self._users)
-            added = prepared.users
         self._count(index_chunk(tenant_id=self.tenant_id, log_type=self.log_type, repository=repository,
                                 chunk=manifest.chunk, records=records, prepared=prepared))
         if prepared is not None:
             with self._added_lock:
-                self._users |= added
+                self._users.update(prepared.users)
 
     def _count(self, rows: int) -> None:
         with self._added_lock:
