@@ -26,12 +26,12 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import islice, repeat
-from operator import eq, itemgetter
+from itertools import islice
+from operator import eq
 
 from entrabackup import graph
 from jobs.logbackup.cache import TypeCache
-from jobs.logbackup.types import LogType, ensure_id, iso, parse_time, record_time
+from jobs.logbackup.types import LogType, ensure_id, iso, parse_time, record_time, record_times
 from repositories.logstore.repository import to_ndjson
 
 logger = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ def absorb(run: Run, target: Target, result: TypeResult | None = None) -> dateti
 
 def _remember(run: Run, target: Target, manifest, records: list[dict]) -> None:
     """A stored chunk's ids and newest time into the cache."""
-    last = max(map(parse_time, map(itemgetter(run.log_type.time_field), records)), default=None)
+    last = max(record_times(run.log_type, records), default=None)
     run.cache.absorb(target.name, manifest.path, [r["id"] for r in records], last)
 
 
@@ -244,7 +244,7 @@ def by_time(log_type: LogType, records: list[dict]) -> tuple[list[dict], list[da
     Sorted by time alone first: Graph serves a slice newest first, so that is one reversed run for the sort,
     and distinct times (the usual case) need nothing more. Only when two records share a time are they
     sorted again, by id, then (stable) by time."""
-    stamps = parse_times(list(map(itemgetter(log_type.time_field), records)))
+    stamps = record_times(log_type, records)
     order = sorted(range(len(stamps)), key=stamps.__getitem__)
     ordered = [stamps[i] for i in order]
     if any(map(eq, ordered, islice(ordered, 1, None))):
@@ -252,16 +252,6 @@ def by_time(log_type: LogType, records: list[dict]) -> tuple[list[dict], list[da
         order.sort(key=stamps.__getitem__)
         ordered = [stamps[i] for i in order]
     return [records[i] for i in order], ordered
-
-
-def parse_times(texts: list[str]) -> list[datetime]:
-    """parse_time of each; Graph's usual form (ending in Z) read by datetime.fromisoformat in one pass."""
-    if all(map(str.endswith, texts, repeat("Z"))):
-        try:
-            return list(map(datetime.fromisoformat, texts))  # aware, UTC: each ends in Z
-        except ValueError:
-            pass
-    return list(map(parse_time, texts))
 
 
 def _days(stamps: list[datetime]) -> Iterator[tuple[date, int, int]]:
@@ -298,7 +288,7 @@ def _copy_chunk(run: Run, manifest, records: list[dict], result: TypeResult) -> 
     """Write to the secondary the records of one primary chunk it lacks, then mark that chunk copied."""
     known = run.cache.known(run.secondary.name, [r["id"] for r in records])
     _store(run, run.secondary, [r for r in records if r["id"] not in known], result)
-    last = max(map(parse_time, map(itemgetter(run.log_type.time_field), records)), default=run.now)
+    last = max(record_times(run.log_type, records), default=run.now)
     run.cache.mark_chunk(run.copied_marks, manifest.path, last)
 
 

@@ -183,7 +183,8 @@ def test_a_session_past_the_retention_edge_names_the_lost_range(tenant):
 
 def test_records_are_ordered_by_time_then_id_and_cut_at_utc_midnight():
     """Graph serves a slice newest first; equal times are ordered by id, whatever order they came in."""
-    from jobs.logbackup.engine import _days, by_time, parse_times  # what _store cuts chunks by
+    from jobs.logbackup.engine import _days, by_time  # what _store cuts chunks by
+    from jobs.logbackup.types import parse_times
 
     times = ["2026-05-02T00:00:00.0000001Z", "2026-05-01T23:59:59.9999999Z", "2026-05-01T23:59:59Z",
              "2026-05-01T10:00:00.5Z", "2026-05-01T10:00:00.5000000Z", "2026-05-01T10:00:00.5Z"]
